@@ -1,0 +1,32 @@
+# `make test` sets up everything and runs the whole suite on SQLite, PostgreSQL and MariaDB.
+# `make shop` sets up and runs the example shop on SQLite with demo data.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BACKENDS ?= sqlite,postgresql,mariadb
+
+.PHONY: test shop lint services docs bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test,docs,shop]"
+	touch $@
+
+services:
+	bash scripts/services.sh
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(BIN)/.installed services lint
+	LOYALTY_TEST_BACKENDS=$(BACKENDS) $(BIN)/pytest -q
+
+shop: $(BIN)/.installed
+	$(BIN)/flask --app example_shop.app seed
+	$(BIN)/flask --app example_shop.app run --port 5000
+
+clean:
+	rm -rf $(VENV) example_shop/instance

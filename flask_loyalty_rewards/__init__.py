@@ -1,0 +1,50 @@
+"""flask-loyalty-rewards: reward redemption for Flask shops."""
+
+from __future__ import annotations
+
+from .errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    InvalidStatusChange,
+    LoyaltyError,
+    NotEnoughPoints,
+    NotFound,
+    NotInitialized,
+    RewardUnavailable,
+)
+from .extension import LoyaltyRewards, LoyaltyState, get_state
+from .models import (
+    CodeSource,
+    CouponStatus,
+    DeliveryStatus,
+    EntryKind,
+    HistoryEvent,
+    LoyaltyModels,
+    RewardType,
+    create_models,
+)
+from .profile import Address, CustomerProfile
+
+__all__ = [
+    "Address",
+    "CodeSource",
+    "CouponStatus",
+    "CustomerProfile",
+    "DeliveryStatus",
+    "EntryKind",
+    "HistoryEvent",
+    "IdempotencyConflict",
+    "InvalidInput",
+    "InvalidStatusChange",
+    "LoyaltyError",
+    "LoyaltyModels",
+    "LoyaltyRewards",
+    "LoyaltyState",
+    "NotEnoughPoints",
+    "NotFound",
+    "NotInitialized",
+    "RewardType",
+    "RewardUnavailable",
+    "create_models",
+    "get_state",
+]

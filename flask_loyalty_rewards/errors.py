@@ -1,0 +1,99 @@
+"""Refusals with stable codes.
+
+Every refusal a service can give is a :class:`LoyaltyError` subclass with a ``code`` that the JSON
+API and the pages show; the code never changes, the human message may.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoyaltyError(Exception):
+    """Base class of every refusal; ``code`` is stable, ``message`` is for people."""
+
+    code: str = "loyalty_error"
+    http_status: int = 400
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
+
+
+class NotInitialized(LoyaltyError, RuntimeError):
+    """The extension was used on an app that never called ``init_app``."""
+
+    code = "not_initialized"
+    http_status = 500
+
+
+class InvalidInput(LoyaltyError, ValueError):
+    """An argument has the wrong type or an impossible value."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class NotEnoughPoints(LoyaltyError):
+    code = "not_enough_points"
+    http_status = 409
+
+    def __init__(self, points_needed: int, *, cost: int, active_points: int) -> None:
+        super().__init__(
+            f"You must have {points_needed} more points to get reward",
+            points_needed=points_needed,
+            cost=cost,
+            active_points=active_points,
+        )
+        self.points_needed = points_needed
+
+
+class RewardUnavailable(LoyaltyError):
+    """The reward cannot be had now; ``reason`` says why (see :data:`UNAVAILABLE_REASONS`)."""
+
+    code = "reward_unavailable"
+    http_status = 409
+
+    def __init__(self, reason: str, message: str | None = None, **details: Any) -> None:
+        super().__init__(message or UNAVAILABLE_REASONS.get(reason, reason), reason=reason, **details)
+        self.reason = reason
+
+
+#: Reason codes of :class:`RewardUnavailable` and the words shown to customers.
+UNAVAILABLE_REASONS: dict[str, str] = {
+    "not_found": "This reward does not exist.",
+    "inactive": "This reward is not available.",
+    "not_started": "This reward cannot be redeemed yet.",
+    "ended": "This reward can no longer be redeemed.",
+    "not_visible": "This reward is not available.",
+    "sold_out": "This reward is sold out.",
+    "customer_limit": "You have reached the limit for this reward.",
+    "no_codes_left": "There are no codes left for this reward.",
+}
+
+
+class InvalidStatusChange(LoyaltyError):
+    code = "invalid_status_change"
+    http_status = 409
+
+    def __init__(self, message: str, *, reason: str, **details: Any) -> None:
+        super().__init__(message, reason=reason, **details)
+        self.reason = reason
+
+
+class IdempotencyConflict(LoyaltyError):
+    """The idempotency key was already used for a different request."""
+
+    code = "idempotency_conflict"
+    http_status = 409
+
+
+class NotFound(LoyaltyError, LookupError):
+    code = "not_found"
+    http_status = 404

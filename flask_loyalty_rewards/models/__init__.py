@@ -1,0 +1,166 @@
+"""Concrete models on the host's ``db``: :func:`create_models`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase
+
+from ..clock import ensure_aware
+from .enums import (
+    CodeSource,
+    CouponStatus,
+    DeliveryStatus,
+    EntryKind,
+    HistoryEvent,
+    RewardType,
+)
+from .mixins import (
+    AccountMixin,
+    AllocationMixin,
+    CouponCodeMixin,
+    IdempotencyKeyMixin,
+    LedgerEntryMixin,
+    PointsLotMixin,
+    RedeemedRewardMixin,
+    RewardCampaignMixin,
+    RewardHistoryMixin,
+)
+from .types import NEVER, UTCDateTime
+
+__all__ = [
+    "NEVER",
+    "CodeSource",
+    "CouponStatus",
+    "DeliveryStatus",
+    "EntryKind",
+    "HistoryEvent",
+    "LoyaltyModels",
+    "RewardType",
+    "create_models",
+]
+
+
+@dataclass(frozen=True)
+class LoyaltyModels:
+    """The concrete model classes of one ``db``; every service and view reads them from here."""
+
+    Account: type[AccountMixin]
+    PointsLot: type[PointsLotMixin]
+    LedgerEntry: type[LedgerEntryMixin]
+    Allocation: type[AllocationMixin]
+    RewardCampaign: type[RewardCampaignMixin]
+    CouponCode: type[CouponCodeMixin]
+    RedeemedReward: type[RedeemedRewardMixin]
+    RewardHistory: type[RewardHistoryMixin]
+    IdempotencyKey: type[IdempotencyKeyMixin]
+    customer_model: type[Any]
+    customer_pk: str
+    customer_pk_type: sa.types.TypeEngine[Any]
+    table_prefix: str
+
+    def tables(self) -> list[sa.Table]:
+        """Our tables in dependency order (parents first)."""
+        classes = [
+            self.RewardCampaign,
+            self.Account,
+            self.PointsLot,
+            self.RedeemedReward,
+            self.CouponCode,
+            self.LedgerEntry,
+            self.Allocation,
+            self.RewardHistory,
+            self.IdempotencyKey,
+        ]
+        return [c.__table__ for c in classes]  # type: ignore[attr-defined]
+
+
+_created: weakref.WeakKeyDictionary[Any, dict[str, LoyaltyModels]] = weakref.WeakKeyDictionary()
+
+
+def create_models(
+    db: Any, *, customer_model: type[Any], table_prefix: str = "loyalty_"
+) -> LoyaltyModels:
+    """Create the loyalty models on ``db``'s metadata, linked to the host's customer model.
+
+    The classes use their own declarative registry over ``db.metadata``: the host's migrations
+    and foreign keys see our tables, yet nothing the host's ``db.Model`` base adds (columns,
+    ``__init__``, reserved names) leaks into them. Calling it again with the same arguments
+    returns the same classes.
+    """
+    if not table_prefix or not table_prefix.replace("_", "").isalnum():
+        raise ValueError("table_prefix must be letters, digits and underscores")
+    mapper = sa.inspect(customer_model, raiseerr=False)
+    if mapper is None or not hasattr(mapper, "primary_key"):
+        raise TypeError(f"customer_model must be a mapped class, not {customer_model!r}")
+    if len(mapper.primary_key) != 1:
+        raise TypeError("customer_model must have a single-column primary key")
+    pk_column = mapper.primary_key[0]
+    pk_attr = mapper.get_property_by_column(pk_column).key
+
+    per_db = _created.setdefault(db, {})
+    cached = per_db.get(table_prefix)
+    if cached is not None:
+        if cached.customer_model is not customer_model:
+            raise RuntimeError(
+                f"create_models() was already called for this db with prefix {table_prefix!r} "
+                f"and customer model {cached.customer_model.__name__}"
+            )
+        return cached
+
+    pk_type = pk_column.type.copy() if hasattr(pk_column.type, "copy") else pk_column.type
+    fk_target = f"{pk_column.table.fullname}.{pk_column.name}"
+
+    class Base(DeclarativeBase):
+        metadata = db.metadata
+
+    attrs: dict[str, Any] = {
+        "__loyalty_prefix__": table_prefix,
+        "__loyalty_customer_fk__": fk_target,
+        "__loyalty_customer_type__": pk_type,
+    }
+
+    def concrete(name: str, mixin: type[Any]) -> type[Any]:
+        return type(name, (mixin, Base), {"__module__": __name__, **attrs})
+
+    models = LoyaltyModels(
+        RewardCampaign=concrete("RewardCampaign", RewardCampaignMixin),
+        Account=concrete("Account", AccountMixin),
+        PointsLot=concrete("PointsLot", PointsLotMixin),
+        RedeemedReward=concrete("RedeemedReward", RedeemedRewardMixin),
+        CouponCode=concrete("CouponCode", CouponCodeMixin),
+        LedgerEntry=concrete("LedgerEntry", LedgerEntryMixin),
+        Allocation=concrete("Allocation", AllocationMixin),
+        RewardHistory=concrete("RewardHistory", RewardHistoryMixin),
+        IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
+        customer_model=customer_model,
+        customer_pk=pk_attr,
+        customer_pk_type=pk_type,
+        table_prefix=table_prefix,
+    )
+    for f in fields(models):
+        cls = getattr(models, f.name)
+        if isinstance(cls, type) and hasattr(cls, "__table__"):
+            _refuse_naive_datetimes(cls)
+    per_db[table_prefix] = models
+    return models
+
+
+def _refuse_naive_datetimes(cls: type[Any]) -> None:
+    """Assigning a naive datetime raises ``ValueError`` at once, not at flush time."""
+
+    def check(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:
+        if value is None or not isinstance(value, dt.datetime):
+            if value is not None:
+                raise TypeError(f"{initiator.key} must be a datetime")
+            return value
+        return ensure_aware(value, initiator.key)
+
+    for column in cls.__table__.columns:  # type: ignore[attr-defined]
+        if isinstance(column.type, UTCDateTime):
+            event.listen(getattr(cls, column.key), "set", check, retval=True)

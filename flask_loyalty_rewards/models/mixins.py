@@ -1,0 +1,431 @@
+"""Public declarative mixins: the schema of every loyalty table.
+
+:func:`~flask_loyalty_rewards.create_models` turns them into concrete classes on the host's
+``db`` metadata. A host that needs more columns can subclass a concrete model's mixin itself.
+Foreign keys and table names are read from class attributes the factory sets
+(``__loyalty_prefix__``, ``__loyalty_customer_fk__``, ``__loyalty_customer_type__``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from ..profile import Address
+from .enums import (
+    CodeSource,
+    CouponStatus,
+    DeliveryStatus,
+    EntryKind,
+    HistoryEvent,
+    RewardType,
+)
+from .types import Money, UTCDateTime
+
+
+def _enum(enum_cls: type[Any]) -> sa.Enum:
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class _LoyaltyTable:
+    __loyalty_prefix__: ClassVar[str] = "loyalty_"
+    __loyalty_customer_fk__: ClassVar[str] = "customer.id"
+    __loyalty_customer_type__: ClassVar[sa.types.TypeEngine[Any]] = sa.Integer()
+    __loyalty_table__: ClassVar[str] = ""
+
+    @declared_attr.directive
+    def __tablename__(cls) -> str:
+        return cls.__loyalty_prefix__ + cls.__loyalty_table__
+
+    @classmethod
+    def _fk(cls, table: str, column: str = "id", **kw: Any) -> sa.ForeignKey:
+        return sa.ForeignKey(f"{cls.__loyalty_prefix__}{table}.{column}", **kw)
+
+    @classmethod
+    def _customer_column(cls, **kw: Any) -> Mapped[Any]:
+        return mapped_column(
+            cls.__loyalty_customer_type__,
+            sa.ForeignKey(cls.__loyalty_customer_fk__, ondelete="RESTRICT"),
+            nullable=False,
+            **kw,
+        )
+
+
+class AccountMixin(_LoyaltyTable):
+    """One row per customer: the lock every ledger change takes first, and the cached balance.
+
+    ``balance`` is the sum of ``remaining`` over the customer's lots (pending and not-yet-expired
+    included); ``flask loyalty verify`` proves it.
+    """
+
+    __loyalty_table__ = "account"
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column(primary_key=True, autoincrement=False)
+
+    balance: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.CheckConstraint("balance >= 0", name=f"ck_{p}account_balance"),)
+
+
+class PointsLotMixin(_LoyaltyTable):
+    """Points earned together, spent and expired together."""
+
+    __loyalty_table__ = "points_lot"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    amount: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    remaining: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    earned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    available_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: ``expires_at`` or a date after every real one: the spending order, servable by an index.
+    spend_order_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(sa.String(255))
+    reference: Mapped[str | None] = mapped_column(sa.String(255))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        open_lots = sa.text("remaining > 0")
+        return (
+            sa.CheckConstraint("amount > 0", name=f"ck_{p}lot_amount"),
+            sa.CheckConstraint("remaining >= 0 AND remaining <= amount", name=f"ck_{p}lot_remaining"),
+            sa.Index(
+                f"ix_{p}lot_spend",
+                "customer_id",
+                "spend_order_at",
+                "earned_at",
+                "id",
+                postgresql_where=open_lots,
+                sqlite_where=open_lots,
+            ),
+            sa.Index(
+                f"ix_{p}lot_pending",
+                "customer_id",
+                "available_from",
+                postgresql_where=open_lots,
+                sqlite_where=open_lots,
+            ),
+            sa.Index(
+                f"ix_{p}lot_due",
+                "spend_order_at",
+                postgresql_where=open_lots,
+                sqlite_where=open_lots,
+            ),
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        """Expired or revoked: points returned to it are taken away again at once."""
+        return self.expired_at is not None or self.revoked_at is not None
+
+
+class LedgerEntryMixin(_LoyaltyTable):
+    """Append-only: one signed change of a customer's balance, with why and who."""
+
+    __loyalty_table__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind), nullable=False)
+    delta: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    reason: Mapped[str | None] = mapped_column(sa.String(255))
+    reference: Mapped[str | None] = mapped_column(sa.String(255))
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr
+    def lot_id(cls) -> Mapped[int | None]:
+        return mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot"))
+
+    @declared_attr
+    def redeemed_reward_id(cls) -> Mapped[int | None]:
+        return mapped_column(sa.Integer, cls._fk("redeemed_reward"))
+
+    @declared_attr
+    def reverses_entry_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("ledger_entry"), unique=True
+        )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.Index(f"ix_{p}entry_customer", "customer_id", "created_at", "id"),
+            # One spend, one refund, ... per redeemed reward: a second one is a double charge.
+            sa.UniqueConstraint("redeemed_reward_id", "kind", name=f"uq_{p}entry_reward_kind"),
+        )
+
+
+class AllocationMixin(_LoyaltyTable):
+    """How many points an entry took from (spend, expire, revoke) or gave back to (refund) a lot."""
+
+    __loyalty_table__ = "allocation"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+    @declared_attr
+    def entry_id(cls) -> Mapped[int]:
+        return mapped_column(
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            cls._fk("ledger_entry"),
+            nullable=False,
+            index=True,
+        )
+
+    @declared_attr
+    def lot_id(cls) -> Mapped[int]:
+        return mapped_column(
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            cls._fk("points_lot"),
+            nullable=False,
+            index=True,
+        )
+
+    points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.CheckConstraint("points > 0", name=f"ck_{p}allocation_points"),)
+
+
+class RewardCampaignMixin(_LoyaltyTable):
+    """A reward customers buy with points."""
+
+    __loyalty_table__ = "campaign"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    reward_type: Mapped[RewardType] = mapped_column(_enum(RewardType), nullable=False)
+    cost_in_points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    tax_value: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    reward_value: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    active_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    active_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    visible_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    visible_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    total_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    per_customer_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    days_inactive: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    days_valid: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    fulfillment_tracking: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    code_source: Mapped[CodeSource] = mapped_column(
+        _enum(CodeSource), nullable=False, default=CodeSource.GENERATED
+    )
+    shared_code: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Redemptions that hold a limit slot (cancelled ones give theirs back).
+    redeemed_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.CheckConstraint("cost_in_points > 0", name=f"ck_{p}campaign_cost"),
+            sa.CheckConstraint("redeemed_count >= 0", name=f"ck_{p}campaign_count"),
+            sa.CheckConstraint("days_inactive >= 0 AND days_valid >= 0", name=f"ck_{p}campaign_days"),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CouponCodeMixin(_LoyaltyTable):
+    """A code of an uploaded pool; handed out once, never put back."""
+
+    __loyalty_table__ = "coupon_code"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+    @declared_attr
+    def campaign_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("campaign", ondelete="CASCADE"), nullable=False)
+
+    code: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+
+    @declared_attr
+    def redeemed_reward_id(cls) -> Mapped[int | None]:
+        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), unique=True)
+
+    handed_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.Index(f"ix_{p}code_free", "campaign_id", "handed_out_at", "id"),)
+
+
+class RedeemedRewardMixin(_LoyaltyTable):
+    """One reward a customer got, with everything copied as it was at redeem time."""
+
+    __loyalty_table__ = "redeemed_reward"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+    @declared_attr
+    def campaign_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("campaign"), nullable=False)
+
+    @declared_attr
+    def campaign(cls) -> Mapped[Any]:
+        return relationship("RewardCampaign", lazy="joined", innerjoin=True)
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    coupon_code: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The code again when it belongs to this reward alone (generated or pool); NULL for shared.
+    unique_code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    reward_name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    reward_type: Mapped[RewardType] = mapped_column(_enum(RewardType), nullable=False)
+    cost_in_points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    tax_value: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    reward_value: Mapped[Decimal | None] = mapped_column(Money)
+    customer_email: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="")
+    customer_phone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    customer_first_name: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    customer_last_name: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    address_line1: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="")
+    address_line2: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="")
+    address_postal_code: Mapped[str] = mapped_column(sa.String(32), nullable=False, default="")
+    address_city: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    address_region: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    address_country: Mapped[str] = mapped_column(sa.String(120), nullable=False, default="")
+    active_points_after: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    redeemed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    redeemed_by: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Whether points were taken (an admin may grant a reward for free).
+    charged: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    active_from: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    active_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    used_order_reference: Mapped[str | None] = mapped_column(sa.String(255))
+    coupon_status: Mapped[CouponStatus] = mapped_column(_enum(CouponStatus), nullable=False)
+    delivery_status: Mapped[DeliveryStatus | None] = mapped_column(_enum(DeliveryStatus))
+    cashback_status: Mapped[str | None] = mapped_column(sa.String(255))
+    canceled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.Index(f"ix_{p}rr_redeemed", "redeemed_at", "id"),
+            sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
+            sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
+            sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),
+            sa.Index(f"ix_{p}rr_customer", "customer_id", "redeemed_at", "id"),
+            sa.Index(f"ix_{p}rr_limit", "campaign_id", "customer_id", "canceled_at"),
+            sa.Index(f"ix_{p}rr_status", "coupon_status", "active_to"),
+            sa.CheckConstraint("cost_in_points >= 0", name=f"ck_{p}rr_cost"),
+        )
+
+    @property
+    def delivery_address(self) -> Address:
+        return Address(
+            line1=self.address_line1,
+            line2=self.address_line2,
+            postal_code=self.address_postal_code,
+            city=self.address_city,
+            region=self.address_region,
+            country=self.address_country,
+        )
+
+    @property
+    def display_name(self) -> str:
+        """The grid's Reward column: the name with the coupon code in round brackets."""
+        return f"{self.reward_name} ({self.coupon_code})" if self.coupon_code else self.reward_name
+
+    def status_at(self, moment: dt.datetime) -> CouponStatus:
+        """The coupon status as time has made it, whether or not the expiry job has run yet."""
+        if self.canceled_at is not None:
+            return CouponStatus.CANCELED
+        if moment < self.active_from:
+            return CouponStatus.INACTIVE
+        if self.used:
+            return CouponStatus.ACTIVE
+        if self.active_to is not None and moment >= self.active_to:
+            return CouponStatus.EXPIRED
+        return CouponStatus.ACTIVE
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class RewardHistoryMixin(_LoyaltyTable):
+    """Append-only: every change of a redeemed reward, with who and when."""
+
+    __loyalty_table__ = "reward_history"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+    @declared_attr
+    def redeemed_reward_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), nullable=False, index=True)
+
+    event: Mapped[HistoryEvent] = mapped_column(_enum(HistoryEvent), nullable=False)
+    from_value: Mapped[str | None] = mapped_column(sa.String(32))
+    to_value: Mapped[str | None] = mapped_column(sa.String(32))
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class IdempotencyKeyMixin(_LoyaltyTable):
+    """A request already carried out: the same key replays it, a different request is refused."""
+
+    __loyalty_table__ = "idempotency_key"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    scope: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    result_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    result_json: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.UniqueConstraint("customer_id", "scope", "key", name=f"uq_{p}idempotency"),)

@@ -1,0 +1,234 @@
+"""What every service call works with, and the one way it touches the database.
+
+A service call is one *unit of work*: it runs in a savepoint of the host's session, so a refusal
+rolls back only our own writes and leaves the host's pending changes in place; on success it
+commits, the host's pending changes included, so "mark the order paid" and "earn its points"
+land together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInput, NotFound, RewardUnavailable
+from ..models import LoyaltyModels
+from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from ..profile import CustomerProfile
+
+#: The most points one call may move; far above any real order, far below BIGINT.
+MAX_POINTS = 10**12
+MAX_KEY_LENGTH = 255
+
+SelectT = TypeVar("SelectT", bound=sa.Select[Any])
+
+
+@dataclass
+class Context:
+    app: Flask
+    session: Session
+    models: LoyaltyModels
+    config: Mapping[str, Any]
+    profile_loader: Callable[[Any], CustomerProfile] | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    # -- dialect-aware statements -------------------------------------------------------------
+
+    @property
+    def dialect(self) -> str:
+        bind = self.session.get_bind(mapper=sa.inspect(self.models.Account))
+        return bind.dialect.name
+
+    def locked(self, stmt: SelectT, *, aggregate: bool = False, skip_locked: bool = False) -> SelectT:
+        """A read that sees the newest committed rows and keeps them until commit.
+
+        SQLite needs nothing (its transactions begin IMMEDIATE). PostgreSQL reads committed data
+        per statement, so aggregates need no lock there (and may not take one). MariaDB's
+        REPEATABLE READ snapshot may predate our lock, so every read of ledger state after the
+        gate is a locking ("current") read.
+        """
+        name = self.dialect
+        if name == "sqlite" or (aggregate and name == "postgresql"):
+            return stmt
+        return stmt.with_for_update(skip_locked=skip_locked)
+
+    def insert_ignore(self, table: sa.Table, values: dict[str, Any]) -> int:
+        """INSERT that silently does nothing when the row exists; returns the rowcount."""
+        name = self.dialect
+        stmt: Any
+        if name == "postgresql":
+            stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+        elif name == "sqlite":
+            stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        elif name in ("mysql", "mariadb"):
+            stmt = mysql.insert(table).values(**values).prefix_with("IGNORE")
+        else:  # pragma: no cover - other dialects
+            raise RuntimeError(f"unsupported database dialect {name!r}")
+        result = self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- arguments ----------------------------------------------------------------------------
+
+    def customer_id(self, customer: Any) -> Any:
+        """The primary key of a customer given as a model instance or as the key itself."""
+        model = self.models.customer_model
+        if isinstance(customer, model):
+            value = getattr(customer, self.models.customer_pk)
+            if value is None:
+                self.session.flush()
+                value = getattr(customer, self.models.customer_pk)
+            if value is None:
+                raise InvalidInput("the customer has no primary key yet")
+            return value
+        python_type = _python_type(self.models.customer_pk_type)
+        if customer is None or isinstance(customer, bool):
+            raise InvalidInput(f"customer must be a {model.__name__} or its primary key")
+        if python_type is uuid.UUID and isinstance(customer, str):
+            try:
+                customer = uuid.UUID(customer)
+            except ValueError as exc:
+                raise InvalidInput("customer is not a valid UUID") from exc
+        if python_type is not None and not isinstance(customer, python_type):
+            raise InvalidInput(
+                f"customer must be a {model.__name__} or a {python_type.__name__} primary key, "
+                f"not {type(customer).__name__}"
+            )
+        if isinstance(customer, str) and not customer:
+            raise InvalidInput("customer must not be empty")
+        if isinstance(customer, int) and not -(2**63) <= customer < 2**63:
+            raise InvalidInput("customer id is out of range")
+        if self.session.get(model, customer) is None:
+            raise NotFound("no such customer", customer_id=str(customer))
+        return customer
+
+    def customer_object(self, customer: Any) -> Any:
+        if isinstance(customer, self.models.customer_model):
+            return customer
+        return self.session.get(self.models.customer_model, self.customer_id(customer))
+
+    def profile_of(self, customer: Any) -> CustomerProfile:
+        obj = self.customer_object(customer)
+        if self.profile_loader is not None:
+            profile = self.profile_loader(obj)
+            if not isinstance(profile, CustomerProfile):
+                raise TypeError("the customer_profile callback must return a CustomerProfile")
+            return profile
+        return CustomerProfile(
+            email=str(getattr(obj, "email", "") or ""),
+            phone=str(getattr(obj, "phone", "") or ""),
+            first_name=str(getattr(obj, "first_name", "") or ""),
+            last_name=str(getattr(obj, "last_name", "") or ""),
+        )
+
+    def campaign(self, campaign: Any) -> RewardCampaignMixin:
+        model = self.models.RewardCampaign
+        if isinstance(campaign, model):
+            return campaign
+        campaign_id = integer_id(campaign, "campaign")
+        found = self.session.get(model, campaign_id)
+        if found is None:
+            raise RewardUnavailable("not_found", campaign_id=campaign_id)
+        return found
+
+    def redeemed(self, redeemed: Any, *, lock: bool = True) -> RedeemedRewardMixin:
+        """The redeemed reward, re-read and row-locked so two admins cannot race on it."""
+        model = self.models.RedeemedReward
+        rid = redeemed.id if isinstance(redeemed, model) else integer_id(redeemed, "redeemed reward")
+        stmt = sa.select(model).where(model.id == rid).execution_options(populate_existing=True)
+        if lock:
+            stmt = self.locked(stmt)
+        found = self.session.execute(stmt).unique().scalar_one_or_none()
+        if found is None:
+            raise NotFound("no such redeemed reward", redeemed_reward_id=rid)
+        return found
+
+
+def _python_type(type_: sa.types.TypeEngine[Any]) -> type | None:
+    try:
+        return type_.python_type
+    except NotImplementedError:
+        return None
+
+
+def integer_id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be given by its integer id, not {type(value).__name__}")
+    if not 0 < value < 2**31:
+        raise InvalidInput(f"{what} id is out of range")
+    return value
+
+
+def points_argument(value: Any, name: str = "points") -> int:
+    """A positive whole number of points; anything else is refused before a row is written."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name} must be a whole number, not {type(value).__name__}")
+    if value <= 0:
+        raise InvalidInput(f"{name} must be greater than zero")
+    if value > MAX_POINTS:
+        raise InvalidInput(f"{name} must be at most {MAX_POINTS}")
+    return value
+
+
+def idempotency_key_argument(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("idempotency_key must be a non-empty string")
+    if len(value) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"idempotency_key must be at most {MAX_KEY_LENGTH} characters")
+    return value
+
+
+def text_argument(value: Any, name: str, max_length: int = 255) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(f"{name} must be at most {max_length} characters")
+    return value
+
+
+def fingerprint(**params: Any) -> str:
+    """A stable digest of a request, to tell a retry from a different request under one key."""
+    canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@contextmanager
+def unit_of_work(ctx: Context) -> Iterator[None]:
+    """Run the body in a savepoint; commit on success, undo only our part on failure."""
+    session = ctx.session
+    savepoint = session.begin_nested()
+    try:
+        yield
+        session.flush()
+    except BaseException:
+        try:
+            if savepoint.is_active:
+                savepoint.rollback()
+        except sa.exc.SQLAlchemyError:
+            # The database threw the whole transaction away (MariaDB does on deadlock).
+            session.rollback()
+        ctx.after_commit.clear()
+        raise
+    savepoint.commit()
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        ctx.after_commit.clear()
+        raise
+    callbacks, ctx.after_commit[:] = list(ctx.after_commit), []
+    for callback in callbacks:
+        callback()

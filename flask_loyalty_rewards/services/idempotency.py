@@ -1,0 +1,93 @@
+"""Idempotency keys: a retried request replays its first result, a different one is refused.
+
+The key row is written in the same transaction as the work it stands for, under a unique
+constraint, so two requests racing with one key give one effect: the loser's insert fails, its
+work rolls back, and it replays the winner's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..errors import IdempotencyConflict, LoyaltyError
+from .context import Context, unit_of_work
+
+T = TypeVar("T")
+
+
+def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: bool = False) -> Any:
+    model = ctx.models.IdempotencyKey
+    stmt = sa.select(model).where(
+        model.customer_id == customer_id, model.scope == scope, model.key == key
+    )
+    if current and ctx.dialect in ("mysql", "mariadb"):
+        # A shared lock makes this a "current read" past MariaDB's old snapshot; the row exists,
+        # so no gap lock is taken.
+        stmt = stmt.with_for_update(read=True)
+    return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def store_key(
+    ctx: Context,
+    customer_id: Any,
+    scope: str,
+    key: str,
+    request: str,
+    *,
+    result_id: int | None = None,
+    result_json: str | None = None,
+) -> None:
+    table = ctx.models.IdempotencyKey.__table__  # type: ignore[attr-defined]
+    ctx.session.execute(
+        sa.insert(table).values(
+            customer_id=customer_id,
+            scope=scope,
+            key=key,
+            fingerprint=request,
+            result_id=result_id,
+            result_json=result_json,
+            created_at=clock.now(),
+        )
+    )
+
+
+def run_once(
+    ctx: Context,
+    customer_id: Any,
+    scope: str,
+    key: str | None,
+    request: str,
+    work: Callable[[], T],
+    replay: Callable[[Any], T],
+) -> T:
+    """Run ``work`` in a unit of work, at most once per key; ``work`` must call :func:`store_key`."""
+    if key is None:
+        with unit_of_work(ctx):
+            return work()
+
+    def answer(existing: Any) -> T:
+        if existing.fingerprint != request:
+            raise IdempotencyConflict(
+                "this idempotency key was already used for a different request",
+                idempotency_key=key,
+            )
+        return replay(existing)
+
+    try:
+        with unit_of_work(ctx):
+            existing = find_key(ctx, customer_id, scope, key)
+            if existing is not None:
+                return answer(existing)
+            return work()
+    except IdempotencyConflict:
+        raise
+    except (sa.exc.IntegrityError, LoyaltyError):
+        # A request with the same key may have committed while we worked: replay it.
+        existing = find_key(ctx, customer_id, scope, key, current=True)
+        if existing is None:
+            raise
+        return answer(existing)

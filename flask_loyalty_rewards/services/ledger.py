@@ -1,0 +1,544 @@
+"""The points ledger: lots, append-only entries, allocations, and the balance gate.
+
+Rules kept here and nowhere else:
+
+* every change of a customer's points first locks that customer's account row, so changes of one
+  customer never interleave, and the account's cached ``balance`` moves in the same statement;
+* spending takes the lots that expire soonest first (never-expiring last, ties by earn time then
+  id), partly if need be, and records which lot paid how much (allocations);
+* points returned by a cancellation go back to the lots they came from; if such a lot has
+  expired or was revoked meanwhile, they are taken away again at once, visibly in the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import clock, signals
+from ..errors import InvalidInput, NotEnoughPoints, NotFound
+from ..models import NEVER, EntryKind
+from ..models.mixins import PointsLotMixin
+from .context import (
+    Context,
+    fingerprint,
+    idempotency_key_argument,
+    points_argument,
+    text_argument,
+    unit_of_work,
+)
+from .idempotency import find_key, run_once, store_key
+
+_FIRST_BATCH = 16
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    active: int
+    pending: int
+    #: (expires_at, points) of the soonest-expiring active points, soonest first.
+    expiring: list[tuple[dt.datetime, int]]
+
+    @property
+    def next_expiry(self) -> tuple[dt.datetime, int] | None:
+        return self.expiring[0] if self.expiring else None
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    """What a refunded order's revocation did: points taken back and points already gone."""
+
+    revoked: int
+    already_spent: int
+    already_expired: int
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"revoked": self.revoked, "spent": self.already_spent, "expired": self.already_expired}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RevokeResult:
+        data = json.loads(text)
+        return cls(data["revoked"], data["spent"], data["expired"])
+
+
+@dataclass(frozen=True)
+class Draw:
+    lot_id: int
+    points: int
+    remaining_after: int
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def balances(ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False) -> tuple[int, int]:
+    """(cached balance, points in it that are not spendable now: pending or past expiry)."""
+    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+    account = ctx.models.Account.__table__  # type: ignore[attr-defined]
+    open_lot = sa.and_(lot.c.customer_id == customer_id, lot.c.remaining > 0)
+    overdue = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
+        open_lot, lot.c.spend_order_at <= now
+    )
+    pending = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
+        open_lot, lot.c.available_from > now
+    )
+    balance = sa.select(account.c.balance).where(account.c.customer_id == customer_id)
+    if lock:
+        overdue = ctx.locked(overdue, aggregate=True)
+        pending = ctx.locked(pending, aggregate=True)
+    row = ctx.session.execute(
+        sa.select(
+            balance.scalar_subquery(), overdue.scalar_subquery(), pending.scalar_subquery()
+        )
+    ).one()
+    cached = int(row[0] or 0)
+    return cached, int(row[1]) + int(row[2])
+
+
+def active_points(ctx: Context, customer_id: Any, now: dt.datetime | None = None) -> int:
+    cached, unavailable = balances(ctx, customer_id, now or clock.now())
+    return cached - unavailable
+
+
+def summary(ctx: Context, customer_id: Any, now: dt.datetime | None = None, limit: int = 5) -> PointsSummary:
+    now = now or clock.now()
+    lot = ctx.models.PointsLot
+    cached, unavailable = balances(ctx, customer_id, now)
+    pending = ctx.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(lot.remaining), 0)).where(
+            lot.customer_id == customer_id,
+            lot.remaining > 0,
+            lot.available_from > now,
+            lot.spend_order_at > now,
+        )
+    ).scalar_one()
+    rows = ctx.session.execute(
+        sa.select(lot.expires_at, sa.func.sum(lot.remaining))
+        .where(
+            lot.customer_id == customer_id,
+            lot.remaining > 0,
+            lot.expires_at.is_not(None),
+            lot.spend_order_at > now,
+            sa.or_(lot.available_from.is_(None), lot.available_from <= now),
+        )
+        .group_by(lot.expires_at)
+        .order_by(lot.expires_at)
+        .limit(limit)
+    ).all()
+    return PointsSummary(
+        active=cached - unavailable,
+        pending=int(pending),
+        expiring=[(when, int(points)) for when, points in rows],
+    )
+
+
+# -- the account row: the lock every change takes first ---------------------------------------
+
+
+def ensure_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
+    ctx.insert_ignore(
+        ctx.models.Account.__table__,  # type: ignore[attr-defined]
+        {"customer_id": customer_id, "balance": 0, "updated_at": now},
+    )
+
+
+def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> bool:
+    """Add ``delta`` to the cached balance, locking the account; refuse to go below zero.
+
+    This conditional write is the gate against double spending: under concurrency the database
+    re-checks ``balance >= cost`` against the newest row after waiting for the lock.
+    """
+    account = ctx.models.Account.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa.update(account)
+        .where(account.c.customer_id == customer_id)
+        .values(balance=account.c.balance + delta, updated_at=now)
+    )
+    if delta < 0:
+        stmt = stmt.where(account.c.balance >= -delta)
+    return bool(ctx.session.execute(stmt).rowcount)
+
+
+def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
+    ensure_account(ctx, customer_id, now)
+    move_balance(ctx, customer_id, 0, now)
+
+
+# -- entries ----------------------------------------------------------------------------------
+
+
+def add_entry(
+    ctx: Context,
+    customer_id: Any,
+    kind: EntryKind,
+    delta: int,
+    now: dt.datetime,
+    *,
+    reason: str | None = None,
+    reference: str | None = None,
+    actor: str | None = None,
+    lot_id: int | None = None,
+    redeemed_reward_id: int | None = None,
+    reverses_entry_id: int | None = None,
+    draws: list[Draw] | None = None,
+) -> int:
+    entry = ctx.models.LedgerEntry.__table__  # type: ignore[attr-defined]
+    result = ctx.session.execute(
+        sa.insert(entry).values(
+            customer_id=customer_id,
+            kind=kind,
+            delta=delta,
+            reason=reason,
+            reference=reference,
+            actor=actor,
+            created_at=now,
+            lot_id=lot_id,
+            redeemed_reward_id=redeemed_reward_id,
+            reverses_entry_id=reverses_entry_id,
+        )
+    )
+    entry_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    if draws:
+        allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
+        ctx.session.execute(
+            sa.insert(allocation),
+            [{"entry_id": entry_id, "lot_id": d.lot_id, "points": d.points} for d in draws],
+        )
+        lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+        ctx.session.execute(
+            sa.update(lot).where(lot.c.id == sa.bindparam("b_id")).values(remaining=sa.bindparam("b_rem")),
+            [{"b_id": d.lot_id, "b_rem": d.remaining_after} for d in draws],
+        )
+    return entry_id
+
+
+def draw_fifo(ctx: Context, customer_id: Any, points: int, now: dt.datetime) -> list[Draw]:
+    """Choose the lots that pay ``points``: soonest expiry first, reading no more than needed.
+
+    The caller holds the account lock; lots are locked as they are read, in spending order.
+    """
+    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+    order = (lot.c.spend_order_at, lot.c.earned_at, lot.c.id)
+    base = (
+        sa.select(lot.c.id, lot.c.remaining, *order)
+        .where(
+            lot.c.customer_id == customer_id,
+            lot.c.remaining > 0,
+            lot.c.spend_order_at > now,
+            sa.or_(lot.c.available_from.is_(None), lot.c.available_from <= now),
+        )
+        .order_by(*order)
+    )
+    draws: list[Draw] = []
+    owed = points
+    after: tuple[Any, ...] | None = None
+    batch = _FIRST_BATCH
+    while owed > 0:
+        stmt = base.limit(batch)
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(*order) > sa.tuple_(*after))
+        rows = ctx.session.execute(ctx.locked(stmt)).all()
+        for row in rows:
+            take = min(owed, int(row.remaining))
+            draws.append(Draw(int(row.id), take, int(row.remaining) - take))
+            owed -= take
+            if owed == 0:
+                break
+        if len(rows) < batch:
+            break
+        after = (rows[-1].spend_order_at, rows[-1].earned_at, rows[-1].id)
+        batch *= 4
+    if owed > 0:
+        raise _short(ctx, customer_id, points, now)
+    return draws
+
+
+def _short(ctx: Context, customer_id: Any, cost: int, now: dt.datetime) -> NotEnoughPoints:
+    active = active_points(ctx, customer_id, now)
+    return NotEnoughPoints(max(1, cost - active), cost=cost, active_points=active)
+
+
+def spend_gate(ctx: Context, customer_id: Any, points: int, now: dt.datetime) -> int:
+    """Reserve ``points`` of active points; returns the customer's active points afterwards.
+
+    The caller then draws the lots (:func:`draw_fifo`) and books the entry (:func:`add_entry`).
+    """
+    if not move_balance(ctx, customer_id, -points, now):
+        raise _short(ctx, customer_id, points, now)
+    cached, unavailable = balances(ctx, customer_id, now, lock=True)
+    active_before = cached + points - unavailable
+    if active_before < points:
+        raise NotEnoughPoints(points - active_before, cost=points, active_points=active_before)
+    return active_before - points
+
+
+def spend(
+    ctx: Context,
+    customer_id: Any,
+    points: int,
+    now: dt.datetime,
+    *,
+    kind: EntryKind = EntryKind.SPEND,
+    **entry: Any,
+) -> int:
+    """Take ``points`` of active points in one go; returns the active points afterwards."""
+    after = spend_gate(ctx, customer_id, points, now)
+    draws = draw_fifo(ctx, customer_id, points, now)
+    add_entry(ctx, customer_id, kind, -points, now, draws=draws, **entry)
+    return after
+
+
+def give_back(
+    ctx: Context, spend_entry: Any, now: dt.datetime, *, actor: str | None, reason: str | None
+) -> int:
+    """Return a spend's points to the lots it took them from; returns the points returned.
+
+    Points that land in a lot that has expired or was revoked meanwhile leave again at once
+    with an expire or revoke entry, so nobody gets back points they could no longer have had.
+    """
+    allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
+    lot_model = ctx.models.PointsLot
+    taken = ctx.session.execute(
+        sa.select(allocation.c.lot_id, sa.func.sum(allocation.c.points))
+        .where(allocation.c.entry_id == spend_entry.id)
+        .group_by(allocation.c.lot_id)
+        .order_by(allocation.c.lot_id)
+    ).all()
+    if not taken:
+        return 0
+    customer_id = spend_entry.customer_id
+    total = -int(spend_entry.delta)
+    move_balance(ctx, customer_id, total, now)
+    lots = {
+        lot.id: lot
+        for lot in ctx.session.execute(
+            ctx.locked(
+                sa.select(lot_model)
+                .where(lot_model.id.in_([row[0] for row in taken]))
+                .order_by(lot_model.id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    }
+    refunds = []
+    gone: dict[EntryKind, list[Draw]] = {EntryKind.EXPIRE: [], EntryKind.REVOKE: []}
+    for lot_id, points in taken:
+        lot = lots[lot_id]
+        points = int(points)
+        refunds.append(Draw(lot_id, points, lot.remaining + points))
+        if lot.revoked_at is not None:
+            gone[EntryKind.REVOKE].append(Draw(lot_id, points, lot.remaining))
+        elif lot.expired_at is not None or lot.spend_order_at <= now:
+            gone[EntryKind.EXPIRE].append(Draw(lot_id, points, lot.remaining))
+    common = {"actor": actor, "redeemed_reward_id": spend_entry.redeemed_reward_id}
+    add_entry(
+        ctx,
+        customer_id,
+        EntryKind.REFUND,
+        total,
+        now,
+        reason=reason,
+        reverses_entry_id=spend_entry.id,
+        draws=refunds,
+        **common,
+    )
+    for kind, draws in gone.items():
+        if draws:
+            points_gone = sum(d.points for d in draws)
+            move_balance(ctx, customer_id, -points_gone, now)
+            add_entry(
+                ctx,
+                customer_id,
+                kind,
+                -points_gone,
+                now,
+                reason="returned to a lot that had already " + ("expired" if kind is EntryKind.EXPIRE else "been revoked"),
+                draws=draws,
+                **common,
+            )
+    return total
+
+
+# -- earning and taking back ------------------------------------------------------------------
+
+
+def earn_points(
+    ctx: Context,
+    customer: Any,
+    points: Any,
+    *,
+    expires_at: dt.datetime | None = None,
+    available_from: dt.datetime | None = None,
+    reason: str | None = None,
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    actor: str | None = None,
+    kind: EntryKind = EntryKind.EARN,
+) -> PointsLotMixin:
+    now = clock.now()
+    points = points_argument(points)
+    expires_at = clock.optional_aware(expires_at, "expires_at")
+    available_from = clock.optional_aware(available_from, "available_from")
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("expires_at must be in the future")
+    if expires_at is not None and expires_at >= NEVER:
+        raise InvalidInput("expires_at is too far in the future; leave it empty for no expiry")
+    if available_from is not None and expires_at is not None and available_from >= expires_at:
+        raise InvalidInput("available_from must be before expires_at")
+    reason = text_argument(reason, "reason")
+    reference = text_argument(reference, "reference")
+    actor = text_argument(actor, "actor")
+    key = idempotency_key_argument(idempotency_key)
+    customer_id = ctx.customer_id(customer)
+    request = fingerprint(
+        points=points, expires_at=expires_at, available_from=available_from, kind=kind.value
+    )
+    lot_model = ctx.models.PointsLot
+
+    def work() -> PointsLotMixin:
+        lock_account(ctx, customer_id, now)
+        lot = lot_model(
+            customer_id=customer_id,
+            amount=points,
+            remaining=points,
+            earned_at=now,
+            available_from=available_from,
+            expires_at=expires_at,
+            spend_order_at=expires_at or NEVER,
+            reason=reason,
+            reference=reference,
+        )
+        ctx.session.add(lot)
+        ctx.session.flush()
+        move_balance(ctx, customer_id, points, now)
+        add_entry(
+            ctx, customer_id, kind, points, now,
+            reason=reason, reference=reference, actor=actor, lot_id=lot.id,
+        )
+        if key is not None:
+            store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
+        app = ctx.app
+        ctx.after_commit.append(
+            lambda: signals.points_earned.send(app, customer_id=customer_id, lot=lot, points=points)
+        )
+        return lot
+
+    def replay(existing: Any) -> PointsLotMixin:
+        lot = ctx.session.get(lot_model, existing.result_id)
+        assert lot is not None
+        return lot
+
+    return run_once(ctx, customer_id, "earn", key, request, work, replay)
+
+
+def revoke_points(
+    ctx: Context, customer: Any, idempotency_key: Any, *, reason: str, actor: str | None = None
+) -> RevokeResult:
+    """Take back what is left of the points earned under ``idempotency_key`` (a refunded order).
+
+    Runs once: asking again replays the first answer. Points already spent or expired are
+    reported, never taken from other lots, so the balance never goes negative.
+    """
+    now = clock.now()
+    key = idempotency_key_argument(idempotency_key)
+    if key is None:
+        raise InvalidInput("idempotency_key is required to find the earned points")
+    reason = text_argument(reason, "reason")
+    actor = text_argument(actor, "actor")
+    customer_id = ctx.customer_id(customer)
+    earned = find_key(ctx, customer_id, "earn", key)
+    if earned is None:
+        raise NotFound("no points were earned under this idempotency key", idempotency_key=key)
+
+    def work() -> RevokeResult:
+        lock_account(ctx, customer_id, now)
+        lot_model = ctx.models.PointsLot
+        lot = ctx.session.execute(
+            ctx.locked(
+                sa.select(lot_model)
+                .where(lot_model.id == earned.result_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        revoked = lot.remaining
+        if revoked:
+            move_balance(ctx, customer_id, -revoked, now)
+            add_entry(
+                ctx, customer_id, EntryKind.REVOKE, -revoked, now,
+                reason=reason, reference=lot.reference, actor=actor,
+                draws=[Draw(lot.id, revoked, 0)],
+            )
+        lot.revoked_at = now
+        spent, expired = _lot_outflows(ctx, lot.id)
+        result = RevokeResult(revoked=revoked, already_spent=spent, already_expired=expired)
+        store_key(ctx, customer_id, "revoke", key, request, result_json=result.to_json())
+        app = ctx.app
+        ctx.after_commit.append(
+            lambda: signals.points_revoked.send(app, customer_id=customer_id, points=revoked, lot=lot)
+        )
+        return result
+
+    request = fingerprint(key=key)
+    return run_once(
+        ctx, customer_id, "revoke", key, request, work,
+        lambda existing: RevokeResult.from_json(existing.result_json),
+    )
+
+
+def _lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
+    """Net points a lot lost to spending and to expiry so far."""
+    allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
+    entry = ctx.models.LedgerEntry.__table__  # type: ignore[attr-defined]
+    rows = ctx.session.execute(
+        sa.select(entry.c.kind, sa.func.sum(allocation.c.points))
+        .join(entry, entry.c.id == allocation.c.entry_id)
+        .where(allocation.c.lot_id == lot_id)
+        .group_by(entry.c.kind)
+    ).all()
+    by_kind = {EntryKind(k) if not isinstance(k, EntryKind) else k: int(v) for k, v in rows}
+    spent = (
+        by_kind.get(EntryKind.SPEND, 0)
+        + by_kind.get(EntryKind.ADJUST, 0)
+        - by_kind.get(EntryKind.REFUND, 0)
+    )
+    return spent, by_kind.get(EntryKind.EXPIRE, 0)
+
+
+def adjust_points(
+    ctx: Context,
+    customer: Any,
+    delta: Any,
+    *,
+    reason: str,
+    actor: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> int:
+    """An admin's correction: a positive delta adds a lot, a negative one spends FIFO.
+
+    Returns the customer's active points afterwards.
+    """
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise InvalidInput("delta must be a non-zero whole number")
+    if not reason or not isinstance(reason, str):
+        raise InvalidInput("an adjustment needs a reason")
+    if delta > 0:
+        lot = earn_points(
+            ctx, customer, delta, expires_at=expires_at, reason=reason, actor=actor,
+            kind=EntryKind.ADJUST,
+        )
+        return active_points(ctx, lot.customer_id)
+    points = points_argument(-delta, "delta")
+    reason = text_argument(reason, "reason")
+    actor = text_argument(actor, "actor")
+    customer_id = ctx.customer_id(customer)
+    now = clock.now()
+    with unit_of_work(ctx):
+        ensure_account(ctx, customer_id, now)
+        after = spend(ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor)
+    return after

@@ -1,0 +1,454 @@
+"""Redeeming rewards and the life of a redeemed reward afterwards.
+
+Coupon status follows time: Inactive for ``days_inactive`` days after redemption, then Active for
+``days_valid`` days (0: for ever), then Expired; a used coupon never expires; a cancelled one is
+Canceled. Used/unused may change only while Active. Gift delivery moves Ordered -> Shipped ->
+Delivered, or to Canceled from Ordered or Shipped, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import clock, signals
+from ..errors import (
+    UNAVAILABLE_REASONS,
+    InvalidInput,
+    InvalidStatusChange,
+    NotEnoughPoints,
+    RewardUnavailable,
+)
+from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
+from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from . import codes, ledger
+from .context import Context, fingerprint, idempotency_key_argument, text_argument, unit_of_work
+from .idempotency import run_once, store_key
+
+#: Where a gift's delivery may go from each status.
+DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    DeliveryStatus.ORDERED: frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.CANCELED}),
+    DeliveryStatus.SHIPPED: frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.CANCELED}),
+    DeliveryStatus.DELIVERED: frozenset(),
+    DeliveryStatus.CANCELED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a customer can redeem a campaign now, and if not, why (for buttons and the API)."""
+
+    can_redeem: bool
+    reason: str | None
+    message: str | None
+    points_needed: int
+
+    @classmethod
+    def ok(cls) -> Availability:
+        return cls(True, None, None, 0)
+
+
+def campaign_refusal(
+    campaign: RewardCampaignMixin, now: dt.datetime, *, check_visibility: bool = True
+) -> str | None:
+    """The reason code a campaign cannot be redeemed now, whoever asks; None if it can."""
+    if not campaign.active:
+        return "inactive"
+    if check_visibility and (
+        (campaign.visible_from is not None and now < campaign.visible_from)
+        or (campaign.visible_to is not None and now >= campaign.visible_to)
+    ):
+        return "not_visible"
+    if campaign.active_from is not None and now < campaign.active_from:
+        return "not_started"
+    if campaign.active_to is not None and now >= campaign.active_to:
+        return "ended"
+    if campaign.total_limit is not None and campaign.redeemed_count >= campaign.total_limit:
+        return "sold_out"
+    return None
+
+
+def visible_filter(model: type[RewardCampaignMixin], now: dt.datetime) -> sa.ColumnElement[bool]:
+    """SQL for "shown to customers now": active and inside the visibility window."""
+    return sa.and_(
+        model.active.is_(True),
+        sa.or_(model.visible_from.is_(None), model.visible_from <= now),
+        sa.or_(model.visible_to.is_(None), model.visible_to > now),
+    )
+
+
+def availabilities(
+    ctx: Context, customer: Any, campaigns: Iterable[RewardCampaignMixin], now: dt.datetime | None = None
+) -> dict[int, Availability]:
+    """Availability of many campaigns for one customer in a fixed number of queries."""
+    now = now or clock.now()
+    campaigns = list(campaigns)
+    customer_id = ctx.customer_id(customer)
+    active = ledger.active_points(ctx, customer_id, now)
+    limited = [c.id for c in campaigns if c.per_customer_limit is not None]
+    taken = customer_redemptions(ctx, customer_id, limited) if limited else {}
+    pools = codes.codes_left(ctx, [c.id for c in campaigns if c.code_source is CodeSource.POOL])
+    result: dict[int, Availability] = {}
+    for campaign in campaigns:
+        reason = campaign_refusal(campaign, now)
+        if reason is None and campaign.per_customer_limit is not None:
+            if taken.get(campaign.id, 0) >= campaign.per_customer_limit:
+                reason = "customer_limit"
+        if reason is None and campaign.code_source is CodeSource.POOL and not pools.get(campaign.id):
+            reason = "no_codes_left"
+        needed = max(0, campaign.cost_in_points - active)
+        if reason is not None:
+            result[campaign.id] = Availability(False, reason, UNAVAILABLE_REASONS[reason], needed)
+        elif needed:
+            message = f"You must have {needed} more points to get reward"
+            result[campaign.id] = Availability(False, "not_enough_points", message, needed)
+        else:
+            result[campaign.id] = Availability.ok()
+    return result
+
+
+def customer_redemptions(ctx: Context, customer_id: Any, campaign_ids: list[int], *, lock: bool = False) -> dict[int, int]:
+    """Redemptions holding a per-customer limit slot (not cancelled), per campaign."""
+    rr = ctx.models.RedeemedReward.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(rr.c.campaign_id, sa.func.count())
+        .where(
+            rr.c.customer_id == customer_id,
+            rr.c.campaign_id.in_(campaign_ids),
+            rr.c.canceled_at.is_(None),
+        )
+        .group_by(rr.c.campaign_id)
+    )
+    if lock:
+        stmt = ctx.locked(stmt, aggregate=True)
+    return {int(cid): int(n) for cid, n in ctx.session.execute(stmt).all()}
+
+
+def add_history(
+    ctx: Context,
+    redeemed_id: int,
+    event: HistoryEvent,
+    now: dt.datetime,
+    *,
+    actor: str | None,
+    from_value: Any = None,
+    to_value: Any = None,
+    note: str | None = None,
+) -> None:
+    table = ctx.models.RewardHistory.__table__  # type: ignore[attr-defined]
+
+    def text(value: Any) -> str | None:
+        return getattr(value, "value", value)
+
+    ctx.session.execute(
+        sa.insert(table).values(
+            redeemed_reward_id=redeemed_id,
+            event=event,
+            from_value=text(from_value),
+            to_value=text(to_value),
+            actor=actor,
+            note=note,
+            created_at=now,
+        )
+    )
+
+
+def redeem(
+    ctx: Context,
+    customer: Any,
+    campaign: Any,
+    *,
+    idempotency_key: str | None = None,
+    charge_points: bool = True,
+    actor: str | None = None,
+) -> RedeemedRewardMixin:
+    """Spend the campaign's cost and issue the reward, all in one transaction.
+
+    Admins redeeming on a customer's behalf (``actor`` set) may skip the visibility window and,
+    with ``charge_points=False``, grant the reward for free (recorded with cost 0).
+    """
+    now = clock.now()
+    key = idempotency_key_argument(idempotency_key)
+    actor = text_argument(actor, "actor")
+    if not isinstance(charge_points, bool):
+        raise InvalidInput("charge_points must be True or False")
+    customer_id = ctx.customer_id(customer)
+    reward = ctx.campaign(campaign)
+    profile = ctx.profile_of(customer)
+    address = profile.address
+    model = ctx.models.RedeemedReward
+    request = fingerprint(campaign=reward.id, charge=charge_points)
+
+    def work() -> RedeemedRewardMixin:
+        reason = campaign_refusal(reward, now, check_visibility=actor is None)
+        if reason is not None:
+            raise RewardUnavailable(reason)
+        cost = reward.cost_in_points if charge_points else 0
+        if cost:
+            active_after = ledger.spend_gate(ctx, customer_id, cost, now)
+        else:
+            active_after = ledger.active_points(ctx, customer_id, now)
+        if reward.per_customer_limit is not None:
+            taken = customer_redemptions(ctx, customer_id, [reward.id], lock=True)
+            if taken.get(reward.id, 0) >= reward.per_customer_limit:
+                raise RewardUnavailable("customer_limit")
+        draws = ledger.draw_fifo(ctx, customer_id, cost, now) if cost else []
+        picked = codes.pick_code(ctx, reward, now)
+        active_from = now + dt.timedelta(days=reward.days_inactive)
+        active_to = active_from + dt.timedelta(days=reward.days_valid) if reward.days_valid else None
+        row = model(
+            campaign_id=reward.id,
+            customer_id=customer_id,
+            coupon_code=picked.code,
+            unique_code=picked.code if picked.unique else None,
+            reward_name=reward.name,
+            reward_type=reward.reward_type,
+            cost_in_points=cost,
+            tax_value=reward.tax_value,
+            reward_value=reward.reward_value,
+            customer_email=profile.email,
+            customer_phone=profile.phone,
+            customer_first_name=profile.first_name,
+            customer_last_name=profile.last_name,
+            address_line1=address.line1 if address else "",
+            address_line2=address.line2 if address else "",
+            address_postal_code=address.postal_code if address else "",
+            address_city=address.city if address else "",
+            address_region=address.region if address else "",
+            address_country=address.country if address else "",
+            active_points_after=active_after,
+            redeemed_at=now,
+            redeemed_by=actor,
+            charged=charge_points,
+            active_from=active_from,
+            active_to=active_to,
+            used=False,
+            coupon_status=CouponStatus.INACTIVE if active_from > now else CouponStatus.ACTIVE,
+        )
+        ctx.session.add(row)
+        ctx.session.flush()
+        if cost:
+            ledger.add_entry(
+                ctx, customer_id, EntryKind.SPEND, -cost, now,
+                reason=reward.name, reference=picked.code, actor=actor,
+                redeemed_reward_id=row.id, draws=draws,
+            )
+        codes.hand_out(ctx, picked, row.id, now)
+        add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
+        _take_limit_slot(ctx, reward)
+        if key is not None:
+            store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
+        app = ctx.app
+        ctx.after_commit.append(lambda: signals.reward_redeemed.send(app, redeemed=row))
+        return row
+
+    def replay(existing: Any) -> RedeemedRewardMixin:
+        return ctx.redeemed(existing.result_id, lock=False)
+
+    return run_once(ctx, customer_id, "redeem", key, request, work, replay)
+
+
+def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:
+    """Count the redemption on the campaign; the conditional write enforces the total limit.
+
+    Done last, so the campaign row, shared by every customer, stays locked for the shortest time.
+    """
+    table = ctx.models.RewardCampaign.__table__  # type: ignore[attr-defined]
+    done = ctx.session.execute(
+        sa.update(table)
+        .where(
+            table.c.id == campaign.id,
+            sa.or_(table.c.total_limit.is_(None), table.c.redeemed_count < table.c.total_limit),
+        )
+        .values(redeemed_count=table.c.redeemed_count + 1)
+    ).rowcount
+    if not done:
+        raise RewardUnavailable("sold_out")
+    ctx.session.expire(campaign, ["redeemed_count"])
+
+
+def _refuse(message: str, reason: str, redeemed: RedeemedRewardMixin, status: CouponStatus) -> InvalidStatusChange:
+    return InvalidStatusChange(
+        message, reason=reason, redeemed_reward_id=redeemed.id, coupon_status=status.value
+    )
+
+
+def _sync_status(ctx: Context, redeemed: RedeemedRewardMixin, now: dt.datetime, actor: str | None) -> CouponStatus:
+    """Bring the stored coupon status up to date with time, recording what changed."""
+    status = redeemed.status_at(now)
+    if status is not redeemed.coupon_status:
+        event = HistoryEvent.EXPIRED if status is CouponStatus.EXPIRED else HistoryEvent.ACTIVATED
+        if status in (CouponStatus.EXPIRED, CouponStatus.ACTIVE):
+            add_history(ctx, redeemed.id, event, now, actor=actor, from_value=redeemed.coupon_status, to_value=status)
+        redeemed.coupon_status = status
+    return status
+
+
+def mark_used(
+    ctx: Context, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
+) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    order_reference = text_argument(order_reference, "order_reference")
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        if row.used:
+            raise _refuse("This reward is already marked as used.", "already_used", row, status)
+        if status is not CouponStatus.ACTIVE:
+            raise _refuse(
+                f"Only an Active coupon can be marked as used; this one is {status.label}.",
+                "coupon_not_active",
+                row,
+                status,
+            )
+        row.used = True
+        row.used_at = now
+        row.used_order_reference = order_reference
+        row.delivery_status = DeliveryStatus.ORDERED
+        add_history(ctx, row.id, HistoryEvent.USED, now, actor=actor, to_value=DeliveryStatus.ORDERED, note=order_reference)
+        app = ctx.app
+        ctx.after_commit.append(lambda: signals.reward_used.send(app, redeemed=row, actor=actor))
+    return row
+
+
+def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        if not row.used:
+            raise _refuse("This reward is not marked as used.", "not_used", row, status)
+        if status is not CouponStatus.ACTIVE:
+            raise _refuse(
+                f"Only an Active coupon can be unmarked; this one is {status.label}.",
+                "coupon_not_active",
+                row,
+                status,
+            )
+        if row.delivery_status not in (None, DeliveryStatus.ORDERED):
+            assert row.delivery_status is not None
+            raise _refuse(
+                f"The gift's delivery is already {row.delivery_status.label}; it cannot be unmarked.",
+                "delivery_in_progress",
+                row,
+                status,
+            )
+        row.used = False
+        row.used_at = None
+        row.used_order_reference = None
+        row.delivery_status = None
+        add_history(ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED)
+        _sync_status(ctx, row, now, actor)
+        app = ctx.app
+        ctx.after_commit.append(lambda: signals.reward_unused.send(app, redeemed=row, actor=actor))
+    return row
+
+
+def set_delivery_status(
+    ctx: Context, redeemed: Any, status: Any, *, actor: str | None = None
+) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    try:
+        new = status if isinstance(status, DeliveryStatus) else DeliveryStatus(status)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"delivery status must be one of {', '.join(s.value for s in DeliveryStatus)}"
+        ) from exc
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        coupon = _sync_status(ctx, row, now, actor)
+        if row.reward_type is not RewardType.GIFT:
+            raise _refuse("Only gifts have a delivery to track.", "not_a_gift", row, coupon)
+        if coupon is CouponStatus.CANCELED:
+            raise _refuse("This reward was cancelled.", "coupon_not_active", row, coupon)
+        if not row.used or row.delivery_status is None:
+            raise _refuse("Mark the gift as used before tracking its delivery.", "not_used", row, coupon)
+        old = row.delivery_status
+        if new is old:
+            return row
+        if new not in DELIVERY_TRANSITIONS[old]:
+            raise _refuse(
+                f"A gift's delivery cannot go from {old.label} to {new.label}.",
+                "transition_not_allowed",
+                row,
+                coupon,
+            )
+        row.delivery_status = new
+        add_history(ctx, row.id, HistoryEvent.DELIVERY_STATUS, now, actor=actor, from_value=old, to_value=new)
+        app = ctx.app
+        ctx.after_commit.append(
+            lambda: signals.delivery_status_changed.send(app, redeemed=row, old=old, new=new, actor=actor)
+        )
+    return row
+
+
+def cancel_redemption(
+    ctx: Context, redeemed: Any, *, reason: str, actor: str | None = None
+) -> RedeemedRewardMixin:
+    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused."""
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a cancellation needs a reason")
+    reason = text_argument(reason, "reason", 2000)
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        if status is CouponStatus.CANCELED:
+            raise _refuse("This reward is already cancelled.", "already_canceled", row, status)
+        if status is CouponStatus.EXPIRED:
+            raise _refuse("An expired reward cannot be cancelled.", "coupon_expired", row, status)
+        if row.used and row.delivery_status is not DeliveryStatus.CANCELED:
+            raise _refuse(
+                "A used reward must be unmarked before it can be cancelled.", "used", row, status
+            )
+        entry = ctx.models.LedgerEntry
+        spend_entry = ctx.session.execute(
+            sa.select(entry).where(entry.redeemed_reward_id == row.id, entry.kind == EntryKind.SPEND)
+        ).scalar_one_or_none()
+        if spend_entry is not None:
+            ledger.lock_account(ctx, row.customer_id, now)
+            ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
+        campaign = ctx.models.RewardCampaign.__table__  # type: ignore[attr-defined]
+        ctx.session.execute(
+            sa.update(campaign)
+            .where(campaign.c.id == row.campaign_id)
+            .values(redeemed_count=campaign.c.redeemed_count - 1)
+        )
+        row.coupon_status = CouponStatus.CANCELED
+        row.canceled_at = now
+        row.cancel_reason = reason
+        add_history(ctx, row.id, HistoryEvent.CANCELED, now, actor=actor, from_value=status, to_value=CouponStatus.CANCELED, note=reason)
+        app = ctx.app
+        ctx.after_commit.append(
+            lambda: signals.redemption_cancelled.send(app, redeemed=row, actor=actor, reason=reason)
+        )
+    return row
+
+
+def points_needed(ctx: Context, customer: Any, campaign: Any) -> int:
+    reward = ctx.campaign(campaign)
+    return max(0, reward.cost_in_points - ledger.active_points(ctx, ctx.customer_id(customer)))
+
+
+__all__ = [
+    "DELIVERY_TRANSITIONS",
+    "Availability",
+    "NotEnoughPoints",
+    "availabilities",
+    "campaign_refusal",
+    "cancel_redemption",
+    "mark_used",
+    "points_needed",
+    "redeem",
+    "set_delivery_status",
+    "unmark_used",
+    "visible_filter",
+]

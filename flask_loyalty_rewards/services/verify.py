@@ -1,0 +1,178 @@
+"""Prove the ledger is whole: every cached figure equals what the append-only rows say.
+
+Each check is one aggregate query over the whole database, so it scales with the tables, not
+with the number of customers times queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..models import EntryKind
+from .context import Context
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.subject}: {self.detail}"
+
+
+def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> list[Problem]:
+    now = now or clock.now()
+    m = ctx.models
+    account = m.Account.__table__  # type: ignore[attr-defined]
+    lot = m.PointsLot.__table__  # type: ignore[attr-defined]
+    entry = m.LedgerEntry.__table__  # type: ignore[attr-defined]
+    alloc = m.Allocation.__table__  # type: ignore[attr-defined]
+    rr = m.RedeemedReward.__table__  # type: ignore[attr-defined]
+    campaign = m.RewardCampaign.__table__  # type: ignore[attr-defined]
+    session = ctx.session
+    problems: list[Problem] = []
+
+    def add(check: str, rows: sa.Result[tuple[object, ...]] | list[tuple[object, ...]], fmt: str) -> None:
+        for row in list(rows)[:limit]:
+            problems.append(Problem(check, str(row[0]), fmt.format(*row[1:])))
+
+    lots_sum = (
+        sa.select(lot.c.customer_id.label("cid"), sa.func.sum(lot.c.remaining).label("total"))
+        .group_by(lot.c.customer_id)
+        .subquery()
+    )
+    entries_sum = (
+        sa.select(entry.c.customer_id.label("cid"), sa.func.sum(entry.c.delta).label("total"))
+        .group_by(entry.c.customer_id)
+        .subquery()
+    )
+    add(
+        "balance_is_lots",
+        session.execute(
+            sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0))
+            .outerjoin(lots_sum, lots_sum.c.cid == account.c.customer_id)
+            .where(account.c.balance != sa.func.coalesce(lots_sum.c.total, 0))
+        ).all(),
+        "cached balance {} but lots hold {}",
+    )
+    add(
+        "balance_is_ledger",
+        session.execute(
+            sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0))
+            .outerjoin(entries_sum, entries_sum.c.cid == account.c.customer_id)
+            .where(account.c.balance != sa.func.coalesce(entries_sum.c.total, 0))
+        ).all(),
+        "cached balance {} but ledger sums to {}",
+    )
+    add(
+        "ledger_has_account",
+        session.execute(
+            sa.select(entries_sum.c.cid, entries_sum.c.total)
+            .outerjoin(account, account.c.customer_id == entries_sum.c.cid)
+            .where(account.c.customer_id.is_(None), entries_sum.c.total != 0)
+        ).all(),
+        "ledger sums to {} without an account",
+    )
+    add(
+        "balance_not_negative",
+        session.execute(sa.select(account.c.customer_id, account.c.balance).where(account.c.balance < 0)).all(),
+        "balance {}",
+    )
+    add(
+        "lot_within_bounds",
+        session.execute(
+            sa.select(lot.c.id, lot.c.remaining, lot.c.amount).where(
+                sa.or_(lot.c.remaining < 0, lot.c.remaining > lot.c.amount, lot.c.amount <= 0)
+            )
+        ).all(),
+        "remaining {} of amount {}",
+    )
+    credit = entry.c.kind.in_([EntryKind.REFUND])
+    per_entry = (
+        sa.select(alloc.c.entry_id.label("eid"), sa.func.sum(alloc.c.points).label("total"))
+        .group_by(alloc.c.entry_id)
+        .subquery()
+    )
+    add(
+        "allocations_match_entry",
+        session.execute(
+            sa.select(entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0))
+            .outerjoin(per_entry, per_entry.c.eid == entry.c.id)
+            .where(
+                entry.c.lot_id.is_(None),
+                sa.func.coalesce(per_entry.c.total, 0)
+                != sa.case((credit, entry.c.delta), else_=-entry.c.delta),
+            )
+        ).all(),
+        "{} entry of {} has allocations summing to {}",
+    )
+    signed = sa.case((credit, -alloc.c.points), else_=alloc.c.points)
+    per_lot = (
+        sa.select(alloc.c.lot_id.label("lid"), sa.func.sum(signed).label("net"))
+        .join(entry, entry.c.id == alloc.c.entry_id)
+        .group_by(alloc.c.lot_id)
+        .subquery()
+    )
+    add(
+        "lot_conservation",
+        session.execute(
+            sa.select(lot.c.id, lot.c.amount, lot.c.remaining, sa.func.coalesce(per_lot.c.net, 0))
+            .outerjoin(per_lot, per_lot.c.lid == lot.c.id)
+            .where(lot.c.amount - lot.c.remaining != sa.func.coalesce(per_lot.c.net, 0))
+        ).all(),
+        "amount {} remaining {} but allocations took {}",
+    )
+    add(
+        "earn_matches_lot",
+        session.execute(
+            sa.select(entry.c.id, entry.c.delta, lot.c.amount)
+            .join(lot, lot.c.id == entry.c.lot_id)
+            .where(entry.c.delta != lot.c.amount)
+        ).all(),
+        "entry of {} creates a lot of {}",
+    )
+    spend = entry.alias("spend")
+    add(
+        "spend_matches_reward",
+        session.execute(
+            sa.select(rr.c.id, rr.c.cost_in_points, sa.func.coalesce(-spend.c.delta, 0))
+            .outerjoin(
+                spend,
+                sa.and_(spend.c.redeemed_reward_id == rr.c.id, spend.c.kind == EntryKind.SPEND),
+            )
+            .where(rr.c.cost_in_points != sa.func.coalesce(-spend.c.delta, 0))
+        ).all(),
+        "costs {} points but {} were spent",
+    )
+    counted = (
+        sa.select(rr.c.campaign_id.label("cid"), sa.func.count().label("n"))
+        .where(rr.c.canceled_at.is_(None))
+        .group_by(rr.c.campaign_id)
+        .subquery()
+    )
+    add(
+        "campaign_count",
+        session.execute(
+            sa.select(campaign.c.id, campaign.c.redeemed_count, sa.func.coalesce(counted.c.n, 0))
+            .outerjoin(counted, counted.c.cid == campaign.c.id)
+            .where(campaign.c.redeemed_count != sa.func.coalesce(counted.c.n, 0))
+        ).all(),
+        "counts {} redemptions but {} hold a slot",
+    )
+    add(
+        "no_spend_from_expired",
+        session.execute(
+            sa.select(alloc.c.id, alloc.c.lot_id, entry.c.id)
+            .join(entry, entry.c.id == alloc.c.entry_id)
+            .join(lot, lot.c.id == alloc.c.lot_id)
+            .where(entry.c.kind == EntryKind.SPEND, lot.c.spend_order_at <= entry.c.created_at)
+        ).all(),
+        "lot {} paid spend entry {} after it expired",
+    )
+    return problems

@@ -1,0 +1,193 @@
+"""Test fixtures: one suite, run against every backend named in LOYALTY_TEST_BACKENDS.
+
+Each backend gets a fresh database for the session (PostgreSQL and MariaDB: a new database on
+the server; SQLite: a file), so parallel runs never share state. A server that is named but not
+reachable fails the run; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from flask_loyalty_rewards import clock
+from tests import host
+
+SERVER_URLS = {
+    "postgresql": os.environ.get(
+        "LOYALTY_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+    "mariadb": os.environ.get("LOYALTY_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"),
+}
+
+
+def backends() -> list[str]:
+    names = [n.strip() for n in os.environ.get("LOYALTY_TEST_BACKENDS", "sqlite").split(",") if n.strip()]
+    unknown = set(names) - {"sqlite", "postgresql", "mariadb"}
+    if unknown:
+        raise pytest.UsageError(f"unknown backends in LOYALTY_TEST_BACKENDS: {sorted(unknown)}")
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends(), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+_databases: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database of the backend for this test session."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "loyalty.sqlite"
+        yield f"sqlite:///{path}"
+        return
+    server = sa.make_url(SERVER_URLS[backend])
+    name = f"flr_{uuid.uuid4().hex[:12]}"
+    admin_engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    except sa.exc.OperationalError as exc:
+        raise RuntimeError(f"{backend} is not reachable at {server}: {exc}") from exc
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin_engine.connect() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        admin_engine.dispose()
+
+
+_schema_ready: set[str] = set()
+
+
+def empty_all_tables(app: Flask) -> None:
+    with app.app_context():
+        engine = host.db.engine
+        with engine.begin() as conn:
+            if engine.dialect.name in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+            for table in reversed(host.db.metadata.sorted_tables):
+                conn.execute(table.delete())
+            if engine.dialect.name in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        for engine in host.db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = host.create_app(database_url)
+    if database_url not in _schema_ready:
+        with app.app_context():
+            host.db.drop_all()
+            host.db.create_all()
+        _schema_ready.add(database_url)
+    else:
+        empty_all_tables(app)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context, as in a CLI command or a background job."""
+    with app.app_context():
+        yield app
+        host.db.session.remove()
+
+
+class FakeClock:
+    """A clock tests move by hand; services read it through ``clock.now``."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: Any) -> dt.datetime:
+        self.current += dt.timedelta(**delta)
+        return self.current
+
+    def set(self, moment: dt.datetime) -> None:
+        self.current = moment
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock(dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc))
+    monkeypatch.setattr(clock, "now", fake)
+    return fake
+
+
+@pytest.fixture
+def make_customer(ctx: Flask) -> Any:
+    counter = iter(range(1, 10**6))
+
+    def make(**fields: Any) -> host.Customer:
+        n = next(counter)
+        values: dict[str, Any] = {
+            "email": f"customer{n}@example.com",
+            "phone": f"+48 600 000 {n:03d}",
+            "first_name": f"First{n}",
+            "last_name": f"Last{n}",
+            "street": f"{n} Main Street",
+            "postal_code": "00-950",
+            "city": "Warsaw",
+            "country": "Poland",
+        }
+        values.update(fields)
+        customer = host.Customer(**values)
+        host.db.session.add(customer)
+        host.db.session.commit()
+        return customer
+
+    return make
+
+
+@pytest.fixture
+def make_campaign(ctx: Flask) -> Any:
+    from flask_loyalty_rewards import RewardType
+
+    def make(**fields: Any) -> Any:
+        now = clock.now()
+        values: dict[str, Any] = {
+            "name": "10% off",
+            "description": "",
+            "reward_type": RewardType.DISCOUNT_CODE,
+            "cost_in_points": 100,
+            "created_at": now,
+            "updated_at": now,
+        }
+        values.update(fields)
+        campaign = host.models.RewardCampaign(**values)
+        host.db.session.add(campaign)
+        host.db.session.commit()
+        return campaign
+
+    return make
