@@ -15,8 +15,8 @@ from .errors import NotInitialized
 from .models import LoyaltyModels
 from .models.mixins import PointsLotMixin, RedeemedRewardMixin
 from .profile import CustomerProfile
-from .services import expiry, ledger, redemption, verify
-from .services.context import Context
+from .services import codes, expiry, ledger, redemption, verify
+from .services.context import Context, unit_of_work
 
 EXTENSION_KEY = "loyalty_rewards"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -234,6 +234,15 @@ class LoyaltyRewards:
         self, redeemed: Any, *, reason: str, actor: str | None = None
     ) -> RedeemedRewardMixin:
         return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
+
+    def add_pool_codes(self, campaign: Any, text: str) -> codes.UploadReport:
+        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool."""
+        from . import clock
+
+        ctx = self._ctx()
+        reward = ctx.campaign(campaign)
+        with unit_of_work(ctx):
+            return codes.add_pool_codes(ctx, reward, text, clock.now())
 
     def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
         return expiry.run_expiry(self._ctx(), now)

@@ -72,6 +72,7 @@ def create_app(database_url: str, **config: Any) -> Flask:
     db.init_app(app)
     admin = Admin(app, name="Shop admin")
     loyalty.init_app(app, db=db, models=models, admin=admin)
+    add_test_login(app)
     return app
 
 
@@ -79,3 +80,17 @@ def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     return {"pool_size": 20, "max_overflow": 10}
+
+
+def add_test_login(app: Flask) -> None:
+    """Test-only stand-in for the host's login: /_test/login/<id> puts a customer in the session."""
+
+    @app.route("/_test/login/<int:customer_id>")
+    def _test_login(customer_id: int) -> str:
+        session["customer_id"] = customer_id
+        return "ok"
+
+    @app.route("/_test/logout")
+    def _test_logout() -> str:
+        session.pop("customer_id", None)
+        return "ok"
