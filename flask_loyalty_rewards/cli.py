@@ -18,9 +18,7 @@ def create_cli() -> AppGroup:
         """Expire points and coupons that are due (run it every few minutes)."""
         from .services.expiry import run_expiry
 
-        from flask import current_app
-
-        result = run_expiry(get_state().context(current_app._get_current_object()))
+        result = run_expiry(get_state().current_context())
         click.echo(
             f"expired {result.points_expired} points in {result.lots_expired} lots; "
             f"activated {result.coupons_activated} and expired {result.coupons_expired} coupons"
@@ -31,9 +29,7 @@ def create_cli() -> AppGroup:
         """Check every ledger invariant; exits 1 and lists the drift if any."""
         from .services.verify import verify
 
-        from flask import current_app
-
-        problems = verify(get_state().context(current_app._get_current_object()))
+        problems = verify(get_state().current_context())
         if problems:
             for problem in problems:
                 click.echo(str(problem), err=True)

@@ -61,7 +61,9 @@ class RewardUnavailable(LoyaltyError):
     http_status = 409
 
     def __init__(self, reason: str, message: str | None = None, **details: Any) -> None:
-        super().__init__(message or UNAVAILABLE_REASONS.get(reason, reason), reason=reason, **details)
+        super().__init__(
+            message or UNAVAILABLE_REASONS.get(reason, reason), reason=reason, **details
+        )
         self.reason = reason
 
 

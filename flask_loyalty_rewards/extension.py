@@ -15,7 +15,7 @@ from .errors import NotInitialized
 from .models import LoyaltyModels
 from .models.mixins import PointsLotMixin, RedeemedRewardMixin
 from .profile import CustomerProfile
-from .services import codes, expiry, ledger, redemption, verify
+from .services import checkout, codes, expiry, ledger, redemption, verify
 from .services.context import Context, unit_of_work
 
 EXTENSION_KEY = "loyalty_rewards"
@@ -40,6 +40,10 @@ class LoyaltyState:
             config=app.config,
             profile_loader=self.extension._customer_profile,
         )
+
+    def current_context(self) -> Context:
+        """The services context of the app in the current application context."""
+        return self.context(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def current_customer(self) -> Any:
         loader = self.extension._customer_loader
@@ -116,7 +120,9 @@ class LoyaltyRewards:
         db = db if db is not None else self._db
         models = models if models is not None else self._models
         if db is None or models is None:
-            raise TypeError("init_app needs db= (the host's SQLAlchemy) and models= (create_models)")
+            raise TypeError(
+                "init_app needs db= (the host's SQLAlchemy) and models= (create_models)"
+            )
         if "sqlalchemy" not in app.extensions:
             raise RuntimeError("call db.init_app(app) before loyalty.init_app(app)")
         for key, value in DEFAULTS.items():
@@ -142,8 +148,7 @@ class LoyaltyRewards:
             init_admin(app, state, admin, admin_base_view or self._admin_base_view)
 
     def _ctx(self) -> Context:
-        state = get_state()
-        return state.context(current_app._get_current_object())  # type: ignore[attr-defined]
+        return get_state().current_context()
 
     @property
     def models(self) -> LoyaltyModels:
@@ -167,14 +172,23 @@ class LoyaltyRewards:
         actor: str | None = None,
     ) -> PointsLotMixin:
         return ledger.earn_points(
-            self._ctx(), customer, points, expires_at=expires_at, available_from=available_from,
-            reason=reason, reference=reference, idempotency_key=idempotency_key, actor=actor,
+            self._ctx(),
+            customer,
+            points,
+            expires_at=expires_at,
+            available_from=available_from,
+            reason=reason,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            actor=actor,
         )
 
     def revoke_points(
         self, customer: Any, idempotency_key: str, *, reason: str, actor: str | None = None
     ) -> ledger.RevokeResult:
-        return ledger.revoke_points(self._ctx(), customer, idempotency_key, reason=reason, actor=actor)
+        return ledger.revoke_points(
+            self._ctx(), customer, idempotency_key, reason=reason, actor=actor
+        )
 
     def adjust_points(
         self,
@@ -200,7 +214,9 @@ class LoyaltyRewards:
     def points_needed(self, customer: Any, campaign: Any) -> int:
         return redemption.points_needed(self._ctx(), customer, campaign)
 
-    def availability(self, customer: Any, campaigns: list[Any]) -> dict[int, redemption.Availability]:
+    def availability(
+        self, customer: Any, campaigns: list[Any]
+    ) -> dict[int, redemption.Availability]:
         return redemption.availabilities(self._ctx(), customer, campaigns)
 
     def redeem(
@@ -213,14 +229,37 @@ class LoyaltyRewards:
         actor: str | None = None,
     ) -> RedeemedRewardMixin:
         return redemption.redeem(
-            self._ctx(), customer, campaign, idempotency_key=idempotency_key,
-            charge_points=charge_points, actor=actor,
+            self._ctx(),
+            customer,
+            campaign,
+            idempotency_key=idempotency_key,
+            charge_points=charge_points,
+            actor=actor,
         )
 
     def mark_used(
         self, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
     ) -> RedeemedRewardMixin:
-        return redemption.mark_used(self._ctx(), redeemed, actor=actor, order_reference=order_reference)
+        return redemption.mark_used(
+            self._ctx(), redeemed, actor=actor, order_reference=order_reference
+        )
+
+    def find_coupon(self, customer: Any, code: str) -> RedeemedRewardMixin:
+        """The customer's redeemed reward with this code, however it was typed (or NotFound)."""
+        return checkout.find_coupon(self._ctx(), customer, code)
+
+    def use_coupon(
+        self,
+        customer: Any,
+        code: str,
+        *,
+        order_reference: str | None = None,
+        actor: str | None = None,
+    ) -> RedeemedRewardMixin:
+        """At checkout: mark the customer's reward with this code used in the order."""
+        return checkout.use_coupon(
+            self._ctx(), customer, code, order_reference=order_reference, actor=actor
+        )
 
     def unmark_used(self, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
         return redemption.unmark_used(self._ctx(), redeemed, actor=actor)

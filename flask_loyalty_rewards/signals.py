@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from blinker import Namespace
+from collections.abc import Callable
+from typing import Any
+
+from blinker import NamedSignal, Namespace
 
 _signals = Namespace()
 
@@ -24,3 +27,12 @@ delivery_status_changed = _signals.signal("loyalty-delivery-status-changed")
 redemption_cancelled = _signals.signal("loyalty-redemption-cancelled")
 #: kwargs: redeemed
 coupon_expired = _signals.signal("loyalty-coupon-expired")
+
+
+def later(signal: NamedSignal, sender: Any, **kwargs: Any) -> Callable[[], None]:
+    """A callback that sends ``signal`` when called (after the commit)."""
+
+    def send() -> None:
+        signal.send(sender, **kwargs)
+
+    return send

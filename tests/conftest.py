@@ -24,12 +24,16 @@ SERVER_URLS = {
     "postgresql": os.environ.get(
         "LOYALTY_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     ),
-    "mariadb": os.environ.get("LOYALTY_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"),
+    "mariadb": os.environ.get(
+        "LOYALTY_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/test"
+    ),
 }
 
 
 def backends() -> list[str]:
-    names = [n.strip() for n in os.environ.get("LOYALTY_TEST_BACKENDS", "sqlite").split(",") if n.strip()]
+    names = [
+        n.strip() for n in os.environ.get("LOYALTY_TEST_BACKENDS", "sqlite").split(",") if n.strip()
+    ]
     unknown = set(names) - {"sqlite", "postgresql", "mariadb"}
     if unknown:
         raise pytest.UsageError(f"unknown backends in LOYALTY_TEST_BACKENDS: {sorted(unknown)}")
@@ -64,7 +68,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             if backend == "postgresql":
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             else:
-                conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                conn.exec_driver_sql(
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )
     except sa.exc.OperationalError as exc:
         raise RuntimeError(f"{backend} is not reachable at {server}: {exc}") from exc
     try:
@@ -241,11 +247,15 @@ def live_server(app: Flask) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
-        raise RuntimeError(f"{CHROMIUM} is missing: run scripts/services.sh (installs Debian's chromium)")
+        raise RuntimeError(
+            f"{CHROMIUM} is missing: run scripts/services.sh (installs Debian's chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:

@@ -77,7 +77,7 @@ class LoyaltyModels:
             self.RewardHistory,
             self.IdempotencyKey,
         ]
-        return [c.__table__ for c in classes]  # type: ignore[attr-defined]
+        return [c.__table__ for c in classes]
 
 
 _created: weakref.WeakKeyDictionary[Any, dict[str, LoyaltyModels]] = weakref.WeakKeyDictionary()
@@ -161,6 +161,6 @@ def _refuse_naive_datetimes(cls: type[Any]) -> None:
             return value
         return ensure_aware(value, initiator.key)
 
-    for column in cls.__table__.columns:  # type: ignore[attr-defined]
+    for column in cls.__table__.columns:
         if isinstance(column.type, UTCDateTime):
             event.listen(getattr(cls, column.key), "set", check, retval=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -38,6 +38,12 @@ def _enum(enum_cls: type[Any]) -> sa.Enum:
 
 
 class _LoyaltyTable:
+    if TYPE_CHECKING:
+        # What the concrete classes made by create_models() have; mixins alone are unmapped.
+        __table__: ClassVar[sa.Table]
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
     __loyalty_prefix__: ClassVar[str] = "loyalty_"
     __loyalty_customer_fk__: ClassVar[str] = "customer.id"
     __loyalty_customer_type__: ClassVar[sa.types.TypeEngine[Any]] = sa.Integer()
@@ -88,7 +94,9 @@ class PointsLotMixin(_LoyaltyTable):
 
     __loyalty_table__ = "points_lot"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
 
     @declared_attr
     def customer_id(cls) -> Mapped[Any]:
@@ -112,7 +120,9 @@ class PointsLotMixin(_LoyaltyTable):
         open_lots = sa.text("remaining > 0")
         return (
             sa.CheckConstraint("amount > 0", name=f"ck_{p}lot_amount"),
-            sa.CheckConstraint("remaining >= 0 AND remaining <= amount", name=f"ck_{p}lot_remaining"),
+            sa.CheckConstraint(
+                "remaining >= 0 AND remaining <= amount", name=f"ck_{p}lot_remaining"
+            ),
             sa.Index(
                 f"ix_{p}lot_spend",
                 "customer_id",
@@ -148,7 +158,9 @@ class LedgerEntryMixin(_LoyaltyTable):
 
     __loyalty_table__ = "ledger_entry"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
 
     @declared_attr
     def customer_id(cls) -> Mapped[Any]:
@@ -163,7 +175,9 @@ class LedgerEntryMixin(_LoyaltyTable):
 
     @declared_attr
     def lot_id(cls) -> Mapped[int | None]:
-        return mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot"))
+        return mapped_column(
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot")
+        )
 
     @declared_attr
     def redeemed_reward_id(cls) -> Mapped[int | None]:
@@ -190,7 +204,9 @@ class AllocationMixin(_LoyaltyTable):
 
     __loyalty_table__ = "allocation"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
 
     @declared_attr
     def entry_id(cls) -> Mapped[int]:
@@ -256,7 +272,9 @@ class RewardCampaignMixin(_LoyaltyTable):
         return (
             sa.CheckConstraint("cost_in_points > 0", name=f"ck_{p}campaign_cost"),
             sa.CheckConstraint("redeemed_count >= 0", name=f"ck_{p}campaign_count"),
-            sa.CheckConstraint("days_inactive >= 0 AND days_valid >= 0", name=f"ck_{p}campaign_days"),
+            sa.CheckConstraint(
+                "days_inactive >= 0 AND days_valid >= 0", name=f"ck_{p}campaign_days"
+            ),
         )
 
     def __str__(self) -> str:
@@ -393,7 +411,9 @@ class RewardHistoryMixin(_LoyaltyTable):
 
     __loyalty_table__ = "reward_history"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
 
     @declared_attr
     def redeemed_reward_id(cls) -> Mapped[int]:
@@ -412,7 +432,9 @@ class IdempotencyKeyMixin(_LoyaltyTable):
 
     __loyalty_table__ = "idempotency_key"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
 
     @declared_attr
     def customer_id(cls) -> Mapped[Any]:

@@ -42,9 +42,10 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, str):  # SQLite returns text for raw expressions
             value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+        moment: dt.datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc)
 
 
 #: Decimal money with two places (tax value, reward value, cashback amounts).

@@ -31,10 +31,13 @@ def generate_code(length: int = CODE_LENGTH) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, length, 4))
 
 
+_LOOK_ALIKES = str.maketrans("OIL", "011")
+
+
 def normalize_code(code: str) -> str:
     """How a customer may type a code: any case, spaces or dashes, O for 0, I or L for 1."""
     cleaned = "".join(ch for ch in code.upper() if ch not in " -\t")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(_LOOK_ALIKES)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def pick_code(ctx: Context, campaign: RewardCampaignMixin, now: dt.datetime) -> 
             raise RewardUnavailable("no_codes_left", "This reward has no code configured.")
         return PickedCode(campaign.shared_code, unique=False)
     if source is CodeSource.POOL:
-        table = ctx.models.CouponCode.__table__  # type: ignore[attr-defined]
+        table = ctx.models.CouponCode.__table__
         stmt = (
             sa.select(table.c.id, table.c.code)
             .where(table.c.campaign_id == campaign.id, table.c.handed_out_at.is_(None))
@@ -71,12 +74,12 @@ def pick_code(ctx: Context, campaign: RewardCampaignMixin, now: dt.datetime) -> 
 def hand_out(ctx: Context, picked: PickedCode, redeemed_id: int, now: dt.datetime) -> None:
     if picked.pool_row_id is None:
         return
-    table = ctx.models.CouponCode.__table__  # type: ignore[attr-defined]
-    done = ctx.session.execute(
+    table = ctx.models.CouponCode.__table__
+    done = ctx.write(
         sa.update(table)
         .where(table.c.id == picked.pool_row_id, table.c.handed_out_at.is_(None))
         .values(handed_out_at=now, redeemed_reward_id=redeemed_id)
-    ).rowcount
+    )
     if not done:  # pragma: no cover - guarded by the row lock above
         raise RewardUnavailable("no_codes_left")
 
@@ -91,7 +94,7 @@ class UploadReport:
 
 
 def parse_codes(text: str) -> tuple[list[str], UploadReport]:
-    """Read one code per line (the first CSV column); report blanks and repeats, drop nothing silently."""
+    """Read one code per line (or the first CSV column); report blanks and repeats, drop nothing."""
     report = UploadReport()
     seen: set[str] = set()
     codes: list[str] = []
@@ -111,19 +114,25 @@ def parse_codes(text: str) -> tuple[list[str], UploadReport]:
     return codes, report
 
 
-def add_pool_codes(ctx: Context, campaign: RewardCampaignMixin, text: str, now: dt.datetime) -> UploadReport:
+def add_pool_codes(
+    ctx: Context, campaign: RewardCampaignMixin, text: str, now: dt.datetime
+) -> UploadReport:
     """Add uploaded codes to a campaign's pool; codes that exist anywhere already are reported."""
     if not isinstance(text, str):
         raise InvalidInput("codes must be text")
     codes, report = parse_codes(text)
-    table = ctx.models.CouponCode.__table__  # type: ignore[attr-defined]
-    rr = ctx.models.RedeemedReward.__table__  # type: ignore[attr-defined]
+    table = ctx.models.CouponCode.__table__
+    rr = ctx.models.RedeemedReward.__table__
     known: set[str] = set()
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        known.update(ctx.session.execute(sa.select(table.c.code).where(table.c.code.in_(chunk))).scalars())
         known.update(
-            ctx.session.execute(sa.select(rr.c.unique_code).where(rr.c.unique_code.in_(chunk))).scalars()
+            ctx.session.execute(sa.select(table.c.code).where(table.c.code.in_(chunk))).scalars()
+        )
+        known.update(
+            ctx.session.execute(
+                sa.select(rr.c.unique_code).where(rr.c.unique_code.in_(chunk))
+            ).scalars()
         )
     fresh = [c for c in codes if c not in known]
     report.already_known = [c for c in codes if c in known]
@@ -140,7 +149,7 @@ def codes_left(ctx: Context, campaign_ids: list[int]) -> dict[int, int]:
     """Unused pool codes per campaign, in one query."""
     if not campaign_ids:
         return {}
-    table = ctx.models.CouponCode.__table__  # type: ignore[attr-defined]
+    table = ctx.models.CouponCode.__table__
     rows: Any = ctx.session.execute(
         sa.select(table.c.campaign_id, sa.func.count())
         .where(table.c.campaign_id.in_(campaign_ids), table.c.handed_out_at.is_(None))

@@ -49,7 +49,9 @@ class Context:
         bind = self.session.get_bind(mapper=sa.inspect(self.models.Account))
         return bind.dialect.name
 
-    def locked(self, stmt: SelectT, *, aggregate: bool = False, skip_locked: bool = False) -> SelectT:
+    def locked(
+        self, stmt: SelectT, *, aggregate: bool = False, skip_locked: bool = False
+    ) -> SelectT:
         """A read that sees the newest committed rows and keeps them until commit.
 
         SQLite needs nothing (its transactions begin IMMEDIATE). PostgreSQL reads committed data
@@ -61,6 +63,11 @@ class Context:
         if name == "sqlite" or (aggregate and name == "postgresql"):
             return stmt
         return stmt.with_for_update(skip_locked=skip_locked)
+
+    def write(self, stmt: sa.Executable) -> int:
+        """Run an UPDATE/DELETE and say how many rows it changed (conditional writes rely on it)."""
+        result: sa.CursorResult[Any] = self.session.execute(stmt)  # type: ignore[assignment]
+        return int(result.rowcount)
 
     def insert_ignore(self, table: sa.Table, values: dict[str, Any]) -> int:
         """INSERT that silently does nothing when the row exists; returns the rowcount."""
@@ -74,8 +81,7 @@ class Context:
             stmt = mysql.insert(table).values(**values).prefix_with("IGNORE")
         else:  # pragma: no cover - other dialects
             raise RuntimeError(f"unsupported database dialect {name!r}")
-        result = self.session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
+        return self.write(stmt)
 
     # -- arguments ----------------------------------------------------------------------------
 
@@ -143,7 +149,9 @@ class Context:
     def redeemed(self, redeemed: Any, *, lock: bool = True) -> RedeemedRewardMixin:
         """The redeemed reward, re-read and row-locked so two admins cannot race on it."""
         model = self.models.RedeemedReward
-        rid = redeemed.id if isinstance(redeemed, model) else integer_id(redeemed, "redeemed reward")
+        rid = (
+            redeemed.id if isinstance(redeemed, model) else integer_id(redeemed, "redeemed reward")
+        )
         stmt = sa.select(model).where(model.id == rid).execution_options(populate_existing=True)
         if lock:
             stmt = self.locked(stmt)
@@ -194,6 +202,14 @@ def text_argument(value: Any, name: str, max_length: int = 255) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(f"{name} must be at most {max_length} characters")
+    return value
+
+
+def required_text(value: Any, name: str, max_length: int = 255) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} is required")
     if len(value) > max_length:
         raise InvalidInput(f"{name} must be at most {max_length} characters")
     return value

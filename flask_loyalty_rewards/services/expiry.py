@@ -39,7 +39,7 @@ def run_expiry(ctx: Context, now: dt.datetime | None = None) -> ExpiryResult:
 
 
 def _expire_lots(ctx: Context, now: dt.datetime) -> tuple[int, int]:
-    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+    lot = ctx.models.PointsLot.__table__
     total_points = total_lots = 0
     done: set[Any] = set()
     while True:
@@ -64,7 +64,7 @@ def _expire_lots(ctx: Context, now: dt.datetime) -> tuple[int, int]:
 
 
 def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[int, int]:
-    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+    lot = ctx.models.PointsLot.__table__
     with unit_of_work(ctx):
         ledger.lock_account(ctx, customer_id, now)
         due = ctx.session.execute(
@@ -82,7 +82,11 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
         if points:
             ledger.move_balance(ctx, customer_id, -points, now)
             ledger.add_entry(
-                ctx, customer_id, EntryKind.EXPIRE, -points, now,
+                ctx,
+                customer_id,
+                EntryKind.EXPIRE,
+                -points,
+                now,
                 reason="points expired",
                 draws=[ledger.Draw(int(row.id), int(row.remaining), 0) for row in due],
             )
@@ -91,14 +95,14 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
             )
             app = ctx.app
             ctx.after_commit.append(
-                lambda: signals.points_expired.send(app, customer_id=customer_id, points=points)
+                signals.later(signals.points_expired, app, customer_id=customer_id, points=points)
             )
     return points, len(due)
 
 
 def _move_coupons(ctx: Context, now: dt.datetime, old: CouponStatus, new: CouponStatus) -> int:
     model = ctx.models.RedeemedReward
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     if new is CouponStatus.ACTIVE:
         due: Any = sa.and_(table.c.coupon_status == old, table.c.active_from <= now)
     else:
@@ -111,7 +115,9 @@ def _move_coupons(ctx: Context, now: dt.datetime, old: CouponStatus, new: Coupon
     moved = 0
     while True:
         ids = list(
-            ctx.session.execute(sa.select(table.c.id).where(due).order_by(table.c.id).limit(BATCH)).scalars()
+            ctx.session.execute(
+                sa.select(table.c.id).where(due).order_by(table.c.id).limit(BATCH)
+            ).scalars()
         )
         if not ids:
             return moved
@@ -119,19 +125,25 @@ def _move_coupons(ctx: Context, now: dt.datetime, old: CouponStatus, new: Coupon
         with unit_of_work(ctx):
             for rid in ids:
                 # Conditional per row: a concurrent runner or admin may have moved it already.
-                if ctx.session.execute(
+                if ctx.write(
                     sa.update(table).where(table.c.id == rid, due).values(coupon_status=new)
-                ).rowcount:
+                ):
                     changed.append(rid)
-                    event = HistoryEvent.EXPIRED if new is CouponStatus.EXPIRED else HistoryEvent.ACTIVATED
+                    event = (
+                        HistoryEvent.EXPIRED
+                        if new is CouponStatus.EXPIRED
+                        else HistoryEvent.ACTIVATED
+                    )
                     add_history(ctx, rid, event, now, actor=None, from_value=old, to_value=new)
             if new is CouponStatus.EXPIRED and changed:
                 app = ctx.app
-                rows = list(ctx.session.execute(sa.select(model).where(model.id.in_(changed))).unique().scalars())
+                rows = list(
+                    ctx.session.execute(sa.select(model).where(model.id.in_(changed)))
+                    .unique()
+                    .scalars()
+                )
 
-                def announce() -> None:
-                    for row in rows:
-                        signals.coupon_expired.send(app, redeemed=row)
-
-                ctx.after_commit.append(announce)
+                ctx.after_commit.extend(
+                    signals.later(signals.coupon_expired, app, redeemed=row) for row in rows
+                )
         moved += len(changed)

@@ -41,7 +41,7 @@ def store_key(
     result_id: int | None = None,
     result_json: str | None = None,
 ) -> None:
-    table = ctx.models.IdempotencyKey.__table__  # type: ignore[attr-defined]
+    table = ctx.models.IdempotencyKey.__table__
     ctx.session.execute(
         sa.insert(table).values(
             customer_id=customer_id,
@@ -64,7 +64,7 @@ def run_once(
     work: Callable[[], T],
     replay: Callable[[Any], T],
 ) -> T:
-    """Run ``work`` in a unit of work, at most once per key; ``work`` must call :func:`store_key`."""
+    """Run ``work`` in a unit of work at most once per key; ``work`` calls :func:`store_key`."""
     if key is None:
         with unit_of_work(ctx):
             return work()

@@ -28,6 +28,7 @@ from .context import (
     fingerprint,
     idempotency_key_argument,
     points_argument,
+    required_text,
     text_argument,
     unit_of_work,
 )
@@ -77,10 +78,12 @@ class Draw:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def balances(ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False) -> tuple[int, int]:
+def balances(
+    ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False
+) -> tuple[int, int]:
     """(cached balance, points in it that are not spendable now: pending or past expiry)."""
-    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
-    account = ctx.models.Account.__table__  # type: ignore[attr-defined]
+    lot = ctx.models.PointsLot.__table__
+    account = ctx.models.Account.__table__
     open_lot = sa.and_(lot.c.customer_id == customer_id, lot.c.remaining > 0)
     overdue = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
         open_lot, lot.c.spend_order_at <= now
@@ -93,9 +96,7 @@ def balances(ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = F
         overdue = ctx.locked(overdue, aggregate=True)
         pending = ctx.locked(pending, aggregate=True)
     row = ctx.session.execute(
-        sa.select(
-            balance.scalar_subquery(), overdue.scalar_subquery(), pending.scalar_subquery()
-        )
+        sa.select(balance.scalar_subquery(), overdue.scalar_subquery(), pending.scalar_subquery())
     ).one()
     cached = int(row[0] or 0)
     return cached, int(row[1]) + int(row[2])
@@ -106,7 +107,9 @@ def active_points(ctx: Context, customer_id: Any, now: dt.datetime | None = None
     return cached - unavailable
 
 
-def summary(ctx: Context, customer_id: Any, now: dt.datetime | None = None, limit: int = 5) -> PointsSummary:
+def summary(
+    ctx: Context, customer_id: Any, now: dt.datetime | None = None, limit: int = 5
+) -> PointsSummary:
     now = now or clock.now()
     lot = ctx.models.PointsLot
     cached, unavailable = balances(ctx, customer_id, now)
@@ -134,7 +137,7 @@ def summary(ctx: Context, customer_id: Any, now: dt.datetime | None = None, limi
     return PointsSummary(
         active=cached - unavailable,
         pending=int(pending),
-        expiring=[(when, int(points)) for when, points in rows],
+        expiring=[(when, int(points)) for when, points in rows if when is not None],
     )
 
 
@@ -143,7 +146,7 @@ def summary(ctx: Context, customer_id: Any, now: dt.datetime | None = None, limi
 
 def ensure_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
     ctx.insert_ignore(
-        ctx.models.Account.__table__,  # type: ignore[attr-defined]
+        ctx.models.Account.__table__,
         {"customer_id": customer_id, "balance": 0, "updated_at": now},
     )
 
@@ -154,7 +157,7 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
     This conditional write is the gate against double spending: under concurrency the database
     re-checks ``balance >= cost`` against the newest row after waiting for the lock.
     """
-    account = ctx.models.Account.__table__  # type: ignore[attr-defined]
+    account = ctx.models.Account.__table__
     stmt = (
         sa.update(account)
         .where(account.c.customer_id == customer_id)
@@ -162,7 +165,7 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
     )
     if delta < 0:
         stmt = stmt.where(account.c.balance >= -delta)
-    return bool(ctx.session.execute(stmt).rowcount)
+    return bool(ctx.write(stmt))
 
 
 def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
@@ -188,7 +191,7 @@ def add_entry(
     reverses_entry_id: int | None = None,
     draws: list[Draw] | None = None,
 ) -> int:
-    entry = ctx.models.LedgerEntry.__table__  # type: ignore[attr-defined]
+    entry = ctx.models.LedgerEntry.__table__
     result = ctx.session.execute(
         sa.insert(entry).values(
             customer_id=customer_id,
@@ -203,16 +206,18 @@ def add_entry(
             reverses_entry_id=reverses_entry_id,
         )
     )
-    entry_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    entry_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
     if draws:
-        allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
+        allocation = ctx.models.Allocation.__table__
         ctx.session.execute(
             sa.insert(allocation),
             [{"entry_id": entry_id, "lot_id": d.lot_id, "points": d.points} for d in draws],
         )
-        lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+        lot = ctx.models.PointsLot.__table__
         ctx.session.execute(
-            sa.update(lot).where(lot.c.id == sa.bindparam("b_id")).values(remaining=sa.bindparam("b_rem")),
+            sa.update(lot)
+            .where(lot.c.id == sa.bindparam("b_id"))
+            .values(remaining=sa.bindparam("b_rem")),
             [{"b_id": d.lot_id, "b_rem": d.remaining_after} for d in draws],
         )
     return entry_id
@@ -223,7 +228,7 @@ def draw_fifo(ctx: Context, customer_id: Any, points: int, now: dt.datetime) -> 
 
     The caller holds the account lock; lots are locked as they are read, in spending order.
     """
-    lot = ctx.models.PointsLot.__table__  # type: ignore[attr-defined]
+    lot = ctx.models.PointsLot.__table__
     order = (lot.c.spend_order_at, lot.c.earned_at, lot.c.id)
     base = (
         sa.select(lot.c.id, lot.c.remaining, *order)
@@ -302,7 +307,7 @@ def give_back(
     Points that land in a lot that has expired or was revoked meanwhile leave again at once
     with an expire or revoke entry, so nobody gets back points they could no longer have had.
     """
-    allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
+    allocation = ctx.models.Allocation.__table__
     lot_model = ctx.models.PointsLot
     taken = ctx.session.execute(
         sa.select(allocation.c.lot_id, sa.func.sum(allocation.c.points))
@@ -358,7 +363,8 @@ def give_back(
                 kind,
                 -points_gone,
                 now,
-                reason="returned to a lot that had already " + ("expired" if kind is EntryKind.EXPIRE else "been revoked"),
+                reason="returned to a lot that had already "
+                + ("expired" if kind is EntryKind.EXPIRE else "been revoked"),
                 draws=draws,
                 **common,
             )
@@ -418,14 +424,23 @@ def earn_points(
         ctx.session.flush()
         move_balance(ctx, customer_id, points, now)
         add_entry(
-            ctx, customer_id, kind, points, now,
-            reason=reason, reference=reference, actor=actor, lot_id=lot.id,
+            ctx,
+            customer_id,
+            kind,
+            points,
+            now,
+            reason=reason,
+            reference=reference,
+            actor=actor,
+            lot_id=lot.id,
         )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
         app = ctx.app
         ctx.after_commit.append(
-            lambda: signals.points_earned.send(app, customer_id=customer_id, lot=lot, points=points)
+            signals.later(
+                signals.points_earned, app, customer_id=customer_id, lot=lot, points=points
+            )
         )
         return lot
 
@@ -449,7 +464,7 @@ def revoke_points(
     key = idempotency_key_argument(idempotency_key)
     if key is None:
         raise InvalidInput("idempotency_key is required to find the earned points")
-    reason = text_argument(reason, "reason")
+    reason = required_text(reason, "reason")
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
     earned = find_key(ctx, customer_id, "earn", key)
@@ -470,8 +485,14 @@ def revoke_points(
         if revoked:
             move_balance(ctx, customer_id, -revoked, now)
             add_entry(
-                ctx, customer_id, EntryKind.REVOKE, -revoked, now,
-                reason=reason, reference=lot.reference, actor=actor,
+                ctx,
+                customer_id,
+                EntryKind.REVOKE,
+                -revoked,
+                now,
+                reason=reason,
+                reference=lot.reference,
+                actor=actor,
                 draws=[Draw(lot.id, revoked, 0)],
             )
         lot.revoked_at = now
@@ -480,21 +501,28 @@ def revoke_points(
         store_key(ctx, customer_id, "revoke", key, request, result_json=result.to_json())
         app = ctx.app
         ctx.after_commit.append(
-            lambda: signals.points_revoked.send(app, customer_id=customer_id, points=revoked, lot=lot)
+            signals.later(
+                signals.points_revoked, app, customer_id=customer_id, points=revoked, lot=lot
+            )
         )
         return result
 
     request = fingerprint(key=key)
     return run_once(
-        ctx, customer_id, "revoke", key, request, work,
+        ctx,
+        customer_id,
+        "revoke",
+        key,
+        request,
+        work,
         lambda existing: RevokeResult.from_json(existing.result_json),
     )
 
 
 def _lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
     """Net points a lot lost to spending and to expiry so far."""
-    allocation = ctx.models.Allocation.__table__  # type: ignore[attr-defined]
-    entry = ctx.models.LedgerEntry.__table__  # type: ignore[attr-defined]
+    allocation = ctx.models.Allocation.__table__
+    entry = ctx.models.LedgerEntry.__table__
     rows = ctx.session.execute(
         sa.select(entry.c.kind, sa.func.sum(allocation.c.points))
         .join(entry, entry.c.id == allocation.c.entry_id)
@@ -525,20 +553,26 @@ def adjust_points(
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number")
-    if not reason or not isinstance(reason, str):
-        raise InvalidInput("an adjustment needs a reason")
+    required_text(reason, "reason")
     if delta > 0:
         lot = earn_points(
-            ctx, customer, delta, expires_at=expires_at, reason=reason, actor=actor,
+            ctx,
+            customer,
+            delta,
+            expires_at=expires_at,
+            reason=reason,
+            actor=actor,
             kind=EntryKind.ADJUST,
         )
         return active_points(ctx, lot.customer_id)
     points = points_argument(-delta, "delta")
-    reason = text_argument(reason, "reason")
+    reason = required_text(reason, "reason")
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
     now = clock.now()
     with unit_of_work(ctx):
         ensure_account(ctx, customer_id, now)
-        after = spend(ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor)
+        after = spend(
+            ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor
+        )
     return after

@@ -26,7 +26,14 @@ from ..errors import (
 from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from . import codes, ledger
-from .context import Context, fingerprint, idempotency_key_argument, text_argument, unit_of_work
+from .context import (
+    Context,
+    fingerprint,
+    idempotency_key_argument,
+    required_text,
+    text_argument,
+    unit_of_work,
+)
 from .idempotency import run_once, store_key
 
 #: Where a gift's delivery may go from each status.
@@ -82,7 +89,10 @@ def visible_filter(model: type[RewardCampaignMixin], now: dt.datetime) -> sa.Col
 
 
 def availabilities(
-    ctx: Context, customer: Any, campaigns: Iterable[RewardCampaignMixin], now: dt.datetime | None = None
+    ctx: Context,
+    customer: Any,
+    campaigns: Iterable[RewardCampaignMixin],
+    now: dt.datetime | None = None,
 ) -> dict[int, Availability]:
     """Availability of many campaigns for one customer in a fixed number of queries."""
     now = now or clock.now()
@@ -95,10 +105,14 @@ def availabilities(
     result: dict[int, Availability] = {}
     for campaign in campaigns:
         reason = campaign_refusal(campaign, now)
-        if reason is None and campaign.per_customer_limit is not None:
-            if taken.get(campaign.id, 0) >= campaign.per_customer_limit:
-                reason = "customer_limit"
-        if reason is None and campaign.code_source is CodeSource.POOL and not pools.get(campaign.id):
+        limit = campaign.per_customer_limit
+        if reason is None and limit is not None and taken.get(campaign.id, 0) >= limit:
+            reason = "customer_limit"
+        if (
+            reason is None
+            and campaign.code_source is CodeSource.POOL
+            and not pools.get(campaign.id)
+        ):
             reason = "no_codes_left"
         needed = max(0, campaign.cost_in_points - active)
         if reason is not None:
@@ -111,9 +125,11 @@ def availabilities(
     return result
 
 
-def customer_redemptions(ctx: Context, customer_id: Any, campaign_ids: list[int], *, lock: bool = False) -> dict[int, int]:
+def customer_redemptions(
+    ctx: Context, customer_id: Any, campaign_ids: list[int], *, lock: bool = False
+) -> dict[int, int]:
     """Redemptions holding a per-customer limit slot (not cancelled), per campaign."""
-    rr = ctx.models.RedeemedReward.__table__  # type: ignore[attr-defined]
+    rr = ctx.models.RedeemedReward.__table__
     stmt = (
         sa.select(rr.c.campaign_id, sa.func.count())
         .where(
@@ -139,10 +155,10 @@ def add_history(
     to_value: Any = None,
     note: str | None = None,
 ) -> None:
-    table = ctx.models.RewardHistory.__table__  # type: ignore[attr-defined]
+    table = ctx.models.RewardHistory.__table__
 
     def text(value: Any) -> str | None:
-        return getattr(value, "value", value)
+        return None if value is None else str(getattr(value, "value", value))
 
     ctx.session.execute(
         sa.insert(table).values(
@@ -199,7 +215,9 @@ def redeem(
         draws = ledger.draw_fifo(ctx, customer_id, cost, now) if cost else []
         picked = codes.pick_code(ctx, reward, now)
         active_from = now + dt.timedelta(days=reward.days_inactive)
-        active_to = active_from + dt.timedelta(days=reward.days_valid) if reward.days_valid else None
+        active_to = (
+            active_from + dt.timedelta(days=reward.days_valid) if reward.days_valid else None
+        )
         row = model(
             campaign_id=reward.id,
             customer_id=customer_id,
@@ -233,17 +251,26 @@ def redeem(
         ctx.session.flush()
         if cost:
             ledger.add_entry(
-                ctx, customer_id, EntryKind.SPEND, -cost, now,
-                reason=reward.name, reference=picked.code, actor=actor,
-                redeemed_reward_id=row.id, draws=draws,
+                ctx,
+                customer_id,
+                EntryKind.SPEND,
+                -cost,
+                now,
+                reason=reward.name,
+                reference=picked.code,
+                actor=actor,
+                redeemed_reward_id=row.id,
+                draws=draws,
             )
         codes.hand_out(ctx, picked, row.id, now)
-        add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
+        add_history(
+            ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status
+        )
         _take_limit_slot(ctx, reward)
         if key is not None:
             store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
         app = ctx.app
-        ctx.after_commit.append(lambda: signals.reward_redeemed.send(app, redeemed=row))
+        ctx.after_commit.append(signals.later(signals.reward_redeemed, app, redeemed=row))
         return row
 
     def replay(existing: Any) -> RedeemedRewardMixin:
@@ -257,33 +284,45 @@ def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:
 
     Done last, so the campaign row, shared by every customer, stays locked for the shortest time.
     """
-    table = ctx.models.RewardCampaign.__table__  # type: ignore[attr-defined]
-    done = ctx.session.execute(
+    table = ctx.models.RewardCampaign.__table__
+    done = ctx.write(
         sa.update(table)
         .where(
             table.c.id == campaign.id,
             sa.or_(table.c.total_limit.is_(None), table.c.redeemed_count < table.c.total_limit),
         )
         .values(redeemed_count=table.c.redeemed_count + 1)
-    ).rowcount
+    )
     if not done:
         raise RewardUnavailable("sold_out")
     ctx.session.expire(campaign, ["redeemed_count"])
 
 
-def _refuse(message: str, reason: str, redeemed: RedeemedRewardMixin, status: CouponStatus) -> InvalidStatusChange:
+def _refuse(
+    message: str, reason: str, redeemed: RedeemedRewardMixin, status: CouponStatus
+) -> InvalidStatusChange:
     return InvalidStatusChange(
         message, reason=reason, redeemed_reward_id=redeemed.id, coupon_status=status.value
     )
 
 
-def _sync_status(ctx: Context, redeemed: RedeemedRewardMixin, now: dt.datetime, actor: str | None) -> CouponStatus:
+def _sync_status(
+    ctx: Context, redeemed: RedeemedRewardMixin, now: dt.datetime, actor: str | None
+) -> CouponStatus:
     """Bring the stored coupon status up to date with time, recording what changed."""
     status = redeemed.status_at(now)
     if status is not redeemed.coupon_status:
         event = HistoryEvent.EXPIRED if status is CouponStatus.EXPIRED else HistoryEvent.ACTIVATED
         if status in (CouponStatus.EXPIRED, CouponStatus.ACTIVE):
-            add_history(ctx, redeemed.id, event, now, actor=actor, from_value=redeemed.coupon_status, to_value=status)
+            add_history(
+                ctx,
+                redeemed.id,
+                event,
+                now,
+                actor=actor,
+                from_value=redeemed.coupon_status,
+                to_value=status,
+            )
         redeemed.coupon_status = status
     return status
 
@@ -310,9 +349,17 @@ def mark_used(
         row.used_at = now
         row.used_order_reference = order_reference
         row.delivery_status = DeliveryStatus.ORDERED
-        add_history(ctx, row.id, HistoryEvent.USED, now, actor=actor, to_value=DeliveryStatus.ORDERED, note=order_reference)
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.USED,
+            now,
+            actor=actor,
+            to_value=DeliveryStatus.ORDERED,
+            note=order_reference,
+        )
         app = ctx.app
-        ctx.after_commit.append(lambda: signals.reward_used.send(app, redeemed=row, actor=actor))
+        ctx.after_commit.append(signals.later(signals.reward_used, app, redeemed=row, actor=actor))
     return row
 
 
@@ -334,7 +381,7 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
         if row.delivery_status not in (None, DeliveryStatus.ORDERED):
             assert row.delivery_status is not None
             raise _refuse(
-                f"The gift's delivery is already {row.delivery_status.label}; it cannot be unmarked.",
+                f"The gift is already {row.delivery_status.label}; it cannot be unmarked.",
                 "delivery_in_progress",
                 row,
                 status,
@@ -343,10 +390,14 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
         row.used_at = None
         row.used_order_reference = None
         row.delivery_status = None
-        add_history(ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED)
+        add_history(
+            ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
+        )
         _sync_status(ctx, row, now, actor)
         app = ctx.app
-        ctx.after_commit.append(lambda: signals.reward_unused.send(app, redeemed=row, actor=actor))
+        ctx.after_commit.append(
+            signals.later(signals.reward_unused, app, redeemed=row, actor=actor)
+        )
     return row
 
 
@@ -369,7 +420,9 @@ def set_delivery_status(
         if coupon is CouponStatus.CANCELED:
             raise _refuse("This reward was cancelled.", "coupon_not_active", row, coupon)
         if not row.used or row.delivery_status is None:
-            raise _refuse("Mark the gift as used before tracking its delivery.", "not_used", row, coupon)
+            raise _refuse(
+                "Mark the gift as used before tracking its delivery.", "not_used", row, coupon
+            )
         old = row.delivery_status
         if new is old:
             return row
@@ -381,10 +434,20 @@ def set_delivery_status(
                 coupon,
             )
         row.delivery_status = new
-        add_history(ctx, row.id, HistoryEvent.DELIVERY_STATUS, now, actor=actor, from_value=old, to_value=new)
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.DELIVERY_STATUS,
+            now,
+            actor=actor,
+            from_value=old,
+            to_value=new,
+        )
         app = ctx.app
         ctx.after_commit.append(
-            lambda: signals.delivery_status_changed.send(app, redeemed=row, old=old, new=new, actor=actor)
+            signals.later(
+                signals.delivery_status_changed, app, redeemed=row, old=old, new=new, actor=actor
+            )
         )
     return row
 
@@ -395,9 +458,7 @@ def cancel_redemption(
     """Undo a redemption: points back to their lots, the limit slot freed, the code not reused."""
     now = clock.now()
     actor = text_argument(actor, "actor")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a cancellation needs a reason")
-    reason = text_argument(reason, "reason", 2000)
+    reason = required_text(reason, "reason", 2000)
     with unit_of_work(ctx):
         row = ctx.redeemed(redeemed)
         status = _sync_status(ctx, row, now, actor)
@@ -411,12 +472,14 @@ def cancel_redemption(
             )
         entry = ctx.models.LedgerEntry
         spend_entry = ctx.session.execute(
-            sa.select(entry).where(entry.redeemed_reward_id == row.id, entry.kind == EntryKind.SPEND)
+            sa.select(entry).where(
+                entry.redeemed_reward_id == row.id, entry.kind == EntryKind.SPEND
+            )
         ).scalar_one_or_none()
         if spend_entry is not None:
             ledger.lock_account(ctx, row.customer_id, now)
             ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
-        campaign = ctx.models.RewardCampaign.__table__  # type: ignore[attr-defined]
+        campaign = ctx.models.RewardCampaign.__table__
         ctx.session.execute(
             sa.update(campaign)
             .where(campaign.c.id == row.campaign_id)
@@ -425,10 +488,21 @@ def cancel_redemption(
         row.coupon_status = CouponStatus.CANCELED
         row.canceled_at = now
         row.cancel_reason = reason
-        add_history(ctx, row.id, HistoryEvent.CANCELED, now, actor=actor, from_value=status, to_value=CouponStatus.CANCELED, note=reason)
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.CANCELED,
+            now,
+            actor=actor,
+            from_value=status,
+            to_value=CouponStatus.CANCELED,
+            note=reason,
+        )
         app = ctx.app
         ctx.after_commit.append(
-            lambda: signals.redemption_cancelled.send(app, redeemed=row, actor=actor, reason=reason)
+            signals.later(
+                signals.redemption_cancelled, app, redeemed=row, actor=actor, reason=reason
+            )
         )
     return row
 

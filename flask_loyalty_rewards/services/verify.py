@@ -7,7 +7,9 @@ with the number of customers times queries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,17 +31,17 @@ class Problem:
 def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> list[Problem]:
     now = now or clock.now()
     m = ctx.models
-    account = m.Account.__table__  # type: ignore[attr-defined]
-    lot = m.PointsLot.__table__  # type: ignore[attr-defined]
-    entry = m.LedgerEntry.__table__  # type: ignore[attr-defined]
-    alloc = m.Allocation.__table__  # type: ignore[attr-defined]
-    rr = m.RedeemedReward.__table__  # type: ignore[attr-defined]
-    campaign = m.RewardCampaign.__table__  # type: ignore[attr-defined]
+    account = m.Account.__table__
+    lot = m.PointsLot.__table__
+    entry = m.LedgerEntry.__table__
+    alloc = m.Allocation.__table__
+    rr = m.RedeemedReward.__table__
+    campaign = m.RewardCampaign.__table__
     session = ctx.session
     problems: list[Problem] = []
 
-    def add(check: str, rows: sa.Result[tuple[object, ...]] | list[tuple[object, ...]], fmt: str) -> None:
-        for row in list(rows)[:limit]:
+    def add(check: str, rows: Sequence[sa.Row[Any]], fmt: str) -> None:
+        for row in rows[:limit]:
             problems.append(Problem(check, str(row[0]), fmt.format(*row[1:])))
 
     lots_sum = (
@@ -55,7 +57,9 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     add(
         "balance_is_lots",
         session.execute(
-            sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0))
+            sa.select(
+                account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0)
+            )
             .outerjoin(lots_sum, lots_sum.c.cid == account.c.customer_id)
             .where(account.c.balance != sa.func.coalesce(lots_sum.c.total, 0))
         ).all(),
@@ -64,7 +68,9 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     add(
         "balance_is_ledger",
         session.execute(
-            sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0))
+            sa.select(
+                account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0)
+            )
             .outerjoin(entries_sum, entries_sum.c.cid == account.c.customer_id)
             .where(account.c.balance != sa.func.coalesce(entries_sum.c.total, 0))
         ).all(),
@@ -81,7 +87,9 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     )
     add(
         "balance_not_negative",
-        session.execute(sa.select(account.c.customer_id, account.c.balance).where(account.c.balance < 0)).all(),
+        session.execute(
+            sa.select(account.c.customer_id, account.c.balance).where(account.c.balance < 0)
+        ).all(),
         "balance {}",
     )
     add(
@@ -102,7 +110,9 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     add(
         "allocations_match_entry",
         session.execute(
-            sa.select(entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0))
+            sa.select(
+                entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0)
+            )
             .outerjoin(per_entry, per_entry.c.eid == entry.c.id)
             .where(
                 entry.c.lot_id.is_(None),

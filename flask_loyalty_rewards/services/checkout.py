@@ -1,0 +1,85 @@
+"""Coupon codes at the host's checkout: find the customer's redeemed reward by the code typed.
+
+Customers copy codes by hand, so the lookup ignores case, spaces and dashes and reads O as 0 and
+I or L as 1 (:func:`~flask_loyalty_rewards.services.codes.normalize_code`). Only the customer's
+own rewards are searched: a code somebody else redeemed is "not found", never "already used",
+so the checkout does not tell strangers which codes exist. Whether the reward may be used is
+decided by :func:`~flask_loyalty_rewards.services.redemption.mark_used`, in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..errors import InvalidInput, NotFound
+from ..models import CouponStatus
+from ..models.mixins import RedeemedRewardMixin
+from . import redemption
+from .codes import MAX_CODE_LENGTH, normalize_code
+from .context import Context, text_argument
+
+
+def find_coupon(
+    ctx: Context, customer: Any, code: Any, now: dt.datetime | None = None
+) -> RedeemedRewardMixin:
+    """The customer's redeemed reward carrying ``code``; raises NotFound if there is none.
+
+    A shared code may sit on several of the customer's rewards: the one that can still be used
+    and expires first wins, else the newest, so the refusal the customer sees is about the
+    reward they most likely meant.
+    """
+    if not isinstance(code, str):
+        raise InvalidInput("the coupon code must be text")
+    wanted = normalize_code(code)
+    if not wanted:
+        raise InvalidInput("enter a coupon code")
+    if len(wanted) > MAX_CODE_LENGTH:
+        raise NotFound("No reward of yours has this code.", code="coupon_not_found")
+    now = now or clock.now()
+    customer_id = ctx.customer_id(customer)
+    model = ctx.models.RedeemedReward
+    rows = (
+        ctx.session.execute(
+            sa.select(model.id, model.coupon_code).where(
+                model.customer_id == customer_id, model.coupon_code.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    ids = [rid for rid, stored in rows if normalize_code(stored or "") == wanted]
+    if not ids:
+        raise NotFound("No reward of yours has this code.", code="coupon_not_found")
+    matches = (
+        ctx.session.execute(sa.select(model).where(model.id.in_(ids))).unique().scalars().all()
+    )
+
+    def usable(row: RedeemedRewardMixin) -> bool:
+        return not row.used and row.status_at(now) is CouponStatus.ACTIVE
+
+    candidates = [row for row in matches if usable(row)]
+    if candidates:
+        return min(candidates, key=lambda r: (r.active_to is None, r.active_to or now, r.id))
+    return max(matches, key=lambda r: (r.redeemed_at, r.id))
+
+
+def use_coupon(
+    ctx: Context,
+    customer: Any,
+    code: Any,
+    *,
+    order_reference: str | None = None,
+    actor: str | None = None,
+) -> RedeemedRewardMixin:
+    """Mark the customer's reward with this code used in an order (one unit of work).
+
+    Commits the host's pending changes with it, so an order saved in the same session is stored
+    together with the coupon's use; a refusal leaves them pending for the host to roll back.
+    """
+    order_reference = text_argument(order_reference, "order_reference")
+    row = find_coupon(ctx, customer, code)
+    return redemption.mark_used(ctx, row, actor=actor, order_reference=order_reference)
