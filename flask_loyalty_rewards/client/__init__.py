@@ -13,4 +13,8 @@ if TYPE_CHECKING:
 def init_client(app: Flask, state: LoyaltyState) -> None:
     # Templates are served from the package even when the client pages are switched off, so the
     # admin views and hosts can use them.
-    app.register_blueprint(Blueprint("loyalty_rewards_templates", __name__.rsplit(".", 1)[0], template_folder="templates"))
+    app.register_blueprint(
+        Blueprint(
+            "loyalty_rewards_templates", __name__.rsplit(".", 1)[0], template_folder="templates"
+        )
+    )

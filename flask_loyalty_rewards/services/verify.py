@@ -40,7 +40,7 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     session = ctx.session
     problems: list[Problem] = []
 
-    def add(check: str, rows: Sequence[sa.Row[Any]], fmt: str) -> None:
+    def add(check: str, rows: Sequence[Any], fmt: str) -> None:
         for row in rows[:limit]:
             problems.append(Problem(check, str(row[0]), fmt.format(*row[1:])))
 
