@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_LOGIN_ENDPOINT": None,
     # Exempt the JSON API from the host's CSRFProtect (for hosts that authenticate it by token).
     "LOYALTY_API_CSRF_EXEMPT": False,
+    # Redeemed rewards per page on the client's "My rewards" page (the API takes ?per_page=).
+    "LOYALTY_CLIENT_PAGE_SIZE": 20,
     # Callable returning True when the current user may use the admin views; None denies all.
     "LOYALTY_ADMIN_ACCESS": None,
     # Callable returning a name for the history ("who did it"); default: the access hook's user.
