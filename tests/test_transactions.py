@@ -1,0 +1,170 @@
+"""A service call is one unit of work in the host's session; a failure leaves no trace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from flask_loyalty_rewards import CodeSource, NotEnoughPoints
+from tests.host import Customer, db, loyalty, models
+
+
+class InjectedFault(Exception):
+    pass
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        table.name: db.session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        for table in models.tables()
+    }
+
+
+def ledger_state() -> list[tuple[Any, ...]]:
+    lots = db.session.execute(
+        sa.select(models.PointsLot.id, models.PointsLot.remaining).order_by(models.PointsLot.id)
+    ).all()
+    accounts = db.session.execute(
+        sa.select(models.Account.customer_id, models.Account.balance).order_by(
+            models.Account.customer_id
+        )
+    ).all()
+    campaigns = db.session.execute(
+        sa.select(models.RewardCampaign.id, models.RewardCampaign.redeemed_count).order_by(
+            models.RewardCampaign.id
+        )
+    ).all()
+    codes = db.session.execute(
+        sa.select(models.CouponCode.id, models.CouponCode.handed_out_at).order_by(
+            models.CouponCode.id
+        )
+    ).all()
+    return [tuple(r) for r in [*lots, *accounts, *campaigns, *codes]]
+
+
+@contextmanager
+def statements(engine: sa.Engine, fail_at: int | None = None) -> Iterator[list[str]]:
+    """Record the SQL statements run; raise at statement number ``fail_at`` (1-based)."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+        if fail_at is not None and len(seen) == fail_at:
+            raise InjectedFault(f"injected at statement {fail_at}: {statement[:60]}")
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def scenario(frozen_clock, make_customer, make_campaign):
+    """A redemption touching every path: two lots, a pool code, a per-customer limit, a key."""
+    campaign = make_campaign(
+        cost_in_points=150, code_source=CodeSource.POOL, per_customer_limit=5, total_limit=100
+    )
+    loyalty.add_pool_codes(campaign, "\n".join(f"CODE-{i}" for i in range(10)))
+
+    def customer_with_two_lots():
+        customer = make_customer()
+        loyalty.earn_points(
+            customer, 100, expires_at=frozen_clock() + __import__("datetime").timedelta(days=5)
+        )
+        loyalty.earn_points(customer, 100)
+        return customer
+
+    return campaign, customer_with_two_lots
+
+
+def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario):
+    """Fail statement 1, then 2, ... of the same redemption until it gets through untouched."""
+    campaign, customer_with_two_lots = scenario
+    victim_id = customer_with_two_lots().id
+    k = 0
+    while True:
+        k += 1
+        db.session.expire_all()
+        before_counts, before_state = row_counts(), ledger_state()
+        with statements(db.engine, fail_at=k) as run:
+            try:
+                reward = loyalty.redeem(victim_id, campaign, idempotency_key="retry-me")
+            except (InjectedFault, sa.exc.StatementError):
+                failed = True
+            else:
+                failed = False
+        if not failed:
+            assert len(run) < k
+            break
+        db.session.rollback()
+        assert row_counts() == before_counts, f"a fault at statement {k} left rows behind"
+        assert ledger_state() == before_state, f"a fault at statement {k} changed the ledger"
+    assert k > 12, "the redemption should have run more statements than that"
+    again = loyalty.redeem(victim_id, campaign, idempotency_key="retry-me")
+    assert again.id == reward.id
+    assert loyalty.active_points(victim_id) == 50
+    assert loyalty.verify() == []
+
+
+def test_a_fault_at_commit_leaves_no_trace(ctx, scenario):
+    campaign, customer_with_two_lots = scenario
+    customer = customer_with_two_lots()
+    before_counts, before_state = row_counts(), ledger_state()
+
+    def refuse_commit(conn):
+        raise InjectedFault("commit failed")
+
+    event.listen(db.engine, "commit", refuse_commit)
+    try:
+        with pytest.raises(InjectedFault):
+            loyalty.redeem(customer, campaign, idempotency_key="k")
+    finally:
+        event.remove(db.engine, "commit", refuse_commit)
+    db.session.rollback()
+    assert row_counts() == before_counts
+    assert ledger_state() == before_state
+
+
+def test_success_commits_the_hosts_pending_changes_too(ctx, frozen_clock, make_customer):
+    customer = make_customer()
+    newcomer = Customer(email="pending@example.com")
+    db.session.add(newcomer)
+    loyalty.earn_points(customer, 10)
+    db.session.remove()
+    assert db.session.scalar(sa.select(Customer).where(Customer.email == "pending@example.com"))
+
+
+def test_refusal_keeps_the_hosts_pending_changes_and_session_usable(
+    ctx, frozen_clock, make_customer, make_campaign
+):
+    customer = make_customer()
+    campaign = make_campaign(cost_in_points=10)
+    newcomer = Customer(email="pending@example.com")
+    db.session.add(newcomer)
+    with pytest.raises(NotEnoughPoints):
+        loyalty.redeem(customer, campaign)
+    newcomer.first_name = "Still here"
+    db.session.commit()
+    db.session.remove()
+    saved = db.session.scalar(sa.select(Customer).where(Customer.email == "pending@example.com"))
+    assert saved is not None and saved.first_name == "Still here"
+    assert row_counts()[models.RedeemedReward.__table__.name] == 0
+
+
+def test_sqlite_transactions_begin_immediate(tmp_path):
+    """SQLite's driver would read outside a transaction; ours takes the write lock up front."""
+    from tests.host import create_app
+
+    app = create_app(f"sqlite:///{tmp_path / 'immediate.sqlite'}")
+    with app.app_context():
+        with statements(db.engine) as seen:
+            db.session.execute(sa.select(1))
+            db.session.rollback()
+        db.engine.dispose()
+    assert seen[0] == "BEGIN IMMEDIATE"
