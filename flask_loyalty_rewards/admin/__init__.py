@@ -1,4 +1,8 @@
-"""Admin cockpit: Flask-Admin views on the host's own ``Admin``."""
+"""Admin cockpit: Flask-Admin views on the host's own ``Admin``, under "Reward campaigns".
+
+Views are created afresh for every ``init_app`` (a view instance belongs to one app), from
+:mod:`.access`'s secure base, so each one denies by default.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,63 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from .access import LoyaltyAdminMixin, add_admin_view, admin_actor, setup_admin, view_class_for
+from .access import (
+    LoyaltyAdminMixin,
+    add_admin_view,
+    admin_actor,
+    index_view_class,
+    setup_admin,
+    view_class_for,
+)
 
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
 
-__all__ = ["LoyaltyAdminMixin", "add_admin_view", "admin_actor", "init_admin", "view_class_for"]
+__all__ = [
+    "LoyaltyAdminMixin",
+    "add_admin_view",
+    "admin_actor",
+    "index_view_class",
+    "init_admin",
+    "view_class_for",
+]
 
 
 def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | None) -> None:
+    from .campaigns import RewardCampaignView
+    from .points import CustomerPointsView
+    from .redeemed import RedeemedRewardView
+
     setup_admin(app, state, admin, base_view)
+    models, db = state.models, state.db
+    grid = add_admin_view(
+        app,
+        RedeemedRewardView,
+        models.RedeemedReward,
+        db,
+        name="Redeemed rewards",
+        endpoint="loyalty_redeemed",
+        url="loyalty/redeemed",
+    )
+    size = int(app.config["LOYALTY_ADMIN_PAGE_SIZE"])
+    grid.page_size = size
+    grid.page_size_options = tuple(sorted({*grid.page_size_options, size}))
+    grid.export_max_rows = int(app.config["LOYALTY_ADMIN_EXPORT_MAX_ROWS"])
+    add_admin_view(
+        app,
+        RewardCampaignView,
+        models.RewardCampaign,
+        db,
+        name="Reward campaigns",
+        endpoint="loyalty_campaigns",
+        url="loyalty/campaigns",
+    )
+    add_admin_view(
+        app,
+        CustomerPointsView,
+        models.Account,
+        db,
+        name="Customer points",
+        endpoint="loyalty_points",
+        url="loyalty/points",
+    )

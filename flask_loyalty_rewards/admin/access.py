@@ -40,6 +40,23 @@ if TYPE_CHECKING:
 
 SETUP_KEY = "loyalty_rewards.admin"
 V = TypeVar("V", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def expose(url: str = "/", methods: tuple[str, ...] = ("GET",)) -> Callable[[F], F]:
+    """Flask-Admin's ``expose``, typed (Flask-Admin ships no type information)."""
+    from flask_admin import expose as admin_expose
+
+    decorator: Callable[[F], F] = admin_expose(url, methods=methods)
+    return decorator
+
+
+def action(name: str, text: str, confirmation: str | None = None) -> Callable[[F], F]:
+    """Flask-Admin's bulk ``action`` decorator, typed."""
+    from flask_admin.actions import action as admin_action
+
+    decorator: Callable[[F], F] = admin_action(name, text, confirmation)
+    return decorator
 
 
 @dataclass
@@ -77,6 +94,20 @@ class LoyaltyAdminMixin:
 
     def actor(self) -> str:
         return admin_actor()
+
+    @property
+    def db_session(self) -> Any:
+        """The host's session (Flask-Admin's ``self.session`` is the ``db`` object here)."""
+        from ..extension import get_state
+
+        return get_state().db.session
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        """Give every loyalty template ``loyalty_csrf_token`` for its own POST forms."""
+        from flask_wtf.csrf import generate_csrf
+
+        kwargs.setdefault("loyalty_csrf_token", generate_csrf())
+        return super().render(template, **kwargs)  # type: ignore[misc]
 
 
 def deny() -> Any:

@@ -1,0 +1,217 @@
+"""Reward campaigns: list, create, edit, (de)activate, and upload a pool of coupon codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, request
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.template import macro
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectField, TextAreaField
+
+from ..errors import LoyaltyError
+from ..models import CodeSource, RewardType
+from ..services import campaigns, codes
+from .access import LoyaltyAdminMixin, action, expose
+from .fields import UTCDateTimeField, enum_select
+
+DATETIME_FIELDS = ("active_from", "active_to", "visible_from", "visible_to")
+
+
+class PoolForm(FlaskForm):  # type: ignore[misc]
+    file = FileField("CSV file (one code per line, or codes in the first column)")
+    text = TextAreaField("...or paste the codes")
+
+
+class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
+    can_delete = False
+    can_view_details = True
+    list_template = "loyalty_rewards/admin/campaign_list.html"
+    column_list = [
+        "name",
+        "reward_type",
+        "cost_in_points",
+        "tax_value",
+        "active",
+        "active_from",
+        "active_to",
+        "code_source",
+        "codes_left",
+        "redeemed_count",
+        "pool",
+    ]
+    column_labels = {
+        "reward_type": "Reward type",
+        "cost_in_points": "Cost in points",
+        "tax_value": "Tax value",
+        "reward_value": "Reward value",
+        "active_from": "Active from (UTC)",
+        "active_to": "Active to (UTC)",
+        "visible_from": "Visible from (UTC)",
+        "visible_to": "Visible to (UTC)",
+        "total_limit": "Total limit",
+        "per_customer_limit": "Limit per customer",
+        "days_inactive": "Days inactive after redemption",
+        "days_valid": "Days valid (0: never expires)",
+        "fulfillment_tracking": "Track gift delivery",
+        "code_source": "Coupon codes",
+        "shared_code": "Shared code",
+        "codes_left": "Codes left",
+        "redeemed_count": "Times redeemed",
+        "pool": "Code pool",
+    }
+    column_sortable_list = ["name", "cost_in_points", "active", "active_from", "redeemed_count"]
+    column_default_sort = ("id", True)
+    column_searchable_list = ["name"]
+    form_columns = [
+        "name",
+        "description",
+        "reward_type",
+        "cost_in_points",
+        "tax_value",
+        "reward_value",
+        "currency",
+        "active",
+        "active_from",
+        "active_to",
+        "visible_from",
+        "visible_to",
+        "total_limit",
+        "per_customer_limit",
+        "days_inactive",
+        "days_valid",
+        "fulfillment_tracking",
+        "code_source",
+        "shared_code",
+    ]
+    form_overrides = {
+        "reward_type": SelectField,
+        "code_source": SelectField,
+        **{name: UTCDateTimeField for name in DATETIME_FIELDS},
+    }
+    form_args = {
+        "reward_type": enum_select(RewardType, "Reward type"),
+        "code_source": enum_select(CodeSource, "Coupon codes"),
+    }
+    column_formatters = {
+        "reward_type": lambda v, c, m, n: m.reward_type.label,
+        "code_source": lambda v, c, m, n: m.code_source.label,
+        "codes_left": lambda v, c, m, n: v.codes_left(m),
+        "pool": macro("pool_link"),
+    }
+
+    def validate_form(self, form: Any) -> bool:
+        valid = bool(super().validate_form(form))
+        if not valid or request.method != "POST":
+            return valid
+        problems = campaigns.campaign_problems(
+            {name: field.data for name, field in form._fields.items()}
+        )
+        for name, message in problems.items():
+            target = form._fields.get(name)
+            if target is not None:
+                target.errors = [*target.errors, message]
+            else:
+                flash(message, "error")
+        return not problems
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        campaigns.stamp(model, created=is_created)
+
+    def codes_left(self, campaign: Any) -> str:
+        if campaign.code_source is not CodeSource.POOL:
+            return "-"
+        ctx = self._ctx()
+        return str(codes.codes_left(ctx, [campaign.id]).get(campaign.id, 0))
+
+    @action("deactivate", "Deactivate", "Deactivate the selected campaigns?")
+    def action_deactivate(self, ids: list[str]) -> None:
+        self._set_active(ids, False)
+
+    @action("activate", "Activate", "Activate the selected campaigns?")
+    def action_activate(self, ids: list[str]) -> None:
+        self._set_active(ids, True)
+
+    def _set_active(self, ids: list[str], active: bool) -> None:
+        try:
+            changed = campaigns.set_active(self._ctx(), list(ids), active)
+        except LoyaltyError as exc:
+            flash(f"Refused: {exc.message}", "error")
+            return
+        flash(f"{changed} campaign(s) {'activated' if active else 'deactivated'}.", "success")
+
+    @expose("/pool/", methods=("GET", "POST"))
+    def pool_view(self) -> Any:
+        from ..extension import get_state
+
+        campaign = self._campaign()
+        if campaign is None:
+            flash("That reward campaign does not exist.", "error")
+            return self.redirect_to_list()
+        form = PoolForm()
+        report = None
+        if campaign.code_source is not CodeSource.POOL:
+            flash(
+                "This campaign does not take codes from a pool; change its coupon codes first.",
+                "error",
+            )
+        elif request.method == "POST":
+            if form.validate():
+                text = self._uploaded_text(form)
+                if text is not None:
+                    try:
+                        report = get_state().extension.add_pool_codes(campaign, text)
+                    except LoyaltyError as exc:
+                        flash(f"Refused: {exc.message}", "error")
+            else:
+                flash(
+                    "Nothing uploaded: "
+                    + "; ".join(str(e) for errors in form.errors.values() for e in errors),
+                    "error",
+                )
+        left = codes.codes_left(self._ctx(), [campaign.id]).get(campaign.id, 0)
+        return self.render(
+            "loyalty_rewards/admin/campaign_pool.html",
+            campaign=campaign,
+            form=form,
+            report=report,
+            codes_left=left,
+            return_url=self.get_url(".index_view"),
+        )
+
+    def redirect_to_list(self) -> Any:
+        from flask import redirect
+
+        return redirect(self.get_url(".index_view"))
+
+    def _campaign(self) -> Any:
+        try:
+            campaign_id = int(request.args.get("id", ""))
+        except ValueError:
+            return None
+        return self.db_session.get(self.model, campaign_id)
+
+    def _uploaded_text(self, form: PoolForm) -> str | None:
+        upload = form.file.data
+        if upload is not None and getattr(upload, "filename", None):
+            raw = upload.read()
+            try:
+                return str(raw.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                flash(
+                    "The file is not UTF-8 text; save it as UTF-8 CSV and upload it again.", "error"
+                )
+                return None
+        if form.text.data and form.text.data.strip():
+            return str(form.text.data)
+        flash("Choose a CSV file or paste the codes.", "error")
+        return None
+
+    def _ctx(self) -> Any:
+        from flask import current_app
+
+        from ..extension import get_state
+
+        return get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -1,0 +1,181 @@
+"""Customer points: balances, a read-only ledger per customer, grant/deduct, redeem on behalf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, request
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.template import macro
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from ..errors import LoyaltyError
+from ..services import ledger
+from .access import LoyaltyAdminMixin, expose
+from .fields import UTCDateTimeField
+
+#: Rows of each ledger table shown on a customer's page (newest first).
+LEDGER_ROWS = 200
+
+
+class AdjustForm(FlaskForm):  # type: ignore[misc]
+    delta = IntegerField(
+        "Points (positive to grant, negative to deduct)",
+        validators=[InputRequired("Enter a whole number of points.")],
+    )
+    reason = StringField("Reason", validators=[DataRequired("Say why."), Length(max=255)])
+    expires_at = UTCDateTimeField("Granted points expire at", validators=[Optional()])
+
+
+class RedeemForm(FlaskForm):  # type: ignore[misc]
+    campaign = SelectField("Reward", coerce=int, validators=[InputRequired()])
+    charge_points = BooleanField("Charge the customer's points", default=True)
+
+
+class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
+    can_create = False
+    can_edit = False
+    can_delete = False
+    list_template = "loyalty_rewards/admin/points_list.html"
+    column_list = ["customer_id", "balance", "updated_at"]
+    column_labels = {
+        "customer_id": "Customer",
+        "balance": "Points held (pending included)",
+        "updated_at": "Last change",
+    }
+    column_sortable_list = ["customer_id", "balance", "updated_at"]
+    column_default_sort = ("updated_at", True)
+    column_formatters = {"customer_id": macro("customer_link")}
+
+    @expose("/customer/", methods=("GET",))
+    def customer_view(self) -> Any:
+        ctx = self._ctx()
+        customer = self._customer(ctx)
+        models = ctx.models
+        customer_id = ctx.customer_id(customer)
+        lot, entry = models.PointsLot, models.LedgerEntry
+        lots = ctx.session.execute(
+            sa.select(lot)
+            .where(lot.customer_id == customer_id)
+            .order_by(lot.earned_at.desc(), lot.id.desc())
+            .limit(LEDGER_ROWS)
+        ).scalars()
+        entries = ctx.session.execute(
+            sa.select(entry)
+            .where(entry.customer_id == customer_id)
+            .order_by(entry.created_at.desc(), entry.id.desc())
+            .limit(LEDGER_ROWS)
+        ).scalars()
+        return self.render(
+            "loyalty_rewards/admin/points_customer.html",
+            customer_id=customer_id,
+            profile=ctx.profile_of(customer),
+            summary=ledger.summary(ctx, customer_id),
+            lots=list(lots),
+            entries=list(entries),
+            adjust_form=AdjustForm(formdata=None),
+            redeem_form=self._redeem_form(ctx, formdata=None),
+            limit=LEDGER_ROWS,
+            return_url=self.get_url(".index_view"),
+        )
+
+    @expose("/customer/adjust/", methods=("POST",))
+    def adjust_view(self) -> Any:
+        from ..extension import get_state
+
+        ctx = self._ctx()
+        customer = self._customer(ctx)
+        form = AdjustForm()
+        if not form.validate():
+            flash(_problems("No points changed", form), "error")
+        elif form.delta.data == 0:
+            flash("No points changed: enter a number other than 0.", "error")
+        else:
+            try:
+                active = get_state().extension.adjust_points(
+                    customer,
+                    form.delta.data,
+                    reason=form.reason.data.strip(),
+                    actor=self.actor(),
+                    expires_at=form.expires_at.data,
+                )
+            except LoyaltyError as exc:
+                flash(f"Refused: {exc.message}", "error")
+            else:
+                verb = "Granted" if form.delta.data > 0 else "Deducted"
+                flash(
+                    f"{verb} {abs(form.delta.data)} points; active points now {active}.", "success"
+                )
+        return self._back(ctx, customer)
+
+    @expose("/customer/redeem/", methods=("POST",))
+    def redeem_view(self) -> Any:
+        from ..extension import get_state
+
+        ctx = self._ctx()
+        customer = self._customer(ctx)
+        form = self._redeem_form(ctx)
+        if not form.validate():
+            flash(_problems("Nothing redeemed", form), "error")
+        else:
+            try:
+                redeemed = get_state().extension.redeem(
+                    customer,
+                    form.campaign.data,
+                    actor=self.actor(),
+                    charge_points=bool(form.charge_points.data),
+                )
+            except LoyaltyError as exc:
+                flash(f"Refused: {exc.message}", "error")
+            else:
+                charged = "" if form.charge_points.data else " free of charge"
+                flash(f"Redeemed {redeemed.display_name}{charged}.", "success")
+        return self._back(ctx, customer)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _redeem_form(self, ctx: Any, **kwargs: Any) -> RedeemForm:
+        form = RedeemForm(**kwargs)
+        campaign = ctx.models.RewardCampaign
+        rows = ctx.session.execute(
+            sa.select(campaign.id, campaign.name, campaign.cost_in_points)
+            .where(campaign.active.is_(True))
+            .order_by(campaign.name, campaign.id)
+        ).all()
+        form.campaign.choices = [(cid, f"{name} ({cost} points)") for cid, name, cost in rows]
+        return form
+
+    def _customer(self, ctx: Any) -> Any:
+        raw = request.values.get("customer_id", "").strip()
+        value: Any = raw
+        if isinstance(getattr(ctx.models.customer_pk_type, "python_type", None), type) and (
+            ctx.models.customer_pk_type.python_type is int
+        ):
+            try:
+                value = int(raw)
+            except ValueError:
+                value = None
+        try:
+            customer = ctx.customer_object(value)
+        except LoyaltyError:
+            customer = None
+        if customer is None:
+            flash("No customer with that id.", "error")
+            abort(redirect(self.get_url(".index_view")))
+        return customer
+
+    def _back(self, ctx: Any, customer: Any) -> Any:
+        return redirect(self.get_url(".customer_view", customer_id=ctx.customer_id(customer)))
+
+    def _ctx(self) -> Any:
+        from ..extension import get_state
+
+        return get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _problems(prefix: str, form: Any) -> str:
+    messages = [str(e) for errors in form.errors.values() for e in errors]
+    return f"{prefix}: " + "; ".join(messages)

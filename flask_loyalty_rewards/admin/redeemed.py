@@ -1,0 +1,353 @@
+"""The Redeemed rewards grid: who redeemed and used what, with usage and delivery actions.
+
+Every change goes through the core services; this view only picks what to offer (actions
+only for Active coupons, only the delivery statuses the transition table allows) and reports
+the services' refusals. Bulk actions work row by row: the allowed rows change, each refused
+row is listed with its reason, and nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, request
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.helpers import get_redirect_target
+from flask_admin.model.template import macro
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from .. import clock
+from ..errors import LoyaltyError
+from ..models import CouponStatus, DeliveryStatus, RewardType
+from ..services.redemption import DELIVERY_TRANSITIONS
+from .access import LoyaltyAdminMixin, action, expose
+from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_cell
+
+#: The grid's columns, in the spec's order, with the spec's names.
+COLUMNS: dict[str, str] = {
+    "redeemed_at": "Redeem date and time",
+    "used_at": "Usage date and time",
+    "cost_in_points": "Cost in points",
+    "tax_value": "Tax value",
+    "customer_email": "Customer e-mail",
+    "customer_phone": "Phone",
+    "reward_name": "Reward",
+    "reward_type": "Reward type",
+    "customer_first_name": "First name",
+    "customer_last_name": "Surname",
+    "active_points_after": "Customer active points",
+    "delivery_status": "Delivery status",
+    "cashback_status": "Cashback status",
+    "used": "Unused / Used",
+}
+ACTION_COLUMN = "action"
+MAX_REPORTED = 20
+
+
+def when(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def cashback_text(row: Any) -> str:
+    """The spec's cashback status for cashback rows, a dash for every other type."""
+    if row.reward_type is not RewardType.CASHBACK:
+        return "-"
+    return row.cashback_status or ""
+
+
+def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
+    return lambda view, context, model, name: fn(model)
+
+
+def _used_box(view: Any, context: Any, model: Any, name: str) -> Markup:
+    label = "Used" if model.used else "Delivered"
+    checked = " checked" if model.used else ""
+    return Markup(
+        '<input type="checkbox" disabled{} title="{}" aria-label="{}">'
+        ' <span class="sr-only">{}</span>'
+    ).format(Markup(checked), label, label, label)
+
+
+FORMATTERS: dict[str, Callable[..., Any]] = {
+    "redeemed_at": _text(lambda r: when(r.redeemed_at)),
+    "used_at": _text(lambda r: when(r.used_at)),
+    "reward_name": _text(lambda r: r.display_name),
+    "reward_type": _text(lambda r: r.reward_type.label),
+    "delivery_status": _text(lambda r: r.delivery_status.label if r.delivery_status else ""),
+    "cashback_status": _text(cashback_text),
+}
+EXPORT_FORMATTERS: dict[str, Callable[..., Any]] = {
+    **FORMATTERS,
+    "used": _text(lambda r: "Used" if r.used else "Delivered"),
+}
+
+
+class RowForm(FlaskForm):  # type: ignore[misc]
+    id = HiddenField(validators=[InputRequired()])
+
+
+class DeliveryForm(RowForm):
+    status = SelectField(
+        choices=[(s.value, s.label) for s in DeliveryStatus], validators=[InputRequired()]
+    )
+
+
+class CancelForm(RowForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Say why the redemption is cancelled."), Length(max=2000)],
+    )
+
+
+class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: ignore[misc]
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    can_export = True
+    export_types = ["csv"]
+    can_set_page_size = True
+    page_size_options = (20, 50, 100, 200)
+    list_template = "loyalty_rewards/admin/redeemed_list.html"
+    details_template = "loyalty_rewards/admin/redeemed_details.html"
+    column_list = [*COLUMNS, ACTION_COLUMN]
+    column_labels = {**COLUMNS, ACTION_COLUMN: "Action"}
+    column_export_list = list(COLUMNS)
+    column_sortable_list = [
+        "redeemed_at",
+        "used_at",
+        "delivery_status",
+        "cost_in_points",
+        "active_points_after",
+    ]
+    sort_tiebreaks = {"delivery_status": ("redeemed_at",)}
+    column_default_sort = ("redeemed_at", True)
+    column_formatters = {**FORMATTERS, "used": _used_box, ACTION_COLUMN: macro("loyalty_row_actions")}
+    column_formatters_export = EXPORT_FORMATTERS
+    column_details_list = [
+        *COLUMNS,
+        "coupon_status",
+        "active_from",
+        "active_to",
+        "redeemed_by",
+        "charged",
+        "used_order_reference",
+        "canceled_at",
+        "cancel_reason",
+    ]
+    column_type_formatters_detail: dict[type, Any] = {}
+
+    def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
+        # Filter instances hold their model's columns: build them per view (one per db).
+        self.column_filters = [
+            UTCDateTimeBetweenFilter(model.redeemed_at, "Redeem date and time"),
+            UTCDateTimeBetweenFilter(model.used_at, "Usage date and time"),
+            ChoiceFilter(
+                model.used,
+                "Unused / Used",
+                {"used": ("Used", True), "unused": ("Delivered (unused)", False)},
+            ),
+            ChoiceFilter(
+                model.delivery_status,
+                "Delivery status",
+                {s.value: (s.label, s) for s in DeliveryStatus},
+            ),
+            ChoiceFilter(
+                model.reward_type, "Reward type", {t.value: (t.label, t) for t in RewardType}
+            ),
+            ChoiceFilter(
+                model.coupon_status, "Coupon status", {s.value: (s.label, s) for s in CouponStatus}
+            ),
+        ]
+        self.column_formatters_detail = {
+            **FORMATTERS,
+            "used": _text(lambda r: "Used" if r.used else "Delivered"),
+            "coupon_status": _text(lambda r: r.status_at(clock.now()).label),
+            "active_from": _text(lambda r: when(r.active_from)),
+            "active_to": _text(lambda r: when(r.active_to) or "never expires"),
+            "canceled_at": _text(lambda r: when(r.canceled_at)),
+        }
+        super().__init__(model, db, **kwargs)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def get_query(self) -> Any:
+        # The grid shows the copies taken at redeem time; the campaign join is not needed.
+        return super().get_query().options(sa.orm.lazyload(self.model.campaign))
+
+    def get_export_value(self, model: Any, name: str) -> str:
+        return safe_cell(super().get_export_value(model, name))
+
+    # -- what the templates offer -------------------------------------------------------------
+
+    def can_change_usage(self, row: Any) -> bool:
+        """Mark used / unmark are offered only while the coupon is Active."""
+        return bool(row.status_at(clock.now()) is CouponStatus.ACTIVE)
+
+    def delivery_choices(self, row: Any) -> list[DeliveryStatus]:
+        """The statuses a used gift may move to next (none for anything else)."""
+        if (
+            row.reward_type is not RewardType.GIFT
+            or not row.used
+            or row.delivery_status is None
+            or row.canceled_at is not None
+        ):
+            return []
+        return sorted(DELIVERY_TRANSITIONS[row.delivery_status], key=_delivery_order)
+
+    def can_cancel(self, row: Any) -> bool:
+        status = row.status_at(clock.now())
+        if status in (CouponStatus.CANCELED, CouponStatus.EXPIRED):
+            return False
+        return not row.used or row.delivery_status is DeliveryStatus.CANCELED
+
+    def coupon_status(self, row: Any) -> CouponStatus:
+        status: CouponStatus = row.status_at(clock.now())
+        return status
+
+    def value_label(self, value: str | None) -> str:
+        """A history row's stored value (an enum's value) as people read it."""
+        for enum_cls in (DeliveryStatus, CouponStatus):
+            try:
+                return str(enum_cls(value).label)
+            except ValueError:
+                continue
+        return value or ""
+
+    def history(self, row: Any) -> list[Any]:
+        model = self.loyalty_state.models.RewardHistory
+        stmt = (
+            sa.select(model)
+            .where(model.redeemed_reward_id == row.id)
+            .order_by(model.created_at, model.id)
+        )
+        return list(self.db_session.execute(stmt).scalars())
+
+    # -- single-row changes (POST, CSRF-checked) ----------------------------------------------
+
+    @expose("/usage/", methods=("POST",))
+    def usage_view(self) -> Any:
+        form = RowForm()
+        used = request.form.get("used") == "1"
+        if form.validate():
+            self._change(form.id.data, self._usage_change(used))
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    @expose("/delivery/", methods=("POST",))
+    def delivery_view(self) -> Any:
+        form = DeliveryForm()
+        if form.validate():
+            status = DeliveryStatus(form.status.data)
+            self._change(
+                form.id.data,
+                lambda row: self.extension.set_delivery_status(row, status, actor=self.actor()),
+                f"Delivery status set to {status.label}.",
+            )
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    @expose("/cancel/", methods=("POST",))
+    def cancel_view(self) -> Any:
+        form = CancelForm()
+        if form.validate():
+            reason = form.reason.data.strip()
+            self._change(
+                form.id.data,
+                lambda row: self.extension.cancel_redemption(
+                    row, reason=reason, actor=self.actor()
+                ),
+                "Redemption cancelled; the points went back to the customer.",
+            )
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    # -- bulk actions -------------------------------------------------------------------------
+
+    @action("mark_used", "Mark as used", "Mark the selected rewards as used?")
+    def action_mark_used(self, ids: list[str]) -> None:
+        self._bulk(ids, self._usage_change(True), "marked as used")
+
+    @action("unmark_used", "Unmark used", "Mark the selected rewards as not used?")
+    def action_unmark_used(self, ids: list[str]) -> None:
+        self._bulk(ids, self._usage_change(False), "unmarked")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @property
+    def loyalty_state(self) -> Any:
+        from ..extension import get_state
+
+        return get_state()
+
+    @property
+    def extension(self) -> Any:
+        return self.loyalty_state.extension
+
+    def _usage_change(self, used: bool) -> Callable[[Any], Any]:
+        if used:
+            return lambda row: self.extension.mark_used(row, actor=self.actor())
+        return lambda row: self.extension.unmark_used(row, actor=self.actor())
+
+    def _row(self, raw_id: Any) -> Any:
+        try:
+            row_id = int(raw_id)
+        except (TypeError, ValueError):
+            return None
+        return self.db_session.get(self.model, row_id)
+
+    def _change(self, raw_id: Any, change: Callable[[Any], Any], done: str | None = None) -> None:
+        row = self._row(raw_id)
+        if row is None:
+            flash("That redeemed reward does not exist.", "error")
+            return
+        try:
+            change(row)
+        except LoyaltyError as exc:
+            flash(f"Refused: {exc.message}", "error")
+            return
+        flash(done or ("Marked as used." if row.used else "Marked as not used."), "success")
+
+    def _bulk(self, ids: list[str], change: Callable[[Any], Any], verb: str) -> None:
+        changed = 0
+        refused: list[str] = []
+        for raw_id in ids:
+            row = self._row(raw_id)
+            if row is None:
+                refused.append(f"#{raw_id}: does not exist")
+                continue
+            try:
+                change(row)
+            except LoyaltyError as exc:
+                refused.append(f"#{row.id} {row.display_name}: {exc.message}")
+                continue
+            changed += 1
+        if changed:
+            flash(f"{changed} reward(s) {verb}.", "success")
+        if refused:
+            shown = "; ".join(refused[:MAX_REPORTED])
+            more = (
+                f" (and {len(refused) - MAX_REPORTED} more)" if len(refused) > MAX_REPORTED else ""
+            )
+            flash(f"{len(refused)} reward(s) refused and left unchanged: {shown}{more}", "error")
+
+    def _back(self) -> Any:
+        return redirect(get_redirect_target() or self.get_url(".index_view"))
+
+
+def _delivery_order(status: DeliveryStatus) -> int:
+    return list(DeliveryStatus).index(status)
+
+
+def _form_error(form: Any) -> str:
+    messages = [f"{error}" for errors in form.errors.values() for error in errors]
+    return "Nothing changed: " + ("; ".join(messages) or "the form was not valid.")

@@ -1,0 +1,100 @@
+"""Reward campaign management: the rules a campaign's settings must keep, and (de)activation.
+
+The admin's form shows :func:`campaign_problems` next to the fields; :func:`check_campaign` is
+the same check for code that builds campaigns itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..errors import InvalidInput
+from ..models import CodeSource, RewardType
+from ..models.mixins import RewardCampaignMixin
+from .context import Context, integer_id, unit_of_work
+
+MAX_MONEY = Decimal("9999999999.99")
+
+
+def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
+    """Field name -> what is wrong with it, for a campaign's settings (empty when all is well)."""
+    problems: dict[str, str] = {}
+    name = values.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems["name"] = "Give the reward a name."
+    elif len(name) > 200:
+        problems["name"] = "The name may have at most 200 characters."
+    if not isinstance(values.get("reward_type"), RewardType):
+        problems["reward_type"] = "Choose a reward type."
+    cost = values.get("cost_in_points")
+    if not isinstance(cost, int) or isinstance(cost, bool) or cost <= 0:
+        problems["cost_in_points"] = "The cost in points must be a whole number above 0."
+    for field in ("tax_value", "reward_value"):
+        money = values.get(field)
+        if money is None:
+            if field == "tax_value":
+                problems[field] = "Enter the tax value (0 if none)."
+            continue
+        if not isinstance(money, Decimal) or money < 0 or money > MAX_MONEY:
+            problems[field] = f"Enter an amount between 0 and {MAX_MONEY}."
+    currency = values.get("currency")
+    if currency and (len(currency) != 3 or not currency.isalpha()):
+        problems["currency"] = "Use a three-letter currency code such as EUR."
+    for field in ("total_limit", "per_customer_limit"):
+        limit = values.get(field)
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            problems[field] = "Leave empty for no limit, or enter a whole number above 0."
+    for field in ("days_inactive", "days_valid"):
+        days = values.get(field)
+        if not isinstance(days, int) or days < 0 or days > 36_500:
+            problems[field] = "Enter a number of days between 0 and 36500."
+    for start, end in (("active_from", "active_to"), ("visible_from", "visible_to")):
+        first, last = values.get(start), values.get(end)
+        if isinstance(first, dt.datetime) and isinstance(last, dt.datetime) and last <= first:
+            problems[end] = "The end must come after the start."
+    source = values.get("code_source")
+    if not isinstance(source, CodeSource):
+        problems["code_source"] = "Choose where the coupon codes come from."
+    elif source is CodeSource.SHARED and not (values.get("shared_code") or "").strip():
+        problems["shared_code"] = "A campaign with one shared code needs that code."
+    elif source is not CodeSource.SHARED and (values.get("shared_code") or "").strip():
+        problems["shared_code"] = "Only a campaign with one shared code takes a shared code."
+    if (values.get("shared_code") or "") and len(values["shared_code"]) > 64:
+        problems["shared_code"] = "The code may have at most 64 characters."
+    if values.get("fulfillment_tracking") and values.get("reward_type") is not RewardType.GIFT:
+        problems["fulfillment_tracking"] = "Only gifts have a delivery to track."
+    return problems
+
+
+def check_campaign(campaign: RewardCampaignMixin) -> None:
+    """Raise :class:`InvalidInput` listing every problem of a campaign's settings."""
+    values = {c.key: getattr(campaign, c.key) for c in sa.inspect(type(campaign)).column_attrs}
+    problems = campaign_problems(values)
+    if problems:
+        raise InvalidInput("; ".join(f"{k}: {v}" for k, v in problems.items()), **problems)
+
+
+def stamp(campaign: RewardCampaignMixin, *, created: bool) -> None:
+    """Set the creation and change times of a campaign about to be saved."""
+    now = clock.now()
+    if created or campaign.created_at is None:
+        campaign.created_at = now
+    campaign.updated_at = now
+
+
+def set_active(ctx: Context, campaign_ids: list[Any], active: bool) -> int:
+    """Activate or deactivate campaigns; returns how many changed. Redeemed rewards stay valid."""
+    ids = [integer_id(i, "campaign") for i in campaign_ids]
+    table = ctx.models.RewardCampaign.__table__
+    with unit_of_work(ctx):
+        result = ctx.session.execute(
+            sa.update(table)
+            .where(table.c.id.in_(ids), table.c.active.is_not(active))
+            .values(active=active, updated_at=clock.now())
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
