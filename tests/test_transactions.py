@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -74,9 +75,7 @@ def scenario(frozen_clock, make_customer, make_campaign):
 
     def customer_with_two_lots():
         customer = make_customer()
-        loyalty.earn_points(
-            customer, 100, expires_at=frozen_clock() + __import__("datetime").timedelta(days=5)
-        )
+        loyalty.earn_points(customer, 100, expires_at=frozen_clock() + dt.timedelta(days=5))
         loyalty.earn_points(customer, 100)
         return customer
 
