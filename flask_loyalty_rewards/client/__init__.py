@@ -1,4 +1,4 @@
-"""Client cockpit: the rewards pages and the JSON API (a blueprint the host mounts)."""
+"""Client cockpit: the rewards pages and the JSON API (blueprints the host mounts)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,36 @@ from flask import Blueprint, Flask
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
 
+#: Endpoint prefix of the client pages and of the JSON API.
+PAGES_BLUEPRINT = "loyalty_rewards"
+API_BLUEPRINT = "loyalty_api"
+
 
 def init_client(app: Flask, state: LoyaltyState) -> None:
-    # Templates are served from the package even when the client pages are switched off, so the
-    # admin views and hosts can use them.
+    # Templates and static files are served from the package even when the client pages are
+    # switched off, so the admin views and hosts can use them.
+    package = __name__.rsplit(".", 1)[0]
+    prefix = app.config["LOYALTY_URL_PREFIX"].rstrip("/")
     app.register_blueprint(
         Blueprint(
-            "loyalty_rewards_templates", __name__.rsplit(".", 1)[0], template_folder="templates"
+            "loyalty_rewards_templates",
+            package,
+            template_folder="templates",
+            static_folder="static",
+            # Never plain "/static", the host's own static route.
+            static_url_path=f"{prefix}/static" if prefix else "/loyalty-static",
         )
     )
+    if not app.config["LOYALTY_CLIENT_ENABLED"]:
+        return
+
+    from .api import create_api_blueprint, exempt_from_host_csrf
+    from .pages import create_pages_blueprint
+
+    app.register_blueprint(
+        create_pages_blueprint(state), url_prefix=app.config["LOYALTY_URL_PREFIX"]
+    )
+    api = create_api_blueprint(state)
+    app.register_blueprint(api, url_prefix=app.config["LOYALTY_API_PREFIX"])
+    if app.config["LOYALTY_API_CSRF_EXEMPT"]:
+        exempt_from_host_csrf(app, api)

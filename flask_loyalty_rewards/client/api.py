@@ -1,0 +1,292 @@
+"""The JSON API: rewards, redeeming, my redeemed rewards, my points, and its OpenAPI document.
+
+Every failure answers ``{"error": {"code", "message", "details"}}`` with the status the error
+deserves; bad input of any shape is a 4xx, never a 500. The customer always comes from the host's
+``customer_loader``, never from the request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, validate_csrf
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from wtforms import ValidationError as FormValidationError
+
+from .. import clock, signals
+from ..errors import LoyaltyError
+from ..errors import NotFound as LoyaltyNotFound
+from ..services import catalog, ledger, redemption
+from . import API_BLUEPRINT, schemas
+from .common import path_id, services_context
+
+if TYPE_CHECKING:
+    from ..extension import LoyaltyState
+
+#: Idempotency keys: 1-255 visible ASCII characters (a UUID is a good choice).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+#: Endpoints that answer without a logged-in customer.
+PUBLIC_ENDPOINTS = frozenset({"openapi", "not_found"})
+#: Error codes of plain HTTP errors, by status.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
+ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class ApiError(LoyaltyError):
+    """A refusal of the API layer itself (authentication, request format)."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.http_status = status
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    response = jsonify(error={"code": code, "message": message, "details": details or {}})
+    response.status_code = status
+    return response
+
+
+def json_body() -> Any:
+    """The request's JSON document; anything that is not one is a 400 or a 415."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from exc
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    result: dict[str, Any] = schema.load(data)
+    return result
+
+
+def dump(schema: Schema, data: Any, status: int = 200) -> Response:
+    response = jsonify(schema.dump(data))
+    response.status_code = status
+    return response
+
+
+def exempt_from_host_csrf(app: Flask, api: Blueprint) -> None:
+    """Exempt the API from the host's CSRFProtect, whether it was set up before or after us."""
+
+    def exempt() -> None:
+        csrf = current_app.extensions.get("csrf")
+        if csrf is not None:
+            csrf.exempt(api)
+
+    with app.app_context():
+        exempt()
+    app.before_request(exempt)
+
+
+def create_api_blueprint(state: LoyaltyState) -> Blueprint:
+    api = Blueprint(API_BLUEPRINT, __name__)
+    reward_list = schemas.RewardListSchema()
+    redeemed_schema = schemas.RedeemedRewardSchema()
+    redeemed_page = schemas.RedeemedRewardPageSchema()
+    points_schema = schemas.PointsSchema()
+    redeem_request = schemas.RedeemRequestSchema()
+    page_query = schemas.PageQuerySchema()
+
+    @api.before_request
+    def authenticate() -> None:
+        endpoint = (request.endpoint or "").rpartition(".")[2]
+        if endpoint in PUBLIC_ENDPOINTS:
+            return
+        customer = state.current_customer()
+        if customer is None:
+            raise ApiError(401, "unauthorized", "Log in to use the loyalty API.")
+        check_csrf()
+        g.loyalty_customer = customer
+
+    def check_csrf() -> None:
+        """Session-cookie clients prove the request is theirs with the X-CSRFToken header.
+
+        A host with CSRFProtect has checked it already; without one we check it ourselves, so the
+        API is never less protected than the pages. LOYALTY_API_CSRF_EXEMPT turns this off for
+        hosts that authenticate the API by token.
+        """
+        config = current_app.config
+        if (
+            request.method not in config.get("WTF_CSRF_METHODS", ["POST", "PUT", "PATCH", "DELETE"])
+            or config["LOYALTY_API_CSRF_EXEMPT"]
+            or not config.get("WTF_CSRF_ENABLED", True)
+            or "csrf" in current_app.extensions
+        ):
+            return
+        headers = config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+        token = next((request.headers[h] for h in headers if request.headers.get(h)), None)
+        try:
+            validate_csrf(token)
+        except FormValidationError as exc:
+            raise CSRFError(exc.args[0]) from exc
+
+    @api.errorhandler(LoyaltyError)
+    def loyalty_error(exc: LoyaltyError) -> ResponseReturnValue:
+        return error_response(exc.http_status, exc.code, exc.message, exc.details)
+
+    @api.errorhandler(ValidationError)
+    def validation_error(exc: ValidationError) -> ResponseReturnValue:
+        return error_response(
+            422, "validation_error", "The request has invalid fields.", {"fields": exc.messages}
+        )
+
+    @api.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        code = "csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error")
+        response = error_response(status, code, exc.description or code)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @api.get("/rewards")
+    def rewards() -> ResponseReturnValue:
+        ctx = services_context(state)
+        now = clock.now()
+        campaigns = catalog.visible_campaigns(ctx, now)
+        availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+        items = []
+        for campaign in campaigns:
+            found = availability[campaign.id]
+            items.append(
+                {
+                    "id": campaign.id,
+                    "name": campaign.name,
+                    "description": campaign.description,
+                    "reward_type": campaign.reward_type,
+                    "reward_type_label": campaign.reward_type.label,
+                    "cost_in_points": campaign.cost_in_points,
+                    "points_needed": found.points_needed,
+                    "can_redeem": found.can_redeem,
+                    "reason": found.reason,
+                    "message": found.message,
+                    "active_from": campaign.active_from,
+                    "active_to": campaign.active_to,
+                }
+            )
+        return dump(reward_list, {"items": items})
+
+    @api.post("/redeemed-rewards")
+    def redeem() -> ResponseReturnValue:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ApiError(
+                400,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            )
+        data = load(redeem_request, json_body())
+        ctx = services_context(state)
+        campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
+        if campaign is None:
+            raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
+        fresh: set[int] = set()
+        me = threading.get_ident()
+
+        def created(sender: Any, redeemed: Any, **kwargs: Any) -> None:
+            if threading.get_ident() == me:
+                fresh.add(redeemed.id)
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        with signals.reward_redeemed.connected_to(created, sender=app):
+            row = state.extension.redeem(g.loyalty_customer, campaign, idempotency_key=key)
+        response = dump(redeemed_schema, row, 201)
+        response.headers["Location"] = url_for(".redeemed_reward", redeemed_id=row.id)
+        if row.id not in fresh:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    @api.get("/redeemed-rewards")
+    def redeemed_rewards() -> ResponseReturnValue:
+        query = load(page_query, request.args.to_dict())
+        listing = catalog.redeemed_rewards(services_context(state), g.loyalty_customer, **query)
+        return dump(
+            redeemed_page,
+            {
+                "items": listing.items,
+                "page": listing.page,
+                "per_page": listing.per_page,
+                "total": listing.total,
+                "pages": listing.pages,
+            },
+        )
+
+    @api.get("/redeemed-rewards/<int:redeemed_id>")
+    def redeemed_reward(redeemed_id: int) -> ResponseReturnValue:
+        row = catalog.redeemed_reward(
+            services_context(state),
+            g.loyalty_customer,
+            path_id(redeemed_id, "redeemed reward"),
+        )
+        return dump(redeemed_schema, row)
+
+    @api.get("/points")
+    def points() -> ResponseReturnValue:
+        ctx = services_context(state)
+        now = clock.now()
+        customer_id = ctx.customer_id(g.loyalty_customer)
+        summary = ledger.summary(ctx, customer_id, now)
+        lots = catalog.open_lots(ctx, customer_id, now)
+        nxt = summary.next_expiry
+        return dump(
+            points_schema,
+            {
+                "active": summary.active,
+                "pending": summary.pending,
+                "next_expiry": {"expires_at": nxt[0], "points": nxt[1]} if nxt else None,
+                "lots": [
+                    {
+                        "id": lot.id,
+                        "remaining": lot.remaining,
+                        "amount": lot.amount,
+                        "earned_at": lot.earned_at,
+                        "available_from": lot.available_from,
+                        "expires_at": lot.expires_at,
+                        "pending": lot.available_from is not None and lot.available_from > now,
+                        "reason": lot.reason,
+                    }
+                    for lot in lots
+                ],
+            },
+        )
+
+    @api.get("/openapi.json")
+    def openapi() -> ResponseReturnValue:
+        from .openapi import openapi_document
+
+        return jsonify(openapi_document(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+    @api.route("/", defaults={"path": ""}, methods=ROUTED_METHODS)
+    @api.route("/<path:path>", methods=ROUTED_METHODS)
+    def not_found(path: str) -> ResponseReturnValue:
+        """Unknown API URLs answer in the API's error shape (405 when only the method is wrong)."""
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        allowed = []
+        for method in ROUTED_METHODS:
+            try:
+                endpoint, _ = adapter.match(method=method)
+            except HTTPException:
+                continue
+            if endpoint != request.endpoint:
+                allowed.append(method)
+        if allowed:
+            raise MethodNotAllowed(valid_methods=allowed)
+        raise NotFound("There is no such API URL.")
+
+    return api

@@ -1,0 +1,172 @@
+"""The customer's pages: rewards with Redeem buttons, confirmation, my rewards, one reward.
+
+Thin: every rule (availability, spending, statuses) comes from the services. Redeeming is a POST
+of a :class:`RedeemForm` carrying a CSRF token and a one-time token that the service uses as the
+idempotency key, so a double click or a resubmitted form redeems once; success redirects
+(Post/Redirect/Get) to the reward's page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Regexp
+
+from .. import clock
+from ..errors import LoyaltyError, NotFound
+from ..services import catalog, ledger, redemption
+from . import PAGES_BLUEPRINT
+from .common import path_id, services_context
+
+if TYPE_CHECKING:
+    from ..extension import LoyaltyState
+
+#: The one-time token's shape: what :func:`secrets.token_urlsafe` gives, with room to spare.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+
+
+class RedeemForm(FlaskForm):  # type: ignore[misc]
+    """Confirms one redemption; the token makes every resubmission of this form a replay."""
+
+    idempotency_key = HiddenField(
+        validators=[
+            DataRequired("The form has expired; please confirm again."),
+            Regexp(TOKEN_PATTERN, message="The form has expired; please confirm again."),
+        ]
+    )
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
+    bp = Blueprint(PAGES_BLUEPRINT, __name__)
+
+    @bp.before_request
+    def require_customer() -> ResponseReturnValue | None:
+        """Anonymous visitors go to the host's login (and come back), or get a 401."""
+        customer = state.current_customer()
+        if customer is None:
+            endpoint = current_app.config["LOYALTY_LOGIN_ENDPOINT"]
+            if endpoint:
+                target = request.full_path if request.query_string else request.path
+                return redirect(url_for(endpoint, next=target))
+            abort(401)
+        g.loyalty_customer = customer
+        return None
+
+    @bp.context_processor
+    def layout() -> dict[str, Any]:
+        return {
+            "loyalty_base_template": current_app.config["LOYALTY_BASE_TEMPLATE"],
+            "loyalty_csrf_token": generate_csrf,
+        }
+
+    def points_summary() -> ledger.PointsSummary:
+        ctx = services_context(state)
+        return ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), clock.now())
+
+    @bp.get("/")
+    def rewards() -> str:
+        ctx = services_context(state)
+        now = clock.now()
+        campaigns = catalog.visible_campaigns(ctx, now)
+        availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+        return render_template(
+            "loyalty_rewards/rewards.html",
+            campaigns=campaigns,
+            availability=availability,
+            summary=ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), now),
+        )
+
+    def confirm_page(
+        campaign_id: int, form: RedeemForm, error: str | None = None, status: int = 200
+    ) -> ResponseReturnValue:
+        ctx = services_context(state)
+        now = clock.now()
+        try:
+            campaign = catalog.visible_campaign(ctx, path_id(campaign_id, "reward"), now)
+        except NotFound:
+            abort(404)
+        availability = redemption.availabilities(ctx, g.loyalty_customer, [campaign], now)
+        page = render_template(
+            "loyalty_rewards/confirm_redeem.html",
+            campaign=campaign,
+            availability=availability[campaign.id],
+            form=form,
+            error=error,
+            summary=points_summary(),
+        )
+        return page, status
+
+    @bp.get("/rewards/<int:campaign_id>/redeem")
+    def confirm_redeem(campaign_id: int) -> ResponseReturnValue:
+        form = RedeemForm(formdata=None)
+        form.idempotency_key.data = new_token()
+        return confirm_page(campaign_id, form)
+
+    @bp.post("/rewards/<int:campaign_id>/redeem")
+    def redeem(campaign_id: int) -> ResponseReturnValue:
+        form = RedeemForm()
+        if not form.validate_on_submit():
+            if form.errors.get("idempotency_key"):
+                form.idempotency_key.data = new_token()
+            messages = [m for errors in form.errors.values() for m in errors]
+            return confirm_page(campaign_id, form, error=" ".join(messages), status=400)
+        ctx = services_context(state)
+        campaign = ctx.session.get(ctx.models.RewardCampaign, path_id(campaign_id, "reward"))
+        if campaign is None:
+            abort(404)
+        try:
+            row = state.extension.redeem(
+                g.loyalty_customer, campaign, idempotency_key=form.idempotency_key.data
+            )
+        except LoyaltyError as exc:
+            return confirm_page(campaign_id, form, error=exc.message, status=exc.http_status)
+        return redirect(url_for(".redeemed_reward", redeemed_id=row.id, redeemed=1), 303)
+
+    @bp.get("/my-rewards")
+    def my_rewards() -> str:
+        ctx = services_context(state)
+        page = request.args.get("page", "1")
+        number = int(page) if page.isdigit() and 0 < len(page) < 10 else 1
+        listing = catalog.redeemed_rewards(
+            ctx,
+            g.loyalty_customer,
+            page=max(1, number),
+            per_page=current_app.config["LOYALTY_CLIENT_PAGE_SIZE"],
+        )
+        return render_template(
+            "loyalty_rewards/my_rewards.html",
+            listing=listing,
+            now=clock.now(),
+            summary=points_summary(),
+            page_url=lambda n: f"{url_for('.my_rewards')}?{urlencode({'page': n})}",
+        )
+
+    @bp.get("/my-rewards/<int:redeemed_id>")
+    def redeemed_reward(redeemed_id: int) -> str:
+        ctx = services_context(state)
+        try:
+            row = catalog.redeemed_reward(
+                ctx, g.loyalty_customer, path_id(redeemed_id, "redeemed reward")
+            )
+        except NotFound:
+            abort(404)
+        return render_template(
+            "loyalty_rewards/redeemed_reward.html",
+            row=row,
+            now=clock.now(),
+            just_redeemed=request.args.get("redeemed") == "1",
+            summary=points_summary(),
+        )
+
+    return bp
