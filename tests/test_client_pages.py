@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import jinja2
