@@ -42,16 +42,12 @@ def find_coupon(
     now = now or clock.now()
     customer_id = ctx.customer_id(customer)
     model = ctx.models.RedeemedReward
-    rows = (
-        ctx.session.execute(
-            sa.select(model.id, model.coupon_code).where(
-                model.customer_id == customer_id, model.coupon_code.is_not(None)
-            )
+    rows = ctx.session.execute(
+        sa.select(model.id, model.coupon_code).where(
+            model.customer_id == customer_id, model.coupon_code.is_not(None)
         )
-        .tuples()
-        .all()
-    )
-    ids = [rid for rid, stored in rows if normalize_code(stored or "") == wanted]
+    ).all()
+    ids = [row.id for row in rows if normalize_code(row.coupon_code or "") == wanted]
     if not ids:
         raise NotFound("No reward of yours has this code.", code="coupon_not_found")
     matches = (
