@@ -1,0 +1,62 @@
+"""The rewards page and the rewards API issue a fixed number of queries, however many rewards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests import host
+from tests.client_support import Shop, log_in
+
+#: customer loader, campaigns, balance, per-customer limits, pool codes, points summary (3)
+MOST_QUERIES = 9
+
+
+@pytest.fixture
+def shop(app: Flask) -> Shop:
+    return Shop(app)
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = host.db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def queries_for(app: Flask, client: Any, url: str) -> list[str]:
+    with counting(app) as statements:
+        response = client.get(url)
+    assert response.status_code == 200
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+@pytest.mark.parametrize("url", ["/loyalty/", "/loyalty/api/rewards"])
+def test_rewards_with_200_campaigns_take_a_bounded_number_of_queries(
+    app: Flask, shop: Shop, url: str
+) -> None:
+    customer = shop.customer()
+    shop.earn(customer, 150)
+    client = app.test_client()
+    log_in(client, customer)
+    shop.campaigns(1, per_customer_limit=2)
+    one = queries_for(app, client, url)
+    shop.campaigns(199, per_customer_limit=2)
+    many = queries_for(app, client, url)
+    assert len(many) <= MOST_QUERIES, many
+    assert len(many) == len(one)
+    assert client.get(url).get_data(as_text=True).count("Reward ") == 200
