@@ -271,3 +271,99 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+# -- admin cockpit (tests/test_admin*.py) ---------------------------------------------------------
+
+
+class AdminData:
+    """Builds rows for admin tests in short app contexts (requests then run outside them)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.counter = iter(range(1, 10**6))
+
+    def customer(self, **fields: Any) -> int:
+        n = next(self.counter)
+        values: dict[str, Any] = {
+            "email": f"person{n}@example.com",
+            "phone": f"+48 600 100 {n:03d}",
+            "first_name": f"Ann{n}",
+            "last_name": f"Smith{n}",
+            "street": f"{n} Main Street",
+            "postal_code": "00-950",
+            "city": "Warsaw",
+            "country": "Poland",
+        }
+        values.update(fields)
+        with self.app.app_context():
+            customer = host.Customer(**values)
+            host.db.session.add(customer)
+            host.db.session.commit()
+            return int(customer.id)
+
+    def admin(self) -> int:
+        return self.customer(is_admin=True)
+
+    def campaign(self, **fields: Any) -> int:
+        from decimal import Decimal
+
+        from flask_loyalty_rewards import RewardType
+
+        with self.app.app_context():
+            now = clock.now()
+            values: dict[str, Any] = {
+                "name": "10% off",
+                "description": "",
+                "reward_type": RewardType.DISCOUNT_CODE,
+                "cost_in_points": 100,
+                "created_at": now,
+                "updated_at": now,
+            }
+            values.update(fields)
+            if values["reward_type"] is RewardType.CASHBACK:
+                values.setdefault("reward_value", Decimal("5.00"))
+            campaign = host.models.RewardCampaign(**values)
+            host.db.session.add(campaign)
+            host.db.session.commit()
+            return int(campaign.id)
+
+    def redeemed(self, customer_id: int, campaign_id: int, *, used: bool = False) -> int:
+        """A customer earns just enough points and redeems the campaign (optionally uses it)."""
+        with self.app.app_context():
+            campaign = host.db.session.get(host.models.RewardCampaign, campaign_id)
+            host.loyalty.earn_points(customer_id, campaign.cost_in_points)
+            row = host.loyalty.redeem(customer_id, campaign_id)
+            if used:
+                host.loyalty.mark_used(row, actor="test")
+            return int(row.id)
+
+    def get(self, model_name: str, row_id: int) -> Any:
+        """A fresh copy of a row, detached (read its attributes, do not change it)."""
+        with self.app.app_context():
+            row = host.db.session.get(getattr(host.models, model_name), row_id)
+            host.db.session.expunge_all()
+            return row
+
+    def run(self, fn: Any) -> Any:
+        with self.app.app_context():
+            try:
+                return fn(host.db.session, host.models)
+            finally:
+                host.db.session.remove()
+
+
+@pytest.fixture
+def admin_data(app: Flask) -> AdminData:
+    return AdminData(app)
+
+
+@pytest.fixture
+def admin_client(app: Flask, admin_data: AdminData) -> Any:
+    """A test client logged in as a customer with is_admin=True."""
+    client = app.test_client()
+    admin_id = admin_data.admin()
+    with client.session_transaction() as flask_session:
+        flask_session["customer_id"] = admin_id
+    client.admin_id = admin_id  # type: ignore[attr-defined]
+    return client

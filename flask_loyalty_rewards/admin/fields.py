@@ -7,10 +7,13 @@ from enum import Enum
 from typing import Any
 
 from flask_admin.form import DateTimeField
+from wtforms.fields.choices import SelectChoice
 
 
 class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
     """A date and time typed in UTC; the model gets an aware datetime (naive ones are refused)."""
+
+    data: Any
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("description", "UTC, as YYYY-MM-DD HH:MM:SS")
@@ -41,6 +44,9 @@ def enum_select(enum_cls: type[Enum], label: str) -> dict[str, Any]:
 
     return {
         "label": label,
-        "choices": [(member.value, getattr(member, "label", member.value)) for member in enum_cls],
+        "choices": [
+            SelectChoice(member.value, getattr(member, "label", member.value))
+            for member in enum_cls
+        ],
         "coerce": coerce,
     }

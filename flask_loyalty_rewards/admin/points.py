@@ -10,6 +10,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..errors import LoyaltyError
@@ -145,7 +146,9 @@ class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             .where(campaign.active.is_(True))
             .order_by(campaign.name, campaign.id)
         ).all()
-        form.campaign.choices = [(cid, f"{name} ({cost} points)") for cid, name, cost in rows]
+        form.campaign.choices = [
+            SelectChoice(str(cid), f"{name} ({cost} points)") for cid, name, cost in rows
+        ]
         return form
 
     def _customer(self, ctx: Any) -> Any:

@@ -20,6 +20,7 @@ from flask_admin.model.template import macro
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import clock
@@ -94,7 +95,8 @@ class RowForm(FlaskForm):  # type: ignore[misc]
 
 class DeliveryForm(RowForm):
     status = SelectField(
-        choices=[(s.value, s.label) for s in DeliveryStatus], validators=[InputRequired()]
+        choices=[SelectChoice(s.value, s.label) for s in DeliveryStatus],
+        validators=[InputRequired()],
     )
 
 
@@ -128,7 +130,11 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
     ]
     sort_tiebreaks = {"delivery_status": ("redeemed_at",)}
     column_default_sort = ("redeemed_at", True)
-    column_formatters = {**FORMATTERS, "used": _used_box, ACTION_COLUMN: macro("loyalty_row_actions")}
+    column_formatters = {
+        **FORMATTERS,
+        "used": _used_box,
+        ACTION_COLUMN: macro("loyalty_row_actions"),
+    }
     column_formatters_export = EXPORT_FORMATTERS
     column_details_list = [
         *COLUMNS,

@@ -1,0 +1,272 @@
+"""Server time of the Redeemed rewards grid on a million rows, against stock Flask-Admin views.
+
+Usage::
+
+    python bench/admin_grid.py sqlite:////tmp/bench_admin.db
+    python bench/admin_grid.py postgresql+psycopg://postgres@127.0.0.1:5432/bench_admin
+
+The database is filled once (COPY on PostgreSQL, executemany elsewhere) and reused by later runs
+with the same URL and --rows. Each page is requested through Flask's test client: the figure is
+the whole server time (queries and rendering), the median of --repeat runs after one warm-up.
+Stock views are plain ``flask_admin.contrib.sqla.ModelView``s on the same table, once as shipped
+(no sort) and once sorted like ours (redeem date, newest first), all at the same page size.
+This is a script that prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_sqlalchemy import SQLAlchemy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_loyalty_rewards import LoyaltyRewards, create_models
+from flask_loyalty_rewards.models import CouponStatus, DeliveryStatus, RewardType
+
+db = SQLAlchemy()
+
+
+class Customer(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "customer"
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(255), nullable=False)
+
+
+models = create_models(db, customer_model=Customer)
+RR = models.RedeemedReward
+CUSTOMERS = 1000
+PAGE_SIZE = 50
+
+
+class StockView(ModelView):  # type: ignore[misc]
+    """Flask-Admin as shipped, apart from the page size and the delivery status filter."""
+
+    page_size = PAGE_SIZE
+    column_filters = ["delivery_status"]
+
+
+class StockSortedView(StockView):
+    column_default_sort = ("redeemed_at", True)
+
+
+def create_app(url: str) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="bench",
+        SQLALCHEMY_DATABASE_URI=url,
+        LOYALTY_ADMIN_ACCESS=lambda: True,
+        LOYALTY_ADMIN_PAGE_SIZE=PAGE_SIZE,
+        LOYALTY_CLIENT_ENABLED=False,
+    )
+    db.init_app(app)
+    admin = Admin(app, name="bench")
+    LoyaltyRewards().init_app(app, db=db, models=models, admin=admin)
+    admin.add_view(StockView(RR, db, name="stock", endpoint="stock", url="stock"))
+    admin.add_view(
+        StockSortedView(RR, db, name="stock sorted", endpoint="stock_sorted", url="stock_sorted")
+    )
+    return app
+
+
+def rows(count: int) -> Any:
+    """Redeemed rewards over two years: half used, gifts moving through delivery."""
+    rng = random.Random(7)
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    types = list(RewardType)
+    deliveries = [DeliveryStatus.ORDERED, DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED]
+    for n in range(1, count + 1):
+        redeemed_at = start + dt.timedelta(seconds=n * 60 + rng.randrange(60))
+        kind = types[n % len(types)]
+        used = rng.random() < 0.5
+        delivery = None
+        if used:
+            delivery = rng.choice(deliveries) if kind is RewardType.GIFT else DeliveryStatus.ORDERED
+        customer = n % CUSTOMERS + 1
+        yield {
+            "campaign_id": 1,
+            "customer_id": customer,
+            "coupon_code": f"CODE-{n:08d}",
+            "unique_code": f"CODE-{n:08d}",
+            "reward_name": f"Reward {n % 40}",
+            "reward_type": kind.value,
+            "cost_in_points": 100 + n % 900,
+            "tax_value": Decimal("1.23"),
+            "customer_email": f"customer{customer}@example.com",
+            "customer_phone": "+48 600 000 000",
+            "customer_first_name": "Ann",
+            "customer_last_name": "Smith",
+            "address_line1": "1 Main Street",
+            "address_line2": "",
+            "address_postal_code": "00-950",
+            "address_city": "Warsaw",
+            "address_region": "",
+            "address_country": "Poland",
+            "active_points_after": n % 5000,
+            "redeemed_at": redeemed_at,
+            "charged": True,
+            "active_from": redeemed_at,
+            "used": used,
+            "used_at": redeemed_at + dt.timedelta(hours=5) if used else None,
+            "coupon_status": CouponStatus.ACTIVE.value,
+            "delivery_status": delivery.value if delivery else None,
+        }
+
+
+def fill(app: Flask, count: int) -> None:
+    with app.app_context():
+        table = RR.__table__
+        engine = db.engine
+        present = None
+        if sa.inspect(engine).has_table(table.name):
+            with engine.connect() as conn:
+                present = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+        if present == count:
+            print(f"reusing {count} rows already in the database")
+            return
+        print(f"filling {count} rows ...", flush=True)
+        started = time.perf_counter()
+        db.drop_all()
+        db.create_all()
+        now = dt.datetime.now(dt.timezone.utc)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(Customer.__table__),
+                [{"id": i, "email": f"customer{i}@example.com"} for i in range(1, CUSTOMERS + 1)],
+            )
+            conn.execute(
+                sa.insert(models.RewardCampaign.__table__).values(
+                    id=1,
+                    name="Reward",
+                    description="",
+                    reward_type="gift",
+                    cost_in_points=100,
+                    tax_value=Decimal("1.23"),
+                    active=True,
+                    days_inactive=0,
+                    days_valid=0,
+                    fulfillment_tracking=True,
+                    code_source="generated",
+                    redeemed_count=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        if engine.dialect.name == "postgresql":
+            copy_rows(engine, table, count)
+        else:
+            insert_rows(engine, table, count)
+        print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def insert_rows(engine: sa.Engine, table: sa.Table, count: int) -> None:
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for row in rows(count):
+            batch.append(row)
+            if len(batch) == 20_000:
+                conn.execute(sa.insert(table), batch)
+                batch = []
+        if batch:
+            conn.execute(sa.insert(table), batch)
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql(f"ANALYZE TABLE {table.name}")
+
+
+def copy_rows(engine: sa.Engine, table: sa.Table, count: int) -> None:
+    columns = list(next(iter(rows(1))))
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows(count):
+                copy.write_row([row[c] for c in columns])
+        raw.commit()
+        raw.autocommit = True  # type: ignore[attr-defined]
+        cursor.execute(f"VACUUM ANALYZE {table.name}")
+    finally:
+        raw.close()
+
+
+def filter_arg(app: Flask, endpoint: str, name: str, operation: str) -> str:
+    """The URL argument of a view's filter (Flask-Admin numbers them)."""
+    for admin in app.extensions["admin"]:
+        for view in admin._views:
+            if view.endpoint != endpoint:
+                continue
+            for arg, (_index, flt) in view._filter_args.items():
+                if str(flt.name) == name and str(flt.operation()) == operation:
+                    return f"flt0_{arg}"
+    raise LookupError(f"no filter {name!r} {operation!r} on {endpoint}")
+
+
+def timed(client: Any, url: str, repeat: int) -> float:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="SQLAlchemy database URL (the database is overwritten)")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--deep-page", type=int, default=10_000, help="1-based page number")
+    args = parser.parse_args()
+
+    app = create_app(args.url)
+    fill(app, args.rows)
+    client = app.test_client()
+    ours_shipped = filter_arg(app, "loyalty_redeemed", "Delivery status", "equals")
+    stock_shipped = filter_arg(app, "stock", "Delivery Status", "equals")
+    stock_sorted_shipped = filter_arg(app, "stock_sorted", "Delivery Status", "equals")
+    deep = args.deep_page - 1
+    pages = {
+        "first page": (
+            "/admin/loyalty/redeemed/",
+            "/admin/stock/",
+            "/admin/stock_sorted/",
+        ),
+        "filtered (Shipped)": (
+            f"/admin/loyalty/redeemed/?{ours_shipped}=shipped",
+            f"/admin/stock/?{stock_shipped}=SHIPPED",
+            f"/admin/stock_sorted/?{stock_sorted_shipped}=SHIPPED",
+        ),
+        f"page {args.deep_page:,}": (
+            f"/admin/loyalty/redeemed/?page={deep}",
+            f"/admin/stock/?page={deep}",
+            f"/admin/stock_sorted/?page={deep}",
+        ),
+    }
+    dialect = sa.make_url(args.url).get_backend_name()
+    print(f"\n{dialect}, {args.rows:,} rows, {PAGE_SIZE} rows per page, median of {args.repeat}")
+    print(f"{'page':<22}{'ours ms':>10}{'stock ms':>10}{'stock sorted ms':>17}")
+    for label, (ours, stock, stock_sorted) in pages.items():
+        figures = [timed(client, url, args.repeat) for url in (ours, stock, stock_sorted)]
+        print(f"{label:<22}{figures[0]:>10.1f}{figures[1]:>10.1f}{figures[2]:>17.1f}")
+
+
+if __name__ == "__main__":
+    main()
