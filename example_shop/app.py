@@ -1,0 +1,129 @@
+"""The example shop's app factory: ``flask --app example_shop.app run``.
+
+Everything the loyalty extension needs from a host is in this file: the customer loader and
+profile callbacks, ``init_app`` with the shop's ``db`` and Flask-Admin, and the admin access hook.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import LoginManager, current_user
+from flask_wtf import CSRFProtect, FlaskForm
+
+from flask_loyalty_rewards import Address, CustomerProfile, LoyaltyRewards
+from flask_loyalty_rewards.admin import index_view_class
+
+from .models import Customer, Order, Product, db, loyalty_models
+
+HERE = Path(__file__).resolve().parent
+
+loyalty = LoyaltyRewards()
+login_manager = LoginManager()
+login_manager.login_view = "shop.login"
+csrf = CSRFProtect()
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Customer | None:
+    return db.session.get(Customer, int(user_id)) if user_id.isdigit() else None
+
+
+@loyalty.customer_loader
+def current_customer() -> Customer | None:
+    """The logged-in customer of this request (Flask-Login's), or None."""
+    return current_user if current_user.is_authenticated else None
+
+
+@loyalty.customer_profile
+def customer_profile(customer: Customer) -> CustomerProfile:
+    """What a redeemed reward keeps about the customer, e.g. where a gift is shipped."""
+    return CustomerProfile(
+        email=customer.email,
+        phone=customer.phone,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        address=Address(
+            line1=customer.street,
+            postal_code=customer.postal_code,
+            city=customer.city,
+            country=customer.country,
+        ),
+    )
+
+
+def is_admin() -> bool:
+    """LOYALTY_ADMIN_ACCESS: only logged-in customers with is_admin see /admin."""
+    return bool(current_user.is_authenticated and current_user.is_admin)
+
+
+class ShopAdminView(ModelView):  # type: ignore[misc]
+    """The shop's own admin views, behind the same check as the loyalty views."""
+
+    form_base_class = FlaskForm
+    can_delete = False
+
+    def is_accessible(self) -> bool:
+        return is_admin()
+
+
+class CustomerAdmin(ShopAdminView):
+    column_list = ("email", "first_name", "last_name", "phone", "city", "is_admin")
+    column_searchable_list = ("email", "last_name")
+    form_excluded_columns = ("password_hash",)
+
+
+class OrderAdmin(ShopAdminView):
+    can_create = can_edit = False
+    column_list = ("id", "customer", "placed_at", "total", "coupon_code", "points_earned")
+    column_default_sort = ("id", True)
+
+
+def database_url(instance_path: str) -> str:
+    """DATABASE_URL (PostgreSQL, MariaDB, ...) or a SQLite file in the instance folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{os.path.join(instance_path, 'shop.sqlite')}"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(HERE / "instance"))
+    app.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY", "example-shop-not-secret"),
+        SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
+        LOYALTY_ADMIN_ACCESS=is_admin,
+        LOYALTY_LOGIN_ENDPOINT="shop.login",
+        LOYALTY_BASE_TEMPLATE="shop/base.html",
+        # The demo pays cashback by hand: an admin marks each payout paid or failed.
+        LOYALTY_CASHBACK_PROVIDER="manual",
+    )
+    app.config.update(config or {})
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    admin = Admin(
+        app,
+        name="Example shop admin",
+        index_view=index_view_class()(),
+        theme=Bootstrap4Theme(fluid=True),
+    )
+    loyalty.init_app(app, db=db, models=loyalty_models, admin=admin)
+    admin.add_view(CustomerAdmin(Customer, db, name="Customers", category="Shop"))
+    admin.add_view(ShopAdminView(Product, db, name="Products", category="Shop"))
+    admin.add_view(OrderAdmin(Order, db, name="Orders", category="Shop"))
+
+    from .seed import seed_command
+    from .views import shop
+
+    app.register_blueprint(shop)
+    app.cli.add_command(seed_command)
+    return app

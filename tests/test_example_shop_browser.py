@@ -1,0 +1,125 @@
+"""The example shop with its demo data, walked through in real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from example_shop.live import demo_app, serving
+from tests.conftest import SERVER_URLS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def shop_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shop on its own fresh database of the backend (never the host tests' tables)."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("shop") / "shop.sqlite"
+        yield f"sqlite:///{path}"
+        return
+    server = sa.make_url(SERVER_URLS[backend])
+    name = f"shop_{uuid.uuid4().hex[:12]}"
+    quote = '"' if backend == "postgresql" else "`"
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if backend == "postgresql" else ""
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}")
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shop(shop_url: str) -> Iterator[str]:
+    with serving(demo_app(shop_url)) as base:
+        yield base
+
+
+def log_in(page: Any, shop: str, email: str, password: str) -> None:
+    page.goto(f"{shop}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def test_login_page_shows_the_demo_logins(page: Any, shop: str) -> None:
+    page.goto(f"{shop}/login")
+    logins = page.locator("#demo-logins").inner_text()
+    assert "admin@example.com / admin" in logins
+    assert "anna@example.com / anna" in logins
+
+
+def test_customer_redeems_a_reward_and_uses_its_code_at_checkout(page: Any, shop: str) -> None:
+    log_in(page, shop, "anna@example.com", "anna")
+    assert page.locator("#nav-points").inner_text() == "730 points"
+
+    page.goto(f"{shop}/loyalty/")
+    too_dear = page.locator(".lr-card", has_text="20.00 gift card")
+    assert too_dear.locator("button").is_disabled()
+    too_dear.locator(".lr-tip").hover()
+    bubble = too_dear.locator(".lr-tip__bubble")
+    assert bubble.is_visible()
+    assert bubble.inner_text() == "You must have 70 more points to get reward"
+
+    page.locator(".lr-card", has_text="5.00 off").get_by_role("button", name="Redeem").click()
+    page.get_by_role("button", name=re.compile("Confirm: spend 150 points")).click()
+    code = page.locator(".lr-coupon__code").inner_text()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
+    assert page.locator("#nav-points").inner_text() == "580 points"
+
+    page.goto(shop)
+    page.locator("#product-1").get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop}/cart")
+    page.fill("input[name=coupon_code]", code.replace("-", "").lower())
+    page.click("#place-order")
+    page.wait_for_url(re.compile(r".*/orders/\d+$"))
+    assert f"Coupon {code}: 5.00 off" in page.locator("#order-coupon").inner_text()
+    # 24.90 + 4.90 delivery - 5.00 = 24.80: 24 points, expiring in six months.
+    assert "earned you 24 points" in page.locator("#order-points").inner_text()
+    order_number = page.locator("h1").inner_text().rsplit(" ", 1)[-1]
+
+    page.goto(f"{shop}/loyalty/my-rewards")
+    row = page.locator("tr", has_text=code)
+    assert "Used" in row.inner_text()
+
+    page.goto(f"{shop}/cart")  # emptied by the order
+    assert "Your cart is empty" in page.locator("main").inner_text()
+    assert order_number.startswith("ORDER-")
+
+
+def test_another_customers_code_is_refused_at_checkout(page: Any, shop: str) -> None:
+    log_in(page, shop, "anna@example.com", "anna")
+    page.goto(shop)
+    page.locator("#product-2").get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop}/cart")
+    page.fill("input[name=coupon_code]", "TASTING-001")  # Bob's ticket, not Anna's
+    page.click("#place-order")
+    assert "No reward of yours has this code." in page.locator(".flash.error").inner_text()
+    assert "Ceramic mug" in page.locator("main table").inner_text()
+
+
+def test_customer_cannot_open_the_admin(page: Any, shop: str) -> None:
+    log_in(page, shop, "anna@example.com", "anna")
+    response = page.goto(f"{shop}/admin/loyalty/redeemed/")
+    assert response.status == 403
+
+
+def test_admin_sees_every_redeemed_reward_in_the_grid(page: Any, shop: str) -> None:
+    log_in(page, shop, "admin@example.com", "admin")
+    page.goto(f"{shop}/admin/loyalty/redeemed/")
+    grid = page.locator("table.model-list")
+    text = grid.inner_text()
+    for expected in ("anna@example.com", "bob@example.com", "carla@example.com", "TASTING-001"):
+        assert expected in text
+    for status in ("Shipped", "Delivered", "Canceled", "Ordered"):
+        assert status in text
