@@ -6,15 +6,13 @@ with the number of customers times queries.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from .. import clock
-from ..models import EntryKind
+from ..models import EntryKind, LoyaltyModels
 from .context import Context
 
 
@@ -28,21 +26,28 @@ class Problem:
         return f"{self.check}: {self.subject}: {self.detail}"
 
 
-def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> list[Problem]:
-    now = now or clock.now()
-    m = ctx.models
+def verify(ctx: Context, limit: int = 100) -> list[Problem]:
+    """Run every check; an empty list means the ledger is whole."""
+    problems: list[Problem] = []
+    for check, stmt, fmt in _checks(ctx.models):
+        for row in ctx.session.execute(stmt.limit(limit)).all():
+            problems.append(Problem(check, str(row[0]), fmt.format(*row[1:])))
+    return problems
+
+
+@functools.cache
+def _checks(m: LoyaltyModels) -> list[tuple[str, sa.Select[Any], str]]:
+    """The checks as (name, query of offending rows, message); built once per set of models."""
     account = m.Account.__table__
     lot = m.PointsLot.__table__
     entry = m.LedgerEntry.__table__
     alloc = m.Allocation.__table__
     rr = m.RedeemedReward.__table__
     campaign = m.RewardCampaign.__table__
-    session = ctx.session
-    problems: list[Problem] = []
+    checks: list[tuple[str, sa.Select[Any], str]] = []
 
-    def add(check: str, rows: Sequence[Any], fmt: str) -> None:
-        for row in rows[:limit]:
-            problems.append(Problem(check, str(row[0]), fmt.format(*row[1:])))
+    def add(check: str, stmt: sa.Select[Any], fmt: str) -> None:
+        checks.append((check, stmt, fmt))
 
     lots_sum = (
         sa.select(lot.c.customer_id.label("cid"), sa.func.sum(lot.c.remaining).label("total"))
@@ -56,49 +61,37 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     )
     add(
         "balance_is_lots",
-        session.execute(
-            sa.select(
-                account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0)
-            )
-            .outerjoin(lots_sum, lots_sum.c.cid == account.c.customer_id)
-            .where(account.c.balance != sa.func.coalesce(lots_sum.c.total, 0))
-        ).all(),
+        sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0))
+        .outerjoin(lots_sum, lots_sum.c.cid == account.c.customer_id)
+        .where(account.c.balance != sa.func.coalesce(lots_sum.c.total, 0)),
         "cached balance {} but lots hold {}",
     )
     add(
         "balance_is_ledger",
-        session.execute(
-            sa.select(
-                account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0)
-            )
-            .outerjoin(entries_sum, entries_sum.c.cid == account.c.customer_id)
-            .where(account.c.balance != sa.func.coalesce(entries_sum.c.total, 0))
-        ).all(),
+        sa.select(
+            account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0)
+        )
+        .outerjoin(entries_sum, entries_sum.c.cid == account.c.customer_id)
+        .where(account.c.balance != sa.func.coalesce(entries_sum.c.total, 0)),
         "cached balance {} but ledger sums to {}",
     )
     add(
         "ledger_has_account",
-        session.execute(
-            sa.select(entries_sum.c.cid, entries_sum.c.total)
-            .outerjoin(account, account.c.customer_id == entries_sum.c.cid)
-            .where(account.c.customer_id.is_(None), entries_sum.c.total != 0)
-        ).all(),
+        sa.select(entries_sum.c.cid, entries_sum.c.total)
+        .outerjoin(account, account.c.customer_id == entries_sum.c.cid)
+        .where(account.c.customer_id.is_(None), entries_sum.c.total != 0),
         "ledger sums to {} without an account",
     )
     add(
         "balance_not_negative",
-        session.execute(
-            sa.select(account.c.customer_id, account.c.balance).where(account.c.balance < 0)
-        ).all(),
+        sa.select(account.c.customer_id, account.c.balance).where(account.c.balance < 0),
         "balance {}",
     )
     add(
         "lot_within_bounds",
-        session.execute(
-            sa.select(lot.c.id, lot.c.remaining, lot.c.amount).where(
-                sa.or_(lot.c.remaining < 0, lot.c.remaining > lot.c.amount, lot.c.amount <= 0)
-            )
-        ).all(),
+        sa.select(lot.c.id, lot.c.remaining, lot.c.amount).where(
+            sa.or_(lot.c.remaining < 0, lot.c.remaining > lot.c.amount, lot.c.amount <= 0)
+        ),
         "remaining {} of amount {}",
     )
     credit = entry.c.kind.in_([EntryKind.REFUND])
@@ -109,17 +102,13 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     )
     add(
         "allocations_match_entry",
-        session.execute(
-            sa.select(
-                entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0)
-            )
-            .outerjoin(per_entry, per_entry.c.eid == entry.c.id)
-            .where(
-                entry.c.lot_id.is_(None),
-                sa.func.coalesce(per_entry.c.total, 0)
-                != sa.case((credit, entry.c.delta), else_=-entry.c.delta),
-            )
-        ).all(),
+        sa.select(entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0))
+        .outerjoin(per_entry, per_entry.c.eid == entry.c.id)
+        .where(
+            entry.c.lot_id.is_(None),
+            sa.func.coalesce(per_entry.c.total, 0)
+            != sa.case((credit, entry.c.delta), else_=-entry.c.delta),
+        ),
         "{} entry of {} has allocations summing to {}",
     )
     signed = sa.case((credit, -alloc.c.points), else_=alloc.c.points)
@@ -131,33 +120,27 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     )
     add(
         "lot_conservation",
-        session.execute(
-            sa.select(lot.c.id, lot.c.amount, lot.c.remaining, sa.func.coalesce(per_lot.c.net, 0))
-            .outerjoin(per_lot, per_lot.c.lid == lot.c.id)
-            .where(lot.c.amount - lot.c.remaining != sa.func.coalesce(per_lot.c.net, 0))
-        ).all(),
+        sa.select(lot.c.id, lot.c.amount, lot.c.remaining, sa.func.coalesce(per_lot.c.net, 0))
+        .outerjoin(per_lot, per_lot.c.lid == lot.c.id)
+        .where(lot.c.amount - lot.c.remaining != sa.func.coalesce(per_lot.c.net, 0)),
         "amount {} remaining {} but allocations took {}",
     )
     add(
         "earn_matches_lot",
-        session.execute(
-            sa.select(entry.c.id, entry.c.delta, lot.c.amount)
-            .join(lot, lot.c.id == entry.c.lot_id)
-            .where(entry.c.delta != lot.c.amount)
-        ).all(),
+        sa.select(entry.c.id, entry.c.delta, lot.c.amount)
+        .join(lot, lot.c.id == entry.c.lot_id)
+        .where(entry.c.delta != lot.c.amount),
         "entry of {} creates a lot of {}",
     )
     spend = entry.alias("spend")
     add(
         "spend_matches_reward",
-        session.execute(
-            sa.select(rr.c.id, rr.c.cost_in_points, sa.func.coalesce(-spend.c.delta, 0))
-            .outerjoin(
-                spend,
-                sa.and_(spend.c.redeemed_reward_id == rr.c.id, spend.c.kind == EntryKind.SPEND),
-            )
-            .where(rr.c.cost_in_points != sa.func.coalesce(-spend.c.delta, 0))
-        ).all(),
+        sa.select(rr.c.id, rr.c.cost_in_points, sa.func.coalesce(-spend.c.delta, 0))
+        .outerjoin(
+            spend,
+            sa.and_(spend.c.redeemed_reward_id == rr.c.id, spend.c.kind == EntryKind.SPEND),
+        )
+        .where(rr.c.cost_in_points != sa.func.coalesce(-spend.c.delta, 0)),
         "costs {} points but {} were spent",
     )
     counted = (
@@ -168,21 +151,17 @@ def verify(ctx: Context, now: dt.datetime | None = None, limit: int = 100) -> li
     )
     add(
         "campaign_count",
-        session.execute(
-            sa.select(campaign.c.id, campaign.c.redeemed_count, sa.func.coalesce(counted.c.n, 0))
-            .outerjoin(counted, counted.c.cid == campaign.c.id)
-            .where(campaign.c.redeemed_count != sa.func.coalesce(counted.c.n, 0))
-        ).all(),
+        sa.select(campaign.c.id, campaign.c.redeemed_count, sa.func.coalesce(counted.c.n, 0))
+        .outerjoin(counted, counted.c.cid == campaign.c.id)
+        .where(campaign.c.redeemed_count != sa.func.coalesce(counted.c.n, 0)),
         "counts {} redemptions but {} hold a slot",
     )
     add(
         "no_spend_from_expired",
-        session.execute(
-            sa.select(alloc.c.id, alloc.c.lot_id, entry.c.id)
-            .join(entry, entry.c.id == alloc.c.entry_id)
-            .join(lot, lot.c.id == alloc.c.lot_id)
-            .where(entry.c.kind == EntryKind.SPEND, lot.c.spend_order_at <= entry.c.created_at)
-        ).all(),
+        sa.select(alloc.c.id, alloc.c.lot_id, entry.c.id)
+        .join(entry, entry.c.id == alloc.c.entry_id)
+        .join(lot, lot.c.id == alloc.c.lot_id)
+        .where(entry.c.kind == EntryKind.SPEND, lot.c.spend_order_at <= entry.c.created_at),
         "lot {} paid spend entry {} after it expired",
     )
-    return problems
+    return checks
