@@ -37,4 +37,17 @@ def create_cli() -> AppGroup:
             sys.exit(1)
         click.echo("ledger check passed: balances, lots and allocations agree")
 
+    @group.command("cashback-sync")
+    @click.option("--limit", default=100, show_default=True, help="Most payouts in this run.")
+    def cashback_sync_command(limit: int) -> None:
+        """Send cashback payouts that are due and check pending ones (run it every minute).
+
+        Safe to run on several servers at once: each payout is claimed by one of them.
+        """
+        from .services.cashback import sync
+
+        report = sync(get_state().current_context(), limit=limit)
+        states = "".join(f", {n} {name}" for name, n in sorted(report.states.items()))
+        click.echo(f"cashback-sync: {report.checked} payout(s) checked{states}")
+
     return group

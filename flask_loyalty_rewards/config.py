@@ -36,4 +36,37 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_CLI_GROUP": "loyalty",
     # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).
     "LOYALTY_SQLITE_BEGIN_IMMEDIATE": True,
+    # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
+    # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
+    # host's own provider as a class, an instance or a dotted path (cashback/providers.py).
+    "LOYALTY_CASHBACK_PROVIDER": "manual",
+    # Currency of cashback campaigns that set none.
+    "LOYALTY_CASHBACK_CURRENCY": "INR",
+    # Callable (or dotted path) hook(customer, redeemed_reward) -> PayoutDestination | None, where
+    # the customer's money goes; None: the wallet of the phone number on the redeemed reward.
+    "LOYALTY_CASHBACK_DESTINATION": None,
+    # Call the provider right after a redemption commits; False leaves it to `cashback-sync`.
+    "LOYALTY_CASHBACK_SEND_ON_REDEEM": True,
+    # Seconds between status checks of a pending (or unanswered) payout.
+    "LOYALTY_CASHBACK_POLL_SECONDS": 60,
+    # Seconds a worker holds a payout it works on; longer than any provider call may take.
+    "LOYALTY_CASHBACK_CLAIM_SECONDS": 120,
+    # URL prefix of the provider notification endpoint (<prefix>/<provider>); None: no endpoint.
+    "LOYALTY_CASHBACK_CALLBACK_URL": "/loyalty/cashback/callback",
+    # PayTM Payouts: merchant id (x-mid), merchant key (checksums), sub-wallet to pay from.
+    "LOYALTY_PAYTM_MERCHANT_ID": None,
+    "LOYALTY_PAYTM_MERCHANT_KEY": None,
+    "LOYALTY_PAYTM_SUBWALLET_GUID": None,
+    # PayTM's API host: staging by default; production is https://dashboard.paytm.com.
+    "LOYALTY_PAYTM_BASE_URL": "https://staging-dashboard.paytm.com",
+    # Wallet transfer solution type in the URL (.../disburse/order/wallet/<solution>).
+    "LOYALTY_PAYTM_SOLUTION": "gratification",
+    # Seconds to wait for PayTM (connect and each read).
+    "LOYALTY_PAYTM_TIMEOUT": 10,
+    # Absolute URL PayTM posts status notifications to (sent as callbackUrl); None: polling only.
+    "LOYALTY_PAYTM_CALLBACK_URL": None,
+    # PayTM statusCodes meaning "no such order" (status query) and "order id already used"
+    # (transfer), from your account's code list; empty is the safe default (see cashback/paytm.py).
+    "LOYALTY_PAYTM_NOT_FOUND_CODES": (),
+    "LOYALTY_PAYTM_DUPLICATE_CODES": (),
 }

@@ -146,6 +146,9 @@ class LoyaltyRewards:
             from .admin import init_admin
 
             init_admin(app, state, admin, admin_base_view or self._admin_base_view)
+        from .cashback import init_cashback
+
+        init_cashback(app, state)
 
     def _ctx(self) -> Context:
         return get_state().current_context()

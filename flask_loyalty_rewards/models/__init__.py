@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
+from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
 from .enums import (
     CodeSource,
@@ -59,6 +60,7 @@ class LoyaltyModels:
     RedeemedReward: type[RedeemedRewardMixin]
     RewardHistory: type[RewardHistoryMixin]
     IdempotencyKey: type[IdempotencyKeyMixin]
+    CashbackPayout: type[CashbackPayoutMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -76,6 +78,7 @@ class LoyaltyModels:
             self.Allocation,
             self.RewardHistory,
             self.IdempotencyKey,
+            self.CashbackPayout,
         ]
         return [c.__table__ for c in classes]
 
@@ -138,6 +141,7 @@ def create_models(
         Allocation=concrete("Allocation", AllocationMixin),
         RewardHistory=concrete("RewardHistory", RewardHistoryMixin),
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
+        CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,

@@ -247,6 +247,9 @@ class RewardCampaignMixin(_LoyaltyTable):
     tax_value: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
     reward_value: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(sa.String(3))
+    #: Cashback worth ``cost_in_points`` times this (when ``reward_value`` is not set); six places,
+    #: since a point is often worth a fraction of the smallest coin (see docs: cashback).
+    cashback_point_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 6, asdecimal=True))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     active_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     active_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
-from . import codes, ledger
+from . import cashback, codes, ledger
 from .context import (
     Context,
     fingerprint,
@@ -263,6 +263,8 @@ def redeem(
                 draws=draws,
             )
         codes.hand_out(ctx, picked, row.id, now)
+        if reward.reward_type is RewardType.CASHBACK:
+            cashback.create_payout(ctx, row, reward, now)
         add_history(
             ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status
         )
@@ -464,6 +466,8 @@ def cancel_redemption(
         status = _sync_status(ctx, row, now, actor)
         if status is CouponStatus.CANCELED:
             raise _refuse("This reward is already cancelled.", "already_canceled", row, status)
+        if row.reward_type is RewardType.CASHBACK:
+            cashback.check_core_cancel(ctx, row)
         if status is CouponStatus.EXPIRED:
             raise _refuse("An expired reward cannot be cancelled.", "coupon_expired", row, status)
         if row.used and row.delivery_status is not DeliveryStatus.CANCELED:

@@ -1,0 +1,87 @@
+"""Cashback rewards paid out through a provider (PayTM, manual, or the host's own).
+
+:func:`init_cashback` (called by ``init_app``) mounts the provider notification endpoint and,
+when the host gave an admin, the "Cashback payouts" view. The rules live in
+:mod:`flask_loyalty_rewards.services.cashback`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+
+from .models import CashbackPayoutMixin, PayoutState
+from .providers import (
+    InvalidCallback,
+    ManualProvider,
+    Outcome,
+    PayoutDestination,
+    PayoutProvider,
+    ProviderResult,
+    TransferRequest,
+)
+
+if TYPE_CHECKING:
+    from ..extension import LoyaltyState
+
+__all__ = [
+    "CashbackPayoutMixin",
+    "InvalidCallback",
+    "ManualProvider",
+    "Outcome",
+    "PayoutDestination",
+    "PayoutProvider",
+    "PayoutState",
+    "ProviderResult",
+    "TransferRequest",
+    "init_cashback",
+]
+
+
+def init_cashback(app: Flask, state: LoyaltyState) -> None:
+    prefix = app.config["LOYALTY_CASHBACK_CALLBACK_URL"]
+    if prefix:
+        blueprint = _callback_blueprint(prefix)
+        app.register_blueprint(blueprint)
+        # Providers cannot send the shop's CSRF token; the signature is the check here.
+        # (A CSRFProtect registered after init_app must exempt "loyalty_cashback" itself.)
+        csrf = app.extensions.get("csrf")
+        if csrf is not None:
+            csrf.exempt(blueprint)
+    if state.admin is not None:
+        from ..admin.access import add_admin_view
+        from .admin import CashbackPayoutView
+
+        add_admin_view(
+            app,
+            CashbackPayoutView,
+            state.models.CashbackPayout,
+            state.db,
+            name="Cashback payouts",
+            endpoint="loyalty_cashback_payouts",
+            url="loyalty/cashback",
+        )
+
+
+def _callback_blueprint(prefix: str) -> Blueprint:
+    blueprint = Blueprint("loyalty_cashback", __name__, url_prefix=prefix)
+
+    @blueprint.post("/<provider>")
+    def callback(provider: str) -> Any:
+        """A provider's status notification: verified, recorded once, answered in JSON."""
+        from ..errors import LoyaltyError
+        from ..extension import get_state
+        from ..services.cashback import handle_callback
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        try:
+            payout = handle_callback(
+                get_state(app).context(app), provider, request.get_data(), headers
+            )
+        except LoyaltyError as exc:
+            return jsonify(exc.to_dict()), exc.http_status
+        return jsonify({"order_id": payout.order_id, "cashback_status": payout.status_text})
+
+    return blueprint

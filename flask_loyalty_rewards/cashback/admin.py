@@ -1,0 +1,171 @@
+"""The "Cashback payouts" admin view: see each payout, retry, cancel, settle manual ones.
+
+Thin: every change is a call into :mod:`flask_loyalty_rewards.services.cashback`, whose refusals
+are shown as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, flash, redirect
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.helpers import get_redirect_target
+from flask_admin.model.template import macro
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from ..admin.access import LoyaltyAdminMixin, expose
+from ..admin.grid import ChoiceFilter
+from ..admin.redeemed import CancelForm, RowForm, _form_error, when
+from ..errors import LoyaltyError
+from ..services import cashback
+from .models import PayoutState
+from .providers import ManualProvider
+
+COLUMNS: dict[str, str] = {
+    "created_at": "Created (UTC)",
+    "order_id": "Provider order id",
+    "redeemed_reward_id": "Redeemed reward",
+    "customer_id": "Customer",
+    "amount": "Amount",
+    "currency": "Currency",
+    "provider": "Provider",
+    "status_text": "Cashback status",
+    "attempts": "Attempts",
+    "updated_at": "Updated (UTC)",
+}
+ACTION_COLUMN = "action"
+
+
+class SettleForm(RowForm):
+    outcome = RadioField(
+        choices=[SelectChoice("paid", "Paid"), SelectChoice("failed", "Failed")],
+        validators=[InputRequired()],
+    )
+    note = TextAreaField("Note", validators=[Length(max=200)])
+
+
+def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
+    return lambda view, context, model, name: fn(model)
+
+
+FORMATTERS: dict[str, Callable[..., Any]] = {
+    "created_at": _text(lambda r: when(r.created_at)),
+    "updated_at": _text(lambda r: when(r.updated_at)),
+    "last_attempt_at": _text(lambda r: when(r.last_attempt_at)),
+    "completed_at": _text(lambda r: when(r.completed_at)),
+    "next_check_at": _text(lambda r: when(r.next_check_at)),
+    "state": _text(lambda r: r.state.value),
+}
+
+
+class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    list_template = "loyalty_rewards/admin/cashback_list.html"
+    details_template = "loyalty_rewards/admin/cashback_details.html"
+    column_list = [*COLUMNS, ACTION_COLUMN]
+    column_labels = {**COLUMNS, ACTION_COLUMN: "Action", "state": "State"}
+    column_sortable_list = ["created_at", "updated_at", "amount", "attempts"]
+    column_default_sort = ("created_at", True)
+    column_formatters = {**FORMATTERS, ACTION_COLUMN: macro("loyalty_payout_actions")}
+    column_details_list = [
+        *COLUMNS,
+        "state",
+        "provider_reference",
+        "destination_phone",
+        "destination_account",
+        "destination_ifsc",
+        "destination_name",
+        "last_attempt_at",
+        "next_check_at",
+        "completed_at",
+    ]
+    column_formatters_detail = FORMATTERS
+
+    def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
+        self.column_filters = [
+            ChoiceFilter(model.state, "State", {s.value: (s.value, s) for s in PayoutState}),
+        ]
+        super().__init__(model, db, **kwargs)
+
+    # -- what the templates offer -------------------------------------------------------------
+
+    def can_retry(self, row: Any) -> bool:
+        return bool(row.state is PayoutState.FAILURE)
+
+    def can_cancel(self, row: Any) -> bool:
+        return cashback.cancelable(row)
+
+    def can_settle(self, row: Any) -> bool:
+        return bool(row.provider == ManualProvider.name and not row.state.is_final)
+
+    # -- changes (POST, CSRF-checked) ---------------------------------------------------------
+
+    @expose("/retry/", methods=("POST",))
+    def retry_view(self) -> Any:
+        form = RowForm()
+        if form.validate():
+            self._change(
+                form.id.data,
+                lambda ctx, pid: cashback.retry(ctx, pid, actor=self.actor()),
+                "The payout is sent again under the same order id.",
+            )
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    @expose("/cancel/", methods=("POST",))
+    def cancel_view(self) -> Any:
+        form = CancelForm()
+        if form.validate():
+            reason = form.reason.data.strip()
+            self._change(
+                form.id.data,
+                lambda ctx, pid: cashback.cancel(ctx, pid, reason=reason, actor=self.actor()),
+                "Payout cancelled; the points went back to the customer.",
+            )
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    @expose("/settle/", methods=("POST",))
+    def settle_view(self) -> Any:
+        form = SettleForm()
+        if form.validate():
+            paid = form.outcome.data == "paid"
+            note = (form.note.data or "").strip() or None
+            self._change(
+                form.id.data,
+                lambda ctx, pid: cashback.settle_manually(
+                    ctx, pid, paid=paid, note=note, actor=self.actor()
+                ),
+                "Marked as paid." if paid else "Marked as failed.",
+            )
+        else:
+            flash(_form_error(form), "error")
+        return self._back()
+
+    def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
+        from ..extension import get_state
+
+        try:
+            payout_id = int(raw_id)
+        except (TypeError, ValueError):
+            flash("That payout does not exist.", "error")
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            change(get_state().context(app), payout_id)
+        except LoyaltyError as exc:
+            flash(f"Refused: {exc.message}", "error")
+            return
+        flash(done, "success")
+
+    def _back(self) -> Any:
+        return redirect(get_redirect_target() or self.get_url(".index_view"))

@@ -1,0 +1,115 @@
+"""The payout table: one row per cashback redemption, the provider order it stands for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from ..models.mixins import _enum, _LoyaltyTable
+from ..models.types import Money, UTCDateTime
+
+
+class PayoutState(enum.Enum):
+    """Where a payout stands; the grid's text (``cashback_status``) is derived from it.
+
+    ``sending`` means a transfer request may have reached the provider: whoever picks the row up
+    next asks the provider for the order's status before sending anything again.
+    """
+
+    INIT = "init"  # created with the redemption, nothing sent yet
+    RETRY = "retry"  # failed, an admin asked to send it again (same order id)
+    SENDING = "sending"  # a transfer request is (or was, if the worker died) under way
+    UNKNOWN = "unknown"  # the provider's answer was lost (timeout, 5xx, garbage)
+    PENDING = "pending"  # the provider accepted it; the money is on its way
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELING = "canceling"  # an admin cancels it; the points are being returned
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {PayoutState.SUCCESS, PayoutState.FAILURE, PayoutState.CANCELING, PayoutState.CANCELED}
+)
+#: States a worker may pick up (when the row is due and not claimed).
+OPEN_STATES = frozenset(
+    {
+        PayoutState.INIT,
+        PayoutState.RETRY,
+        PayoutState.SENDING,
+        PayoutState.UNKNOWN,
+        PayoutState.PENDING,
+    }
+)
+
+
+class CashbackPayoutMixin(_LoyaltyTable):
+    """Money owed to a customer for a cashback reward, and what the provider said about it.
+
+    ``order_id`` is generated once, at redeem time, and sent on every attempt: the provider
+    deduplicates on it, so a retry can never pay twice.
+    """
+
+    __loyalty_table__ = "cashback_payout"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+    @declared_attr
+    def redeemed_reward_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), nullable=False, unique=True)
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    provider: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    order_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(sa.String(3), nullable=False)
+    destination_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    destination_account: Mapped[str | None] = mapped_column(sa.String(64))
+    destination_ifsc: Mapped[str | None] = mapped_column(sa.String(16))
+    destination_name: Mapped[str | None] = mapped_column(sa.String(120))
+    state: Mapped[PayoutState] = mapped_column(_enum(PayoutState), nullable=False)
+    #: The grid's leading number: 0 INIT, 1 success, 2 failure, 3 pending.
+    status_code: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
+    provider_code: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    provider_message: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: The provider's own id of the transfer, once it told us.
+    provider_reference: Mapped[str | None] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    #: When a worker should look at it next; NULL: only a person or a callback moves it on.
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.CheckConstraint("amount > 0", name=f"ck_{p}payout_amount"),
+            sa.CheckConstraint("attempts >= 0", name=f"ck_{p}payout_attempts"),
+            sa.CheckConstraint("status_code IN (0, 1, 2, 3)", name=f"ck_{p}payout_status"),
+            sa.Index(f"ix_{p}payout_due", "state", "next_check_at", "id"),
+        )
+
+    @property
+    def status_text(self) -> str:
+        from ..services.cashback import status_text
+
+        return status_text(self.status_code, self.provider_code, self.provider_message)
+
+    def __str__(self) -> str:
+        return self.order_id

@@ -1,0 +1,163 @@
+"""The payout provider interface, the manual provider, and how config picks a provider.
+
+A provider turns a :class:`TransferRequest` into money in the customer's wallet or account. It
+never raises for a transport problem: a timeout, a refused connection, a 5xx or an answer it
+cannot read is an :attr:`Outcome.UNKNOWN` result, which the service keeps as a retryable
+"pending" payout and settles by asking :meth:`PayoutProvider.query_status` before sending again.
+
+``LOYALTY_CASHBACK_PROVIDER`` names the provider new payouts use: ``"manual"`` (the default),
+``"paytm"``, or the host's own as a class, an instance, or a dotted path
+(``"shop.payouts:BankProvider"`` or ``"shop.payouts.BankProvider"``). A class is called with
+the app's config. Each payout keeps the name of the provider it was created with, so switching
+providers never moves payouts already under way.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"  # the money arrived
+    FAILURE = "failure"  # definitely not paid; safe to retry under the same order id
+    PENDING = "pending"  # accepted, not settled yet
+    UNKNOWN = "unknown"  # we cannot tell whether the provider has the order
+    NOT_FOUND = "not_found"  # status query only: the provider never got this order
+
+
+@dataclass(frozen=True)
+class PayoutDestination:
+    """Where the customer's money goes: a wallet (phone) or a bank account (number and IFSC)."""
+
+    phone: str | None = None
+    account_number: str | None = None
+    ifsc: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    order_id: str
+    amount: Decimal
+    currency: str
+    destination: PayoutDestination
+    redeemed_reward_id: int
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """What the provider said, in its own words (``code``, ``message``) and in ours."""
+
+    outcome: Outcome
+    code: str
+    message: str
+    order_id: str | None = None
+    reference: str | None = None
+
+
+class ProviderUnavailable(Exception):
+    """The provider is misconfigured or does not take callbacks."""
+
+
+class InvalidCallback(Exception):
+    """A notification whose signature or content does not check out."""
+
+
+@runtime_checkable
+class PayoutProvider(Protocol):
+    #: Stored on each payout; how a payout finds its provider again.
+    name: str
+    #: True when the provider works on its own (workers send and poll); False when a person
+    #: settles each payout (manual).
+    automatic: bool
+
+    def refusal(self, request: TransferRequest) -> str | None:
+        """Why this request can never be paid (bad currency, no destination), or None."""
+
+    def create_transfer(self, request: TransferRequest) -> ProviderResult:
+        """Ask for the transfer; the provider must treat a repeated ``order_id`` as the same one."""
+
+    def query_status(self, request: TransferRequest) -> ProviderResult:
+        """The order's status now; ``NOT_FOUND`` only when the provider surely never got it."""
+
+    def verify_callback(self, body: bytes, headers: Mapping[str, str]) -> ProviderResult:
+        """Check a notification's signature and read it; raise :class:`InvalidCallback`."""
+
+
+class ManualProvider:
+    """For shops without a payment partner: an admin pays by hand, then marks it paid or failed."""
+
+    name = "manual"
+    automatic = False
+    CODE = "MANUAL"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        pass
+
+    def refusal(self, request: TransferRequest) -> str | None:
+        return None
+
+    def create_transfer(self, request: TransferRequest) -> ProviderResult:
+        return ProviderResult(
+            Outcome.PENDING, self.CODE, "Waiting for an admin to pay it out", request.order_id
+        )
+
+    def query_status(self, request: TransferRequest) -> ProviderResult:
+        return self.create_transfer(request)
+
+    def verify_callback(self, body: bytes, headers: Mapping[str, str]) -> ProviderResult:
+        raise ProviderUnavailable("the manual provider takes no callbacks")
+
+
+def _import(path: str) -> Any:
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ProviderUnavailable(f"LOYALTY_CASHBACK_PROVIDER {path!r} is not a dotted path")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ProviderUnavailable(f"cannot import payout provider {path!r}: {exc}") from exc
+
+
+def configured_provider(config: Mapping[str, Any]) -> PayoutProvider:
+    """The provider new payouts go to, from ``LOYALTY_CASHBACK_PROVIDER``."""
+    spec = config.get("LOYALTY_CASHBACK_PROVIDER") or "manual"
+    if spec == "manual":
+        return ManualProvider(config)
+    if spec == "paytm":
+        from .paytm import PaytmProvider
+
+        return PaytmProvider(config)
+    if isinstance(spec, str):
+        spec = _import(spec)
+    provider = spec(config) if isinstance(spec, type) else spec
+    if not isinstance(provider, PayoutProvider):
+        raise ProviderUnavailable(
+            f"{provider!r} is not a payout provider (see flask_loyalty_rewards.cashback."
+            "providers.PayoutProvider)"
+        )
+    return provider
+
+
+def provider_named(config: Mapping[str, Any], name: str) -> PayoutProvider:
+    """The provider a payout was created with."""
+    if name == ManualProvider.name:
+        return ManualProvider(config)
+    if name == "paytm":
+        from .paytm import PaytmProvider
+
+        return PaytmProvider(config)
+    provider = configured_provider(config)
+    if provider.name != name:
+        raise ProviderUnavailable(
+            f"payout provider {name!r} is not configured (LOYALTY_CASHBACK_PROVIDER names "
+            f"{provider.name!r})"
+        )
+    return provider

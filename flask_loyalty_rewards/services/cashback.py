@@ -1,0 +1,679 @@
+"""Cashback payouts: from the redemption to the money in the customer's wallet.
+
+How money moves, and why it can neither get lost nor be paid twice:
+
+1. Redeeming a cashback reward spends the points and creates its payout row in the *same*
+   transaction, with a provider order id made once and used for every attempt. The grid shows
+   ``0: INIT: INIT``.
+2. Only after the commit is the provider called (right away, unless
+   ``LOYALTY_CASHBACK_SEND_ON_REDEEM`` is off; ``flask loyalty cashback-sync`` does it then).
+   A worker first *claims* the row with a conditional update (a lease, ``claim_token``), so two
+   servers never work on one payout, and records ``sending`` before the request leaves.
+3. The answer is written back only if the claim is still ours. An answer that never came
+   (timeout, 5xx, garbage) leaves the payout *unknown*; whoever picks it up next asks the
+   provider for the order's status before sending anything again, under the same order id.
+4. Provider callbacks and the status poll converge on the same row; a final state (paid,
+   failed, cancelled) is never overwritten by a late or repeated message.
+
+The grid's text (``RedeemedReward.cashback_status``) is always :func:`status_text`:
+``0: INIT: INIT``; ``1: <code>: <message>`` once paid; ``2: <failure code>: <failure message>``;
+``3: <code>: <reason for pending>``. Rewards of other types keep ``None`` (a dash).
+
+The amount: ``reward_value`` when the campaign sets it (a fixed amount), else
+``cost_in_points * cashback_point_value`` rounded *down* to the cent (``ROUND_DOWN``), so the
+shop never pays more than the points are worth. Currency: the campaign's, else
+``LOYALTY_CASHBACK_CURRENCY``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import importlib
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from .. import clock
+from ..cashback.models import OPEN_STATES, CashbackPayoutMixin, PayoutState
+from ..cashback.providers import (
+    InvalidCallback,
+    ManualProvider,
+    Outcome,
+    PayoutDestination,
+    ProviderResult,
+    ProviderUnavailable,
+    TransferRequest,
+    configured_provider,
+    provider_named,
+)
+from ..errors import InvalidInput, InvalidStatusChange, LoyaltyError, NotFound, RewardUnavailable
+from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from .context import Context, integer_id, text_argument, unit_of_work
+
+log = logging.getLogger(__name__)
+
+STATUS_INIT = 0
+STATUS_SUCCESS = 1
+STATUS_FAILURE = 2
+STATUS_PENDING = 3
+CENT = Decimal("0.01")
+
+_STATUS_OF = {
+    PayoutState.INIT: STATUS_INIT,
+    PayoutState.RETRY: STATUS_PENDING,
+    PayoutState.SENDING: STATUS_INIT,
+    PayoutState.UNKNOWN: STATUS_PENDING,
+    PayoutState.PENDING: STATUS_PENDING,
+    PayoutState.SUCCESS: STATUS_SUCCESS,
+    PayoutState.FAILURE: STATUS_FAILURE,
+    PayoutState.CANCELING: STATUS_FAILURE,
+    PayoutState.CANCELED: STATUS_FAILURE,
+}
+_STATE_OF = {
+    Outcome.SUCCESS: PayoutState.SUCCESS,
+    Outcome.FAILURE: PayoutState.FAILURE,
+    Outcome.PENDING: PayoutState.PENDING,
+    Outcome.UNKNOWN: PayoutState.UNKNOWN,
+    Outcome.NOT_FOUND: PayoutState.UNKNOWN,
+}
+
+
+class InvalidCallbackError(LoyaltyError):
+    """A provider notification that failed its signature or content check."""
+
+    code = "invalid_callback"
+    http_status = 400
+
+
+def status_text(status_code: int, provider_code: str, message: str) -> str:
+    """The grid's Cashback status, e.g. ``2: DE_602: Insufficient balance``."""
+
+    def clean(value: str) -> str:
+        return " ".join(str(value).split()) or "-"
+
+    return f"{status_code}: {clean(provider_code)}: {clean(message)}"[:255]
+
+
+INIT_TEXT = status_text(STATUS_INIT, "INIT", "INIT")
+
+
+# -- at redeem time ------------------------------------------------------------------------------
+
+
+def cashback_amount(campaign: RewardCampaignMixin) -> Decimal:
+    """The money a cashback campaign pays (see the module docstring for the rounding rule)."""
+    if campaign.reward_value is not None:
+        amount = Decimal(campaign.reward_value).quantize(CENT)
+    elif campaign.cashback_point_value is not None:
+        value = Decimal(campaign.cashback_point_value) * campaign.cost_in_points
+        amount = value.quantize(CENT, rounding=ROUND_DOWN)
+    else:
+        raise RewardUnavailable(
+            "cashback_not_configured", "This cashback reward has no amount configured."
+        )
+    if amount <= 0:
+        raise RewardUnavailable("cashback_not_configured", "This cashback reward is worth nothing.")
+    return amount
+
+
+def _destination_hook(config: Mapping[str, Any]) -> Any:
+    hook = config.get("LOYALTY_CASHBACK_DESTINATION")
+    if isinstance(hook, str):
+        module_name, _, attr = hook.replace(":", ".").rpartition(".")
+        hook = getattr(importlib.import_module(module_name), attr)
+    return hook
+
+
+def destination_for(ctx: Context, redeemed: RedeemedRewardMixin) -> PayoutDestination:
+    """Where the customer wants the money, from ``LOYALTY_CASHBACK_DESTINATION``.
+
+    The hook is called as ``hook(customer, redeemed_reward)`` and returns a
+    :class:`PayoutDestination` (or None: nowhere known). Without a hook the phone number copied
+    onto the redeemed reward is the wallet.
+    """
+    hook = _destination_hook(ctx.config)
+    name = f"{redeemed.customer_first_name} {redeemed.customer_last_name}".strip() or None
+    if hook is None:
+        return PayoutDestination(phone=redeemed.customer_phone or None, name=name)
+    found = hook(ctx.customer_object(redeemed.customer_id), redeemed)
+    if found is None:
+        return PayoutDestination()
+    if not isinstance(found, PayoutDestination):
+        raise TypeError("LOYALTY_CASHBACK_DESTINATION must return a PayoutDestination or None")
+    return found
+
+
+def new_order_id(redeemed_id: int) -> str:
+    """Unique across databases too (tests, staging and production may share a PayTM account)."""
+    return f"CB{redeemed_id}-{secrets.token_hex(6)}"
+
+
+def create_payout(
+    ctx: Context,
+    redeemed: RedeemedRewardMixin,
+    campaign: RewardCampaignMixin,
+    now: dt.datetime,
+) -> CashbackPayoutMixin:
+    """In the redeem transaction: the payout row and the INIT text; sending waits for commit."""
+    provider = configured_provider(ctx.config)
+    currency = str(campaign.currency or ctx.config["LOYALTY_CASHBACK_CURRENCY"]).upper()
+    destination = destination_for(ctx, redeemed)
+    request = TransferRequest(
+        order_id=new_order_id(redeemed.id),
+        amount=cashback_amount(campaign),
+        currency=currency,
+        destination=destination,
+        redeemed_reward_id=redeemed.id,
+    )
+    refusal = provider.refusal(request)
+    if refusal is not None:
+        raise RewardUnavailable("cashback_unavailable", refusal)
+    payout = ctx.models.CashbackPayout(
+        redeemed_reward_id=redeemed.id,
+        customer_id=redeemed.customer_id,
+        provider=provider.name,
+        order_id=request.order_id,
+        amount=request.amount,
+        currency=currency,
+        destination_phone=destination.phone,
+        destination_account=destination.account_number,
+        destination_ifsc=destination.ifsc,
+        destination_name=destination.name,
+        state=PayoutState.INIT,
+        status_code=STATUS_INIT,
+        provider_code="INIT",
+        provider_message="INIT",
+        attempts=0,
+        next_check_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(payout)
+    ctx.session.flush()
+    redeemed.cashback_status = INIT_TEXT
+    _send_after_commit(ctx, payout.id)
+    return payout
+
+
+def _send_after_commit(ctx: Context, payout_id: int) -> None:
+    if ctx.config.get("LOYALTY_CASHBACK_SEND_ON_REDEEM", True):
+        app = ctx.app
+        ctx.after_commit.append(lambda: send_now(app, payout_id))
+
+
+def send_now(app: Flask, payout_id: int) -> None:
+    """After a commit: try the provider at once; on any error cashback-sync finishes the job."""
+    from ..extension import get_state
+
+    ctx = get_state(app).context(app)
+    try:
+        process(ctx, payout_id)
+    except Exception:
+        ctx.session.rollback()
+        log.exception("cashback payout %s was not sent now; cashback-sync will send it", payout_id)
+
+
+# -- workers -------------------------------------------------------------------------------------
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    QUERY = "query"
+
+
+@dataclass(frozen=True)
+class Claim:
+    payout_id: int
+    redeemed_reward_id: int
+    token: str
+    action: Action
+    state_before: PayoutState
+    provider: str
+    request: TransferRequest
+
+
+@dataclass
+class SyncReport:
+    """What one ``cashback-sync`` run did: payouts looked at, and the state each ended in."""
+
+    checked: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+
+
+def _config_seconds(ctx: Context, key: str) -> dt.timedelta:
+    return dt.timedelta(seconds=float(ctx.config[key]))
+
+
+def _claim(
+    ctx: Context, now: dt.datetime, *, payout_id: int | None = None, limit: int = 1
+) -> list[Claim]:
+    """Take open payouts for this worker: row locks skip each other, the lease outlives crashes."""
+    model = ctx.models.CashbackPayout
+    table = model.__table__
+    free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now)
+    stmt = sa.select(model).where(free, table.c.state.in_(OPEN_STATES))
+    if payout_id is not None:
+        stmt = stmt.where(table.c.id == payout_id)
+    else:
+        stmt = stmt.where(table.c.next_check_at <= now).order_by(table.c.next_check_at, table.c.id)
+    stmt = ctx.locked(stmt.limit(limit), skip_locked=True)
+    lease_until = now + _config_seconds(ctx, "LOYALTY_CASHBACK_CLAIM_SECONDS")
+    claims: list[Claim] = []
+    with unit_of_work(ctx):
+        rows = ctx.session.execute(stmt.execution_options(populate_existing=True)).scalars()
+        for row in rows.all():
+            token = secrets.token_hex(16)
+            values: dict[str, Any] = {
+                "claim_token": token,
+                "claimed_until": lease_until,
+                "next_check_at": lease_until,  # due again if this worker dies
+                "updated_at": now,
+            }
+            redeemed = ctx.session.get(ctx.models.RedeemedReward, row.redeemed_reward_id)
+            action = Action.QUERY
+            if row.state in (PayoutState.INIT, PayoutState.RETRY):
+                if redeemed is not None and redeemed.canceled_at is not None:
+                    _close_canceled(ctx, row.id, row.redeemed_reward_id, now)
+                    continue
+                action = Action.CREATE
+                values.update(
+                    state=PayoutState.SENDING,
+                    attempts=table.c.attempts + 1,
+                    last_attempt_at=now,
+                )
+            done = _rowcount(
+                ctx.session.execute(
+                    sa.update(table)
+                    .where(table.c.id == row.id, table.c.state == row.state, free)
+                    .values(**values)
+                )
+            )
+            if not done:
+                continue
+            claims.append(
+                Claim(
+                    payout_id=row.id,
+                    redeemed_reward_id=row.redeemed_reward_id,
+                    token=token,
+                    action=action,
+                    state_before=row.state,
+                    provider=row.provider,
+                    request=_request_of(row),
+                )
+            )
+    return claims
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (a CursorResult's, which the ORM session's typing hides)."""
+    return int(result.rowcount)
+
+
+def _request_of(row: CashbackPayoutMixin) -> TransferRequest:
+    return TransferRequest(
+        order_id=row.order_id,
+        amount=Decimal(row.amount),
+        currency=row.currency,
+        destination=PayoutDestination(
+            phone=row.destination_phone,
+            account_number=row.destination_account,
+            ifsc=row.destination_ifsc,
+            name=row.destination_name,
+        ),
+        redeemed_reward_id=row.redeemed_reward_id,
+    )
+
+
+def _close_canceled(ctx: Context, payout_id: int, redeemed_id: int, now: dt.datetime) -> None:
+    """A redemption cancelled before its payout was sent: nothing may be sent any more."""
+    _write(
+        ctx,
+        payout_id,
+        redeemed_id,
+        PayoutState.CANCELED,
+        "CANCELED",
+        "The redemption was cancelled before the payout was sent",
+        now,
+    )
+
+
+def _talk(ctx: Context, claim: Claim) -> tuple[ProviderResult, bool]:
+    """Talk to the provider, outside any transaction: its answer, and whether we sent."""
+    try:
+        provider = provider_named(ctx.config, claim.provider)
+        if claim.action is Action.CREATE:
+            return provider.create_transfer(claim.request), True
+        result = provider.query_status(claim.request)
+        if result.outcome is Outcome.NOT_FOUND:
+            # The provider never got the order: send it now, under the same order id.
+            return provider.create_transfer(claim.request), True
+        return result, False
+    except Exception as exc:  # a host provider's bug must not lose the payout
+        log.exception("payout provider %s failed on %s", claim.provider, claim.request.order_id)
+        message = f"{type(exc).__name__}: {exc}"
+        # Whatever happened, the next worker asks for the status before sending again.
+        sent = claim.action is Action.CREATE
+        return ProviderResult(Outcome.UNKNOWN, "PROVIDER_ERROR", message), sent
+
+
+def _finish(
+    ctx: Context, claim: Claim, result: ProviderResult, sent: bool, now: dt.datetime
+) -> PayoutState | None:
+    """Record the answer if the claim is still ours (a callback or another worker may have won)."""
+    table = ctx.models.CashbackPayout.__table__
+    automatic = claim.provider != ManualProvider.name
+    state = _STATE_OF[result.outcome]
+    values: dict[str, Any] = {"claim_token": None, "claimed_until": None, "updated_at": now}
+    if sent and claim.action is Action.QUERY:
+        values.update(attempts=table.c.attempts + 1, last_attempt_at=now)
+    keep_last_answer = (
+        state is PayoutState.UNKNOWN and not sent and (claim.state_before is PayoutState.PENDING)
+    )
+    if keep_last_answer:  # a failed status check says nothing new about a pending payout
+        state = PayoutState.PENDING
+    else:
+        values.update(
+            state=state,
+            status_code=_STATUS_OF[state],
+            provider_code=result.code[:64],
+            provider_message=result.message[:255],
+        )
+        if result.reference:
+            values["provider_reference"] = result.reference[:64]
+    if state.is_final:
+        values.update(next_check_at=None, completed_at=now)
+    else:
+        poll = _config_seconds(ctx, "LOYALTY_CASHBACK_POLL_SECONDS")
+        values["next_check_at"] = now + poll if automatic else None
+    with unit_of_work(ctx):
+        done = _rowcount(
+            ctx.session.execute(
+                sa.update(table)
+                .where(table.c.id == claim.payout_id, table.c.claim_token == claim.token)
+                .values(**values)
+            )
+        )
+        if not done:
+            return None
+        if not keep_last_answer:
+            _set_text(
+                ctx,
+                claim.redeemed_reward_id,
+                status_text(_STATUS_OF[state], result.code, result.message),
+            )
+    return state
+
+
+def _set_text(ctx: Context, redeemed_id: int, text: str) -> None:
+    rr = ctx.models.RedeemedReward.__table__
+    ctx.session.execute(sa.update(rr).where(rr.c.id == redeemed_id).values(cashback_status=text))
+
+
+def _write(
+    ctx: Context,
+    payout_id: int,
+    redeemed_id: int,
+    state: PayoutState,
+    code: str,
+    message: str,
+    now: dt.datetime,
+    *,
+    next_check_at: dt.datetime | None = None,
+) -> None:
+    """Set a payout's state and text directly (inside a unit of work, the row locked or claimed)."""
+    table = ctx.models.CashbackPayout.__table__
+    status = _STATUS_OF[state]
+    values: dict[str, Any] = {
+        "state": state,
+        "status_code": status,
+        "provider_code": code[:64],
+        "provider_message": message[:255],
+        "claim_token": None,
+        "claimed_until": None,
+        "updated_at": now,
+        "next_check_at": next_check_at,
+        "completed_at": now if state.is_final else None,
+    }
+    ctx.session.execute(sa.update(table).where(table.c.id == payout_id).values(**values))
+    _set_text(ctx, redeemed_id, status_text(status, code, message))
+
+
+def _run(ctx: Context, claim: Claim) -> PayoutState | None:
+    result, sent = _talk(ctx, claim)
+    return _finish(ctx, claim, result, sent, clock.now())
+
+
+def process(ctx: Context, payout_id: int) -> PayoutState | None:
+    """Move one payout on if it is open and free; returns its new state (None: not ours now)."""
+    claims = _claim(ctx, clock.now(), payout_id=payout_id)
+    return _run(ctx, claims[0]) if claims else None
+
+
+def sync(ctx: Context, limit: int = 100) -> SyncReport:
+    """Send or check every payout that is due (``flask loyalty cashback-sync``).
+
+    Safe on many servers at once: each row is claimed by one worker (``SKIP LOCKED`` where the
+    database has it, and a conditional update everywhere).
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        raise InvalidInput("limit must be a positive whole number")
+    report = SyncReport()
+    for claim in _claim(ctx, clock.now(), limit=limit):
+        state = _run(ctx, claim)
+        report.checked += 1
+        report.states[state.value if state is not None else "taken_over"] += 1
+    return report
+
+
+# -- provider notifications ----------------------------------------------------------------------
+
+
+def handle_callback(
+    ctx: Context, provider_name: str, body: bytes, headers: Mapping[str, str]
+) -> CashbackPayoutMixin:
+    """Verify a provider's notification and record what it says (repeats change nothing)."""
+    try:
+        provider = provider_named(ctx.config, provider_name)
+        result = provider.verify_callback(body, headers)
+    except ProviderUnavailable as exc:
+        raise NotFound("no payout provider takes notifications here") from exc
+    except InvalidCallback as exc:
+        raise InvalidCallbackError(str(exc)) from exc
+    now = clock.now()
+    model = ctx.models.CashbackPayout
+    with unit_of_work(ctx):
+        payout = ctx.session.execute(
+            ctx.locked(
+                sa.select(model)
+                .where(model.order_id == result.order_id, model.provider == provider.name)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        if payout is None:
+            raise NotFound("no such payout", order_id=result.order_id)
+        state = _STATE_OF[result.outcome]
+        if payout.state.is_final or state is PayoutState.UNKNOWN:
+            return payout  # a final state stands; a late or repeated notice changes nothing
+        if result.reference:
+            payout.provider_reference = result.reference[:64]
+        poll = _config_seconds(ctx, "LOYALTY_CASHBACK_POLL_SECONDS")
+        _write(
+            ctx,
+            payout.id,
+            payout.redeemed_reward_id,
+            state,
+            result.code,
+            result.message,
+            now,
+            next_check_at=None if state.is_final else now + poll,
+        )
+    ctx.session.refresh(payout)
+    return payout
+
+
+# -- admin actions -------------------------------------------------------------------------------
+
+
+def _locked_payout(ctx: Context, payout: Any) -> CashbackPayoutMixin:
+    model = ctx.models.CashbackPayout
+    pid = payout.id if isinstance(payout, model) else integer_id(payout, "payout")
+    stmt = sa.select(model).where(model.id == pid).execution_options(populate_existing=True)
+    found = ctx.session.execute(ctx.locked(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no such cashback payout", payout_id=pid)
+    return found
+
+
+def _refuse(message: str, reason: str, payout: CashbackPayoutMixin) -> InvalidStatusChange:
+    return InvalidStatusChange(
+        message, reason=reason, payout_id=payout.id, payout_state=payout.state.value
+    )
+
+
+def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPayoutMixin:
+    """Send a failed payout again under its original order id."""
+    actor = text_argument(actor, "actor")
+    now = clock.now()
+    with unit_of_work(ctx):
+        row = _locked_payout(ctx, payout)
+        if row.state is not PayoutState.FAILURE:
+            raise _refuse("Only a failed payout can be retried.", "payout_not_failed", row)
+        redeemed = ctx.redeemed(row.redeemed_reward_id)
+        if redeemed.canceled_at is not None:
+            raise _refuse("The redemption was cancelled.", "redemption_canceled", row)
+        _write(
+            ctx,
+            row.id,
+            row.redeemed_reward_id,
+            PayoutState.RETRY,
+            "RETRY",
+            f"Sent again at the request of {actor or 'an admin'}",
+            now,
+            next_check_at=now,
+        )
+        _send_after_commit(ctx, row.id)
+    ctx.session.refresh(row)
+    return row
+
+
+def settle_manually(
+    ctx: Context, payout: Any, *, paid: bool, note: str | None = None, actor: str | None = None
+) -> CashbackPayoutMixin:
+    """For the manual provider: an admin paid the money (or could not) outside the shop."""
+    actor = text_argument(actor, "actor")
+    note = text_argument(note, "note", 200)
+    if not paid and not (note and note.strip()):
+        raise InvalidInput("say why the payout failed")
+    now = clock.now()
+    with unit_of_work(ctx):
+        row = _locked_payout(ctx, payout)
+        if row.provider != ManualProvider.name:
+            raise _refuse(
+                f"Only manual payouts are settled by hand; {row.provider} reports its own status.",
+                "not_manual",
+                row,
+            )
+        if row.state.is_final:
+            raise _refuse("This payout is already settled.", "payout_settled", row)
+        who = actor or "an admin"
+        message = (note or f"Paid by {who}") if paid else f"{note} ({who})"
+        state = PayoutState.SUCCESS if paid else PayoutState.FAILURE
+        _write(ctx, row.id, row.redeemed_reward_id, state, ManualProvider.CODE, message, now)
+    ctx.session.refresh(row)
+    return row
+
+
+def cancelable(payout: CashbackPayoutMixin) -> bool:
+    """Failed payouts, and manual ones nobody paid yet: no money can be on its way."""
+    if payout.state in (PayoutState.FAILURE, PayoutState.CANCELING):
+        return True
+    return payout.provider == ManualProvider.name and payout.state in (
+        PayoutState.INIT,
+        PayoutState.RETRY,
+        PayoutState.PENDING,
+    )
+
+
+def cancel(
+    ctx: Context, payout: Any, *, reason: str, actor: str | None = None
+) -> CashbackPayoutMixin:
+    """Give up on a payout: the points go back to their lots (core cancellation), with why.
+
+    Three short steps, each committed: mark the payout ``canceling`` (so no worker or retry
+    sends it meanwhile), cancel the redemption, mark the payout ``canceled``. Interrupted, it is
+    simply run again.
+    """
+    from .redemption import cancel_redemption
+
+    actor = text_argument(actor, "actor")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a cancellation needs a reason")
+    reason = str(text_argument(reason.strip(), "reason", 200))
+    now = clock.now()
+    with unit_of_work(ctx):
+        row = _locked_payout(ctx, payout)
+        if not cancelable(row):
+            raise _refuse(
+                "Only a failed payout (or an unpaid manual one) can be cancelled.",
+                "payout_not_cancelable",
+                row,
+            )
+        before = row.state
+        if before is not PayoutState.CANCELING:
+            row.state = PayoutState.CANCELING
+            row.updated_at = now
+        payout_id, redeemed_id = row.id, row.redeemed_reward_id
+    try:
+        cancel_redemption(ctx, redeemed_id, reason=reason, actor=actor)
+    except InvalidStatusChange as exc:
+        if exc.reason != "already_canceled":
+            with unit_of_work(ctx):
+                back = _locked_payout(ctx, payout_id)
+                back.state = PayoutState.FAILURE if before is PayoutState.CANCELING else before
+            raise
+    with unit_of_work(ctx):
+        _write(ctx, payout_id, redeemed_id, PayoutState.CANCELED, "CANCELED", reason, now)
+    return _locked_payout(ctx, payout_id)
+
+
+def check_core_cancel(ctx: Context, redeemed: RedeemedRewardMixin) -> None:
+    """Called by the core cancellation: a cashback whose money may be on its way stays."""
+    model = ctx.models.CashbackPayout
+    state = ctx.session.execute(
+        sa.select(model.state).where(model.redeemed_reward_id == redeemed.id)
+    ).scalar_one_or_none()
+    if state is None or state in (PayoutState.CANCELING, PayoutState.CANCELED):
+        return
+    raise InvalidStatusChange(
+        "Cancel a cashback reward from its payout (Cashback payouts), so no money is sent.",
+        reason="cashback_payout_open",
+        redeemed_reward_id=redeemed.id,
+        payout_state=state.value,
+    )
+
+
+__all__ = [
+    "INIT_TEXT",
+    "InvalidCallbackError",
+    "SyncReport",
+    "cancel",
+    "cancelable",
+    "cashback_amount",
+    "check_core_cancel",
+    "create_payout",
+    "handle_callback",
+    "process",
+    "retry",
+    "send_now",
+    "settle_manually",
+    "status_text",
+    "sync",
+]
