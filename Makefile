@@ -21,8 +21,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(BIN)/.installed services lint
+test: $(BIN)/.installed services lint docs
 	LOYALTY_TEST_BACKENDS=$(BACKENDS) $(BIN)/pytest -q
+
+# The documentation; warnings are errors, so a broken reference fails the build.
+docs: $(BIN)/.installed
+	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
 
 shop: $(BIN)/.installed
 	$(BIN)/flask --app example_shop.app seed

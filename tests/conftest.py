@@ -367,3 +367,32 @@ def admin_client(app: Flask, admin_data: AdminData) -> Any:
         flask_session["customer_id"] = admin_id
     client.admin_id = admin_id  # type: ignore[attr-defined]
     return client
+
+
+# -- apps other than tests.host (example shop, docs) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new empty database of the backend for one test module whose app is not tests.host.
+
+    Such apps declare tables of the same names (``customer``, ``loyalty_*``) on their own
+    metadata, so they must never share the session database of the ``app`` fixture.
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('own') / 'own.sqlite'}"
+        return
+    server = sa.make_url(SERVER_URLS[backend])
+    name = f"flr_own_{uuid.uuid4().hex[:12]}"
+    quote = '"' if backend == "postgresql" else "`"
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    charset = "" if backend == "postgresql" else " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}{charset}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if backend == "postgresql" else ""
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}")
+        engine.dispose()

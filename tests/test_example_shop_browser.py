@@ -3,44 +3,19 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from example_shop.live import demo_app, serving
-from tests.conftest import SERVER_URLS
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def shop_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The shop on its own fresh database of the backend (never the host tests' tables)."""
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("shop") / "shop.sqlite"
-        yield f"sqlite:///{path}"
-        return
-    server = sa.make_url(SERVER_URLS[backend])
-    name = f"shop_{uuid.uuid4().hex[:12]}"
-    quote = '"' if backend == "postgresql" else "`"
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        force = " WITH (FORCE)" if backend == "postgresql" else ""
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}")
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def shop(shop_url: str) -> Iterator[str]:
-    with serving(demo_app(shop_url)) as base:
+def shop(own_database_url: str) -> Iterator[str]:
+    with serving(demo_app(own_database_url)) as base:
         yield base
 
 
