@@ -72,23 +72,24 @@ class AdminSetup:
 class LoyaltyAdminMixin:
     """Mix into every loyalty admin view (before the Flask-Admin base class)."""
 
-    #: Set by :func:`view_class_for` when the class was built on a host base view.
-    loyalty_host_base: type | None = None
+    #: ``(host_base,)`` when :func:`view_class_for` built the class on a host base view (a tuple:
+    #: Flask-Admin's metaclass would take a bare view class attribute for an exposed method).
+    loyalty_host_base: tuple[type, ...] = ()
     form_base_class = FlaskForm
 
     def is_accessible(self) -> bool:
         check = current_app.config.get("LOYALTY_ADMIN_ACCESS")
         host_base = type(self).loyalty_host_base
-        if check is None and host_base is None:
+        if check is None and not host_base:
             return False
         if check is not None and not check():
             return False
-        if host_base is not None:
+        if host_base:
             return bool(super().is_accessible())  # type: ignore[misc]
         return True
 
     def inaccessible_callback(self, name: Any, **kwargs: Any) -> Any:
-        if type(self).loyalty_host_base is not None:
+        if type(self).loyalty_host_base:
             return super().inaccessible_callback(name, **kwargs)  # type: ignore[misc]
         return deny()
 
@@ -145,7 +146,7 @@ def view_class_for(view_class: V, host_base: type | None) -> V:
     built = type(
         view_class.__name__,
         (view_class, host_base),
-        {"loyalty_host_base": host_base, "__module__": view_class.__module__},
+        {"loyalty_host_base": (host_base,), "__module__": view_class.__module__},
     )
     return built  # type: ignore[return-value]
 
