@@ -504,6 +504,7 @@ def test_cancelling_a_failed_payout_returns_the_points_with_the_reason(
     cashback.cancel(context(), payout_of(redeemed.id).id, reason="Wallet closed", actor="admin:x")
 
     assert host.loyalty.active_points(customer) == 800
+    assert host.loyalty.verify() == []  # back in their original lots, ledger consistent
     assert status_of(redeemed.id) == "2: CANCELED: Wallet closed"
     row = host.db.session.get(host.models.RedeemedReward, redeemed.id)
     host.db.session.refresh(row)
@@ -616,3 +617,95 @@ def test_a_host_provider_is_chosen_by_config(ctx: Flask, spec: Any) -> None:
     assert payout.provider == "acme-bank"
     assert status_of(redeemed_id) == "1: OK: Paid by Acme"
     assert RecordingProvider.paid[-1] == payout.order_id
+
+
+# -- several servers at once ---------------------------------------------------------------------
+
+
+def test_sync_on_several_workers_at_once_pays_every_payout_exactly_once(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    import threading
+
+    app.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
+    with app.app_context():
+        campaign = add_campaign()
+        for _ in range(12):
+            host.loyalty.redeem(add_customer(points=500), campaign)
+    start_together = threading.Barrier(4)
+    checked: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                start_together.wait(10)
+                checked.append(cashback.sync(context(), limit=100).checked)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert sum(checked) == 12
+    assert len(paytm.orders) == 12
+    assert all(o.paid == 1 and o.transfer_requests == 1 for o in paytm.orders.values())
+    with app.app_context():
+        states = host.db.session.scalars(sa.select(host.models.CashbackPayout.state)).all()
+    assert set(states) == {PayoutState.SUCCESS}
+
+
+# -- what customers see --------------------------------------------------------------------------
+
+
+def test_the_json_api_and_my_rewards_show_the_same_cashback_status(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    from tests.client_support import csrf_token, log_in
+
+    with app.app_context():
+        customer_id = add_customer().id
+        campaign_id = add_campaign().id
+    client = app.test_client()
+    log_in(client, customer_id)
+
+    created = client.post(
+        "/loyalty/api/redeemed-rewards",
+        json={"campaign_id": campaign_id},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+    listed = client.get("/loyalty/api/redeemed-rewards")
+    page = client.get("/loyalty/my-rewards").get_data(as_text=True)
+
+    text = "1: DE_001: Successful disbursal to Wallet is done."
+    assert created.status_code == 201, created.json
+    assert created.json is not None and created.json["cashback_status"] == text
+    assert listed.json is not None and listed.json["items"][0]["cashback_status"] == text
+    assert text in page
+
+
+def test_callbacks_pass_a_csrf_protect_the_host_registered_after_init_app(
+    app: Flask, database_url: str, paytm: FakePaytm
+) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
+    paytm.next_transfers("ACCEPTED")
+    with app.app_context():
+        redeemed_id = redeem_cashback()
+        order_id = payout_of(redeemed_id).order_id
+    guarded = host.create_app(database_url, **app.config.get_namespace("LOYALTY_", False, False))
+    CSRFProtect(guarded)
+    body, checksum = paytm.callback(order_id, "SUCCESS")
+
+    response = post_callback(guarded, body, checksum)
+    forged = guarded.test_client().post("/admin/loyalty/cashback/retry/", data={"id": "1"})
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert forged.status_code == 400  # everything else still needs the token
+    from tests.conftest import dispose
+
+    dispose(guarded)

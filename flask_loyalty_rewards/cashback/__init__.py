@@ -42,13 +42,12 @@ __all__ = [
 def init_cashback(app: Flask, state: LoyaltyState) -> None:
     prefix = app.config["LOYALTY_CASHBACK_CALLBACK_URL"]
     if prefix:
+        from ..client.api import exempt_from_host_csrf
+
         blueprint = _callback_blueprint(prefix)
         app.register_blueprint(blueprint)
         # Providers cannot send the shop's CSRF token; the signature is the check here.
-        # (A CSRFProtect registered after init_app must exempt "loyalty_cashback" itself.)
-        csrf = app.extensions.get("csrf")
-        if csrf is not None:
-            csrf.exempt(blueprint)
+        exempt_from_host_csrf(app, blueprint)
     if state.admin is not None:
         from ..admin.access import add_admin_view
         from .admin import CashbackPayoutView
