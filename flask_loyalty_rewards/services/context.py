@@ -96,6 +96,17 @@ class Context:
             if value is None:
                 raise InvalidInput("the customer has no primary key yet")
             return value
+        return getattr(self.customer_object(customer), self.models.customer_pk)
+
+    def customer_object(self, customer: Any) -> Any:
+        """The customer instance; a key is checked and loaded (one query, then the identity map).
+
+        Keep the returned object while you work: the session only holds it weakly, so asking
+        again for a key whose object was dropped costs another query.
+        """
+        model = self.models.customer_model
+        if isinstance(customer, model):
+            return customer
         python_type = _python_type(self.models.customer_pk_type)
         if customer is None or isinstance(customer, bool):
             raise InvalidInput(f"customer must be a {model.__name__} or its primary key")
@@ -113,14 +124,10 @@ class Context:
             raise InvalidInput("customer must not be empty")
         if isinstance(customer, int) and not -(2**63) <= customer < 2**63:
             raise InvalidInput("customer id is out of range")
-        if self.session.get(model, customer) is None:
+        found = self.session.get(model, customer)
+        if found is None:
             raise NotFound("no such customer", customer_id=str(customer))
-        return customer
-
-    def customer_object(self, customer: Any) -> Any:
-        if isinstance(customer, self.models.customer_model):
-            return customer
-        return self.session.get(self.models.customer_model, self.customer_id(customer))
+        return found
 
     def profile_of(self, customer: Any) -> CustomerProfile:
         obj = self.customer_object(customer)

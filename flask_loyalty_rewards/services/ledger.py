@@ -78,12 +78,11 @@ class Draw:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def balances(
+def _unspendable(
     ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False
-) -> tuple[int, int]:
-    """(cached balance, points in it that are not spendable now: pending or past expiry)."""
+) -> tuple[Any, Any]:
+    """Scalar subqueries: points in the balance past their expiry, and points still pending."""
     lot = ctx.models.PointsLot.__table__
-    account = ctx.models.Account.__table__
     open_lot = sa.and_(lot.c.customer_id == customer_id, lot.c.remaining > 0)
     overdue = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
         open_lot, lot.c.spend_order_at <= now
@@ -91,15 +90,21 @@ def balances(
     pending = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
         open_lot, lot.c.available_from > now
     )
-    balance = sa.select(account.c.balance).where(account.c.customer_id == customer_id)
     if lock:
         overdue = ctx.locked(overdue, aggregate=True)
         pending = ctx.locked(pending, aggregate=True)
-    row = ctx.session.execute(
-        sa.select(balance.scalar_subquery(), overdue.scalar_subquery(), pending.scalar_subquery())
-    ).one()
-    cached = int(row[0] or 0)
-    return cached, int(row[1]) + int(row[2])
+    return overdue.scalar_subquery(), pending.scalar_subquery()
+
+
+def balances(
+    ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False
+) -> tuple[int, int]:
+    """(cached balance, points in it that are not spendable now: pending or past expiry)."""
+    account = ctx.models.Account.__table__
+    balance = sa.select(account.c.balance).where(account.c.customer_id == customer_id)
+    overdue, pending = _unspendable(ctx, customer_id, now, lock=lock)
+    row = ctx.session.execute(sa.select(balance.scalar_subquery(), overdue, pending)).one()
+    return int(row[0] or 0), int(row[1]) + int(row[2])
 
 
 def active_points(ctx: Context, customer_id: Any, now: dt.datetime | None = None) -> int:
@@ -151,12 +156,7 @@ def ensure_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
     )
 
 
-def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> bool:
-    """Add ``delta`` to the cached balance, locking the account; refuse to go below zero.
-
-    This conditional write is the gate against double spending: under concurrency the database
-    re-checks ``balance >= cost`` against the newest row after waiting for the lock.
-    """
+def _gate(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> sa.Update:
     account = ctx.models.Account.__table__
     stmt = (
         sa.update(account)
@@ -165,7 +165,16 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
     )
     if delta < 0:
         stmt = stmt.where(account.c.balance >= -delta)
-    return bool(ctx.write(stmt))
+    return stmt
+
+
+def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> bool:
+    """Add ``delta`` to the cached balance, locking the account; refuse to go below zero.
+
+    This conditional write is the gate against double spending: under concurrency the database
+    re-checks ``balance >= cost`` against the newest row after waiting for the lock.
+    """
+    return bool(ctx.write(_gate(ctx, customer_id, delta, now)))
 
 
 def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
@@ -273,10 +282,21 @@ def spend_gate(ctx: Context, customer_id: Any, points: int, now: dt.datetime) ->
     """Reserve ``points`` of active points; returns the customer's active points afterwards.
 
     The caller then draws the lots (:func:`draw_fifo`) and books the entry (:func:`add_entry`).
+    On PostgreSQL the gate returns what is not spendable in the same statement.
     """
-    if not move_balance(ctx, customer_id, -points, now):
-        raise _short(ctx, customer_id, points, now)
-    cached, unavailable = balances(ctx, customer_id, now, lock=True)
+    if ctx.dialect == "postgresql":
+        account = ctx.models.Account.__table__
+        stmt = _gate(ctx, customer_id, -points, now).returning(
+            account.c.balance, *_unspendable(ctx, customer_id, now)
+        )
+        row = ctx.session.execute(stmt).first()
+        if row is None:
+            raise _short(ctx, customer_id, points, now)
+        cached, unavailable = int(row[0]), int(row[1]) + int(row[2])
+    else:
+        if not move_balance(ctx, customer_id, -points, now):
+            raise _short(ctx, customer_id, points, now)
+        cached, unavailable = balances(ctx, customer_id, now, lock=True)
     active_before = cached + points - unavailable
     if active_before < points:
         raise NotEnoughPoints(points - active_before, cost=points, active_points=active_before)

@@ -192,9 +192,10 @@ def redeem(
     actor = text_argument(actor, "actor")
     if not isinstance(charge_points, bool):
         raise InvalidInput("charge_points must be True or False")
-    customer_id = ctx.customer_id(customer)
+    buyer = ctx.customer_object(customer)
+    customer_id = ctx.customer_id(buyer)
     reward = ctx.campaign(campaign)
-    profile = ctx.profile_of(customer)
+    profile = ctx.profile_of(buyer)
     address = profile.address
     model = ctx.models.RedeemedReward
     request = fingerprint(campaign=reward.id, charge=charge_points)

@@ -1,0 +1,322 @@
+"""Redemption throughput: our ``redeem()`` against a hand-written SQL transaction doing the same
+writes, measured in the same run on PostgreSQL, at 1 and 8 concurrent clients (processes).
+The raw transaction reads what any implementation must (the customer and the campaign), then
+writes the same rows: gate, lots, redeemed reward, ledger entry, allocations, history, limit slot.
+Also the cost of a redemption for a customer with 10,000 open lots against one with 3 lots.
+
+    .venv/bin/python bench/redeem.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                     [--seconds 4] [--customers 2000]
+
+It creates a scratch database next to the one in --url and drops it afterwards. This is a
+benchmark that prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import random
+import statistics
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_loyalty_rewards import CustomerProfile, LoyaltyRewards, RewardType, create_models
+from flask_loyalty_rewards.services.codes import generate_code
+
+db = SQLAlchemy()
+
+
+class Customer(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "customer"
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(255), nullable=False)
+
+
+models = create_models(db, customer_model=Customer)
+loyalty = LoyaltyRewards()
+
+
+@loyalty.customer_profile
+def profile(customer: Customer) -> CustomerProfile:
+    return CustomerProfile(email=customer.email)
+
+
+COST = 10
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def make_app(url: str) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2})
+    db.init_app(app)
+    loyalty.init_app(app, db=db, models=models)
+    return app
+
+
+def seed(url: str, customers: int) -> tuple[int, int, int]:
+    """Customers with 3 lots each, one with 10,000 lots; returns (campaign, heavy, light)."""
+    app = make_app(url)
+    with app.app_context():
+        db.create_all()
+        engine = db.engine
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(Customer.__table__),
+                [{"id": i, "email": f"c{i}@x"} for i in range(1, customers + 3)],
+            )
+            conn.execute(
+                sa.insert(models.Account.__table__),
+                [
+                    {"customer_id": i, "balance": 3 * 100_000, "updated_at": NOW}
+                    for i in range(1, customers + 2)
+                ]
+                + [{"customer_id": customers + 2, "balance": 10_000 * 1_000, "updated_at": NOW}],
+            )
+            lots, entries = [], []
+            for cid in range(1, customers + 2):
+                for n, days in enumerate((30, 60, None)):
+                    expires = NOW + dt.timedelta(days=days) if days else None
+                    lots.append(_lot(cid, 100_000, expires, n))
+            heavy = customers + 2
+            for n in range(10_000):
+                lots.append(_lot(heavy, 1_000, NOW + dt.timedelta(days=30, minutes=n), n))
+            conn.execute(sa.insert(models.PointsLot.__table__), lots)
+            ids = conn.execute(
+                sa.select(
+                    models.PointsLot.id, models.PointsLot.customer_id, models.PointsLot.amount
+                )
+            ).all()
+            entries = [
+                {
+                    "customer_id": cid,
+                    "kind": "earn",
+                    "delta": amount,
+                    "created_at": NOW,
+                    "lot_id": lid,
+                }
+                for lid, cid, amount in ids
+            ]
+            conn.execute(sa.insert(models.LedgerEntry.__table__), entries)
+            campaign = conn.execute(
+                sa.insert(models.RewardCampaign.__table__).values(
+                    name="Bench coupon",
+                    description="",
+                    reward_type=RewardType.DISCOUNT_CODE,
+                    cost_in_points=COST,
+                    tax_value=0,
+                    active=True,
+                    days_inactive=0,
+                    days_valid=30,
+                    fulfillment_tracking=False,
+                    code_source="generated",
+                    redeemed_count=0,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            ).inserted_primary_key[0]
+            conn.exec_driver_sql("ANALYZE")
+        engine.dispose()
+    return int(campaign), customers + 2, customers + 1
+
+
+def _lot(cid: int, amount: int, expires: dt.datetime | None, n: int) -> dict[str, Any]:
+    return {
+        "customer_id": cid,
+        "amount": amount,
+        "remaining": amount,
+        "earned_at": NOW - dt.timedelta(seconds=n),
+        "expires_at": expires,
+        "spend_order_at": expires or dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc),
+    }
+
+
+# -- the two paths --------------------------------------------------------------------------------
+
+
+def ours(
+    url: str, campaign: int, customers: list[int], seconds: float, start: Any, out: Any
+) -> None:
+    app = make_app(url)
+    rng = random.Random()
+    with app.app_context():
+        db.session.get(models.RewardCampaign, campaign)
+        db.session.remove()
+    start.wait()
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        with app.app_context():
+            loyalty.redeem(rng.choice(customers), campaign)
+            db.session.remove()
+        done += 1
+    out.put(done)
+    with app.app_context():
+        db.engine.dispose()
+
+
+RAW_SQL = {
+    "customer": "SELECT id, email FROM customer WHERE id = %(c)s",
+    "campaign": """
+        SELECT name, cost_in_points, tax_value, days_valid FROM loyalty_campaign
+        WHERE id = %(campaign)s""",
+    "gate": """
+        UPDATE loyalty_account SET balance = balance - %(cost)s, updated_at = %(now)s
+        WHERE customer_id = %(c)s AND balance >= %(cost)s""",
+    "lots": """
+        SELECT id, remaining FROM loyalty_points_lot
+        WHERE customer_id = %(c)s AND remaining > 0 AND spend_order_at > %(now)s
+          AND (available_from IS NULL OR available_from <= %(now)s)
+        ORDER BY spend_order_at, earned_at, id LIMIT 16 FOR UPDATE""",
+    "reward": """
+        INSERT INTO loyalty_redeemed_reward (
+            campaign_id, customer_id, coupon_code, unique_code, reward_name, reward_type,
+            cost_in_points, tax_value, customer_email, customer_phone, customer_first_name,
+            customer_last_name, address_line1, address_line2, address_postal_code, address_city,
+            address_region, address_country, active_points_after, redeemed_at, charged,
+            active_from, active_to, used, coupon_status)
+        VALUES (%(campaign)s, %(c)s, %(code)s, %(code)s, 'Bench coupon', 'discount_code',
+            %(cost)s, 0, 'c@x', '', '', '', '', '', '', '', '', '', %(after)s, %(now)s, true,
+            %(now)s, %(to)s, false, 'active')
+        RETURNING id""",
+    "entry": """
+        INSERT INTO loyalty_ledger_entry (
+            customer_id, kind, delta, reason, reference, created_at, redeemed_reward_id)
+        VALUES (%(c)s, 'spend', %(neg)s, 'Bench coupon', %(code)s, %(now)s, %(rid)s)
+        RETURNING id""",
+    "alloc": """
+        INSERT INTO loyalty_allocation (entry_id, lot_id, points)
+        VALUES (%(e)s, %(lot)s, %(p)s)""",
+    "lot": "UPDATE loyalty_points_lot SET remaining = %(r)s WHERE id = %(lot)s",
+    "history": """
+        INSERT INTO loyalty_reward_history (redeemed_reward_id, event, to_value, created_at)
+        VALUES (%(rid)s, 'redeemed', 'active', %(now)s)""",
+    "slot": """
+        UPDATE loyalty_campaign SET redeemed_count = redeemed_count + 1
+        WHERE id = %(campaign)s AND (total_limit IS NULL OR redeemed_count < total_limit)""",
+}
+
+
+def raw(
+    url: str, campaign: int, customers: list[int], seconds: float, start: Any, out: Any
+) -> None:
+    """The same writes by hand, straight on psycopg: no ORM, no savepoint, no checks beyond SQL."""
+    import psycopg
+
+    u = sa.make_url(url)
+    conn = psycopg.connect(host=u.host, port=u.port, user=u.username, dbname=u.database)
+    rng = random.Random()
+    start.wait()
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        c = rng.choice(customers)
+        now = dt.datetime.now(dt.timezone.utc)
+        code = generate_code()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(RAW_SQL["customer"], {"c": c}).fetchone()
+            cur.execute(RAW_SQL["campaign"], {"campaign": campaign}).fetchone()
+            cur.execute(RAW_SQL["gate"], {"cost": COST, "now": now, "c": c})
+            lots = cur.execute(RAW_SQL["lots"], {"c": c, "now": now}).fetchall()
+            draws, owed = [], COST
+            for lot_id, remaining in lots:
+                take = min(owed, remaining)
+                draws.append((lot_id, take, remaining - take))
+                owed -= take
+                if not owed:
+                    break
+            rid = cur.execute(
+                RAW_SQL["reward"],
+                {
+                    "campaign": campaign,
+                    "c": c,
+                    "code": code,
+                    "cost": COST,
+                    "after": 0,
+                    "now": now,
+                    "to": now + dt.timedelta(days=30),
+                },
+            ).fetchone()[0]
+            eid = cur.execute(
+                RAW_SQL["entry"], {"c": c, "neg": -COST, "code": code, "now": now, "rid": rid}
+            ).fetchone()[0]
+            cur.executemany(
+                RAW_SQL["alloc"], [{"e": eid, "lot": lot, "p": p} for lot, p, _ in draws]
+            )
+            cur.executemany(RAW_SQL["lot"], [{"r": r, "lot": lot} for lot, _, r in draws])
+            cur.execute(RAW_SQL["history"], {"rid": rid, "now": now})
+            cur.execute(RAW_SQL["slot"], {"campaign": campaign})
+        done += 1
+    out.put(done)
+    conn.close()
+
+
+def throughput(
+    target: Any, url: str, campaign: int, customers: list[int], clients: int, seconds: float
+) -> float:
+    ctx = mp.get_context("fork")
+    start, out = ctx.Barrier(clients + 1), ctx.Queue()
+    procs = [
+        ctx.Process(target=target, args=(url, campaign, customers, seconds, start, out))
+        for _ in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    start.wait()
+    total = sum(out.get(timeout=seconds + 60) for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def latency(url: str, campaign: int, customer: int, n: int) -> float:
+    app = make_app(url)
+    times = []
+    with app.app_context():
+        for _ in range(n):
+            t = time.perf_counter()
+            loyalty.redeem(customer, campaign)
+            times.append(time.perf_counter() - t)
+            db.session.remove()
+        db.engine.dispose()
+    return statistics.median(times[5:]) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--customers", type=int, default=2000)
+    args = parser.parse_args()
+    server = sa.make_url(args.url)
+    name = f"flr_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        campaign, heavy, light = seed(url, args.customers)
+        customers = list(range(1, args.customers + 1))
+        print(f"PostgreSQL, {args.customers} customers, {args.seconds:.0f} s a run, cost {COST}")
+        print(f"{'clients':>8} {'redeem() /s':>12} {'raw SQL /s':>11} {'ratio':>6}")
+        for clients in (1, 8):
+            r = throughput(raw, url, campaign, customers, clients, args.seconds)
+            o = throughput(ours, url, campaign, customers, clients, args.seconds)
+            print(f"{clients:>8} {o:>12.0f} {r:>11.0f} {o / r:>6.2f}")
+        light_ms = latency(url, campaign, light, 105)
+        heavy_ms = latency(url, campaign, heavy, 105)
+        print(
+            f"one redemption, median of 100: 3 lots {light_ms:.2f} ms, "
+            f"10,000 lots {heavy_ms:.2f} ms, ratio {heavy_ms / light_ms:.2f}"
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
