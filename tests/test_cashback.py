@@ -709,3 +709,25 @@ def test_callbacks_pass_a_csrf_protect_the_host_registered_after_init_app(
     from tests.conftest import dispose
 
     dispose(guarded)
+
+
+def test_money_that_did_arrive_after_a_failure_is_recorded_as_paid(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    paytm.next_transfers("FAILURE")
+    with app.app_context():
+        redeemed_id = redeem_cashback()
+        order_id = payout_of(redeemed_id).order_id
+    body, checksum = paytm.callback(order_id, "SUCCESS")
+
+    assert post_callback(app, body, checksum).status_code == 200
+
+    with app.app_context():
+        assert status_of(redeemed_id) == "1: DE_001: Successful disbursal to Wallet is done."
+
+
+def test_a_provider_that_cannot_be_loaded_fails_at_start_up(database_url: str) -> None:
+    from flask_loyalty_rewards.cashback.providers import ProviderUnavailable
+
+    with pytest.raises(ProviderUnavailable):
+        host.create_app(database_url, LOYALTY_CASHBACK_PROVIDER="shop.nowhere:Provider")

@@ -40,6 +40,9 @@ __all__ = [
 
 
 def init_cashback(app: Flask, state: LoyaltyState) -> None:
+    from .providers import configured_provider
+
+    configured_provider(app.config)  # a misconfigured provider fails at start-up, not at redeem
     prefix = app.config["LOYALTY_CASHBACK_CALLBACK_URL"]
     if prefix:
         from ..client.api import exempt_from_host_csrf

@@ -500,7 +500,7 @@ def handle_callback(
         if payout is None:
             raise NotFound("no such payout", order_id=result.order_id)
         state = _STATE_OF[result.outcome]
-        if payout.state.is_final or state is PayoutState.UNKNOWN:
+        if state is PayoutState.UNKNOWN or not _may_become(payout, state):
             return payout  # a final state stands; a late or repeated notice changes nothing
         if result.reference:
             payout.provider_reference = result.reference[:64]
@@ -517,6 +517,22 @@ def handle_callback(
         )
     ctx.session.refresh(payout)
     return payout
+
+
+def _may_become(payout: CashbackPayoutMixin, state: PayoutState) -> bool:
+    """Final states stand, except that money which did arrive is recorded as paid."""
+    if not payout.state.is_final:
+        return True
+    if state is PayoutState.SUCCESS and payout.state is PayoutState.FAILURE:
+        return True
+    if state is PayoutState.SUCCESS and payout.state is not PayoutState.SUCCESS:
+        log.error(
+            "payout %s is %s but %s reports it paid: the customer has the money and the points",
+            payout.order_id,
+            payout.state.value,
+            payout.provider,
+        )
+    return False
 
 
 # -- admin actions -------------------------------------------------------------------------------
