@@ -340,8 +340,9 @@ class AdminData:
 
     def get(self, model_name: str, row_id: int) -> Any:
         """A fresh copy of a row, detached (read its attributes, do not change it)."""
+        model = host.Customer if model_name == "customer" else getattr(host.models, model_name)
         with self.app.app_context():
-            row = host.db.session.get(getattr(host.models, model_name), row_id)
+            row = host.db.session.get(model, row_id)
             host.db.session.expunge_all()
             return row
 

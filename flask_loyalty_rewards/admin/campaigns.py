@@ -47,6 +47,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "cost_in_points": "Cost in points",
         "tax_value": "Tax value",
         "reward_value": "Reward value",
+        "cashback_point_value": "Cashback per point",
         "active_from": "Active from (UTC)",
         "active_to": "Active to (UTC)",
         "visible_from": "Visible from (UTC)",
@@ -73,6 +74,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "tax_value",
         "reward_value",
         "currency",
+        "cashback_point_value",
         "active",
         "active_from",
         "active_to",
@@ -104,7 +106,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     def validate_form(self, form: Any) -> bool:
         valid = bool(super().validate_form(form))
-        if not valid or request.method != "POST":
+        campaign_forms = (self._create_form_class, self._edit_form_class)
+        if not valid or request.method != "POST" or not isinstance(form, campaign_forms):
             return valid
         problems = campaigns.campaign_problems(
             {name: field.data for name, field in form._fields.items()}
@@ -136,7 +139,12 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     def _set_active(self, ids: list[str], active: bool) -> None:
         try:
-            changed = campaigns.set_active(self._ctx(), list(ids), active)
+            campaign_ids = [int(i) for i in ids]
+        except ValueError:
+            flash("Nothing changed: the selection holds something that is not a campaign.", "error")
+            return
+        try:
+            changed = campaigns.set_active(self._ctx(), campaign_ids, active)
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return

@@ -42,6 +42,17 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
             continue
         if not isinstance(money, Decimal) or money < 0 or money > MAX_MONEY:
             problems[field] = f"Enter an amount between 0 and {MAX_MONEY}."
+    per_point = values.get("cashback_point_value")
+    if per_point is not None and (not isinstance(per_point, Decimal) or per_point < 0):
+        problems["cashback_point_value"] = "Enter an amount of 0 or more."
+    if (
+        values.get("reward_type") is RewardType.CASHBACK
+        and values.get("reward_value") is None
+        and per_point is None
+    ):
+        problems["reward_value"] = (
+            "A cashback reward pays money: enter its reward value or a cashback per point."
+        )
     currency = values.get("currency")
     if currency and (len(currency) != 3 or not currency.isalpha()):
         problems["currency"] = "Use a three-letter currency code such as EUR."

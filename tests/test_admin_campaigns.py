@@ -1,0 +1,263 @@
+"""Reward campaign management in the admin, and the campaign rules service behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+
+from flask_loyalty_rewards import CodeSource, RewardType
+from flask_loyalty_rewards.services.campaigns import campaign_problems
+from tests import host
+from tests.admin_html import CAMPAIGNS, csrf_token, flashes, grid
+
+UTC = dt.timezone.utc
+
+
+def valid(**changes):
+    values = {
+        "name": "Teddy",
+        "description": "",
+        "reward_type": RewardType.GIFT,
+        "cost_in_points": 100,
+        "tax_value": Decimal("0"),
+        "reward_value": None,
+        "currency": None,
+        "cashback_point_value": None,
+        "active": True,
+        "active_from": None,
+        "active_to": None,
+        "visible_from": None,
+        "visible_to": None,
+        "total_limit": None,
+        "per_customer_limit": None,
+        "days_inactive": 0,
+        "days_valid": 0,
+        "fulfillment_tracking": False,
+        "code_source": CodeSource.GENERATED,
+        "shared_code": None,
+    }
+    values.update(changes)
+    return values
+
+
+# -- the rules ------------------------------------------------------------------------------------
+
+
+def test_valid_campaign_has_no_problems():
+    assert campaign_problems(valid()) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": "  "}, "name"),
+        ({"cost_in_points": 0}, "cost_in_points"),
+        ({"cost_in_points": True}, "cost_in_points"),
+        ({"tax_value": Decimal("-1")}, "tax_value"),
+        ({"currency": "EURO"}, "currency"),
+        ({"total_limit": 0}, "total_limit"),
+        ({"days_valid": -1}, "days_valid"),
+        (
+            {
+                "active_from": dt.datetime(2026, 3, 2, tzinfo=UTC),
+                "active_to": dt.datetime(2026, 3, 1, tzinfo=UTC),
+            },
+            "active_to",
+        ),
+        ({"code_source": CodeSource.SHARED}, "shared_code"),
+        ({"shared_code": "ABC"}, "shared_code"),
+        ({"reward_type": RewardType.CASHBACK}, "reward_value"),
+        (
+            {"reward_type": RewardType.VALUE_CODE, "fulfillment_tracking": True},
+            "fulfillment_tracking",
+        ),
+    ],
+)
+def test_campaign_problems_name_the_field(changes, field):
+    assert field in campaign_problems(valid(**changes))
+
+
+# -- the views ------------------------------------------------------------------------------------
+
+
+def form(**changes):
+    data = {
+        "name": "Teddy bear",
+        "description": "A bear",
+        "reward_type": "gift",
+        "cost_in_points": "250",
+        "tax_value": "1.50",
+        "reward_value": "",
+        "currency": "",
+        "cashback_point_value": "",
+        "active": "y",
+        "active_from": "2026-03-01 00:00:00",
+        "active_to": "2026-04-01 00:00:00",
+        "visible_from": "",
+        "visible_to": "",
+        "total_limit": "10",
+        "per_customer_limit": "1",
+        "days_inactive": "0",
+        "days_valid": "30",
+        "fulfillment_tracking": "y",
+        "code_source": "generated",
+        "shared_code": "",
+    }
+    data.update(changes)
+    return data
+
+
+def create(client, **changes):
+    data = form(**changes)
+    data["csrf_token"] = csrf_token(client, CAMPAIGNS + "new/")
+    return client.post(CAMPAIGNS + "new/", data=data)
+
+
+def campaigns(admin_data):
+    return admin_data.run(
+        lambda s, m: [(c.name, c.cost_in_points) for c in s.query(m.RewardCampaign).all()]
+    )
+
+
+def test_create_campaign_saves_every_field(admin_client, admin_data, frozen_clock):
+    response = create(admin_client)
+    assert response.status_code == 302
+
+    def read(session, models):
+        return session.query(models.RewardCampaign).one()
+
+    campaign = admin_data.run(read)
+    assert campaign.name == "Teddy bear"
+    assert campaign.reward_type is RewardType.GIFT
+    assert campaign.cost_in_points == 250
+    assert campaign.tax_value == Decimal("1.50")
+    assert campaign.active_from == dt.datetime(2026, 3, 1, tzinfo=UTC)
+    assert campaign.total_limit == 10 and campaign.per_customer_limit == 1
+    assert campaign.days_valid == 30 and campaign.fulfillment_tracking
+    assert campaign.created_at == campaign.updated_at == frozen_clock.current
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cost_in_points": "0"}, "The cost in points must be a whole number above 0."),
+        ({"active_to": "2026-02-01 00:00:00"}, "The end must come after the start."),
+        ({"code_source": "shared"}, "A campaign with one shared code needs that code."),
+        ({"name": ""}, "This field is required."),
+        ({"reward_type": "diamonds"}, "Not a valid choice"),
+    ],
+)
+def test_invalid_campaign_shows_a_form_error_and_saves_nothing(
+    admin_client, admin_data, changes, message
+):
+    response = create(admin_client, **changes)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert campaigns(admin_data) == []
+
+
+def test_edit_campaign(admin_client, admin_data):
+    cid = admin_data.campaign(name="Old")
+    data = form(name="New name", fulfillment_tracking="", reward_type="discount_code")
+    data["csrf_token"] = csrf_token(admin_client, f"{CAMPAIGNS}edit/?id={cid}")
+    response = admin_client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data)
+    assert response.status_code == 302
+    assert campaigns(admin_data) == [("New name", 250)]
+
+
+def test_campaigns_cannot_be_deleted(admin_client, admin_data):
+    cid = admin_data.campaign()
+    admin_client.post(
+        CAMPAIGNS + "delete/", data={"id": cid, "csrf_token": csrf_token(admin_client, CAMPAIGNS)}
+    )
+    assert len(campaigns(admin_data)) == 1
+
+
+def test_deactivate_and_activate_actions(admin_client, admin_data):
+    cid = admin_data.campaign()
+
+    def action(name):
+        return admin_client.post(
+            CAMPAIGNS + "action/",
+            data={"action": name, "rowid": str(cid), "csrf_token": csrf_token(admin_client)},
+            follow_redirects=True,
+        )
+
+    assert "1 campaign(s) deactivated." in flashes(action("deactivate").get_data(as_text=True))
+    assert not admin_data.get("RewardCampaign", cid).active
+    assert "1 campaign(s) activated." in flashes(action("activate").get_data(as_text=True))
+    assert admin_data.get("RewardCampaign", cid).active
+
+
+def test_list_shows_codes_left_and_times_redeemed(admin_client, admin_data):
+    pool = admin_data.campaign(name="Pool", code_source=CodeSource.POOL, cost_in_points=1)
+    admin_data.run(lambda s, m: host.loyalty.add_pool_codes(pool, "A\nB\nC"))
+    admin_data.redeemed(admin_data.customer(), pool)
+    rows = grid(admin_client.get(CAMPAIGNS).get_data(as_text=True))[1]
+    assert rows[0]["Codes left"] == "2"
+    assert rows[0]["Times redeemed"] == "1"
+
+
+# -- coupon pool upload ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pool(admin_data):
+    return admin_data.campaign(name="Pool", code_source=CodeSource.POOL)
+
+
+def upload(client, campaign_id, *, text="", file=None):
+    url = f"{CAMPAIGNS}pool/?id={campaign_id}"
+    data = {"text": text, "csrf_token": csrf_token(client, CAMPAIGNS)}
+    if file is not None:
+        data["file"] = (io.BytesIO(file), "codes.csv")
+    return client.post(url, data=data, content_type="multipart/form-data").get_data(as_text=True)
+
+
+def test_pool_upload_reports_added_duplicates_blank_lines_and_known_codes(
+    admin_client, admin_data, pool
+):
+    other = admin_data.campaign(code_source=CodeSource.POOL)
+    upload(admin_client, other, text="KNOWN1")
+    body = upload(admin_client, pool, file=b"code\r\nAAA1\r\n\r\nAAA1\r\nBBB2\r\nKNOWN1\r\n  \r\n")
+    report = body[body.index('id="loyalty-pool-report"') :]
+    assert "Added 3 code(s)." in report  # the header line "code" is a code too: shown, not hidden
+    assert "Repeated in the file (added once): 1: AAA1" in report
+    assert "Blank lines skipped: 2" in report
+    assert "Already known, not added: 1: KNOWN1" in report
+    assert "Codes left: <strong>3</strong>" in body
+
+
+def test_pool_upload_accepts_pasted_codes(admin_client, pool):
+    body = upload(admin_client, pool, text="X1\nX2")
+    assert "Added 2 code(s)." in body
+
+
+def test_pool_upload_refuses_a_file_that_is_not_utf8(admin_client, admin_data, pool):
+    body = upload(admin_client, pool, file="Zoë".encode("utf-16"))
+    assert "The file is not UTF-8 text" in flashes(body)
+    assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
+
+
+def test_pool_upload_with_nothing_chosen_says_so(admin_client, pool):
+    assert "Choose a CSV file or paste the codes." in flashes(upload(admin_client, pool))
+
+
+def test_pool_upload_is_not_offered_for_generated_codes(admin_client, admin_data):
+    cid = admin_data.campaign(code_source=CodeSource.GENERATED)
+    body = upload(admin_client, cid, text="X1")
+    assert "does not take codes from a pool" in flashes(body)
+    assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
+
+
+def test_pool_page_of_a_missing_campaign_goes_back_to_the_list(admin_client):
+    response = admin_client.get(f"{CAMPAIGNS}pool/?id=424242", follow_redirects=True)
+    assert "That reward campaign does not exist." in flashes(response.get_data(as_text=True))
+
+
+def test_uploaded_codes_are_escaped_in_the_report(admin_client, pool):
+    body = upload(admin_client, pool, text="<b>x</b>\n<b>x</b>")
+    assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body
