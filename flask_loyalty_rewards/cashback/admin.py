@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect
+from flask import current_app, flash, redirect, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import macro
+from markupsafe import Markup
+from werkzeug.routing import BuildError
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
@@ -40,6 +42,28 @@ COLUMNS: dict[str, str] = {
 ACTION_COLUMN = "action"
 
 
+DETAIL_LABELS: dict[str, str] = {
+    "state": "State",
+    "provider_reference": "Provider's reference",
+    "destination_phone": "Wallet phone",
+    "destination_account": "Bank account",
+    "destination_ifsc": "IFSC",
+    "destination_name": "Account holder",
+    "last_attempt_at": "Last attempt (UTC)",
+    "next_check_at": "Next check (UTC)",
+    "completed_at": "Settled (UTC)",
+}
+
+
+def _redeemed_link(view: Any, context: Any, model: Any, name: str) -> Markup:
+    """The redeemed reward's number, linked to its page in the Redeemed rewards grid."""
+    try:
+        url = url_for("loyalty_redeemed.details_view", id=model.redeemed_reward_id)
+    except BuildError:  # the host mounted no Redeemed rewards grid
+        return Markup("{}").format(model.redeemed_reward_id)
+    return Markup('<a href="{}">{}</a>').format(url, model.redeemed_reward_id)
+
+
 class SettleForm(RowForm):
     outcome = RadioField(
         choices=[SelectChoice("paid", "Paid"), SelectChoice("failed", "Failed")],
@@ -59,6 +83,7 @@ FORMATTERS: dict[str, Callable[..., Any]] = {
     "completed_at": _text(lambda r: when(r.completed_at)),
     "next_check_at": _text(lambda r: when(r.next_check_at)),
     "state": _text(lambda r: r.state.value),
+    "redeemed_reward_id": _redeemed_link,
 }
 
 
@@ -70,7 +95,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     list_template = "loyalty_rewards/admin/cashback_list.html"
     details_template = "loyalty_rewards/admin/cashback_details.html"
     column_list = [*COLUMNS, ACTION_COLUMN]
-    column_labels = {**COLUMNS, ACTION_COLUMN: "Action", "state": "State"}
+    column_labels = {**COLUMNS, **DETAIL_LABELS, ACTION_COLUMN: "Action"}
     column_sortable_list = ["created_at", "updated_at", "amount", "attempts"]
     column_default_sort = ("created_at", True)
     column_formatters = {**FORMATTERS, ACTION_COLUMN: macro("loyalty_payout_actions")}
