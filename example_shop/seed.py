@@ -19,6 +19,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from flask_loyalty_rewards import CodeSource, DeliveryStatus, RewardType, clock
+from flask_loyalty_rewards.services.campaigns import check_campaign
 
 from .models import Customer, Product, db, loyalty_models
 
@@ -161,6 +162,16 @@ CAMPAIGNS: dict[str, dict[str, Any]] = {
     ),
 }
 
+#: What the admin's campaign form starts from.
+CAMPAIGN_DEFAULTS: dict[str, Any] = dict(
+    active=True,
+    tax_value=Decimal("0.00"),
+    days_inactive=0,
+    days_valid=0,
+    code_source=CodeSource.GENERATED,
+    fulfillment_tracking=False,
+)
+
 EVENT_TICKETS = "\n".join(f"TASTING-{n:03d}" for n in range(1, 21))
 
 
@@ -199,9 +210,11 @@ def seed(now: dt.datetime | None = None) -> bool:
         db.session.add(Product(name=name, description=description, price=Decimal(price)))
     campaigns = {}
     for name, fields in CAMPAIGNS.items():
+        values = {**CAMPAIGN_DEFAULTS, **fields, "name": name}
         campaign = loyalty_models.RewardCampaign(
-            name=name, created_at=days(-120), updated_at=days(-120), **fields
+            created_at=days(-120), updated_at=days(-120), **values
         )
+        check_campaign(campaign)  # the rules the admin's campaign form applies
         db.session.add(campaign)
         campaigns[name] = campaign
     db.session.commit()
@@ -217,8 +230,7 @@ def seed(now: dt.datetime | None = None) -> bool:
             )
 
     def redeem(who: Customer, name: str, at: int) -> Any:
-        with clock_at(days(at)):
-            return loyalty.redeem(who, campaigns[name])
+        return redeem_at(loyalty, who, campaigns[name], days(at))
 
     def at(day: int, fn: Any, *args: Any, **kwargs: Any) -> Any:
         with clock_at(days(day)):
@@ -266,7 +278,45 @@ def seed(now: dt.datetime | None = None) -> bool:
 
 
 def seed_cashback(loyalty: Any, who: Customer, campaign: Any, days: Any, admin: str) -> None:
-    """A cashback payout in each status, through the manual provider (paid by hand)."""
+    """A cashback payout in each status, through the manual provider (an admin pays by hand)."""
+    from flask_loyalty_rewards import get_state
+    from flask_loyalty_rewards.services import cashback
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    ctx = get_state(app).context(app)
+    model = loyalty_models.CashbackPayout
+
+    def payout_of(redeemed: Any) -> Any:
+        return db.session.scalars(sa.select(model).filter_by(redeemed_reward_id=redeemed.id)).one()
+
+    with clock_at(days(-44)):
+        loyalty.earn_points(who, 2000, reason="Order ORDER-90021", expires_at=days(200))
+    paid = redeem_at(loyalty, who, campaign, days(-40))  # 1: MANUAL: Paid by ...
+    with clock_at(days(-39)):
+        cashback.settle_manually(ctx, payout_of(paid), paid=True, actor=admin)
+    failed = redeem_at(loyalty, who, campaign, days(-30))  # 2: MANUAL: <why>
+    with clock_at(days(-29)):
+        cashback.settle_manually(
+            ctx, payout_of(failed), paid=False, note="Wallet is closed", actor=admin
+        )
+    canceled = redeem_at(loyalty, who, campaign, days(-20))  # 2: CANCELED: <reason>
+    with clock_at(days(-19)):
+        cashback.settle_manually(
+            ctx, payout_of(canceled), paid=False, note="Wrong phone number", actor=admin
+        )
+        cashback.cancel(ctx, payout_of(canceled), reason="Customer chose points back", actor=admin)
+    redeem_at(loyalty, who, campaign, days(-3))  # 3: MANUAL: waiting for an admin
+    # Redeemed while sending waits for `flask loyalty cashback-sync`: 0: INIT: INIT.
+    app.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
+    try:
+        redeem_at(loyalty, who, campaign, days(-0.1))
+    finally:
+        app.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = True
+
+
+def redeem_at(loyalty: Any, who: Customer, campaign: Any, moment: dt.datetime) -> Any:
+    with clock_at(moment):
+        return loyalty.redeem(who, campaign)
 
 
 @click.command("seed")

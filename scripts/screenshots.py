@@ -59,7 +59,7 @@ def shoot(base: str, out: Path) -> list[Path]:
             saved.append(out / "my-rewards.png")
             customer.screenshot(path=str(saved[-1]))
 
-            admin = browser.new_page(viewport={"width": 1600, "height": 1000})
+            admin = browser.new_page(viewport={"width": 1800, "height": 1000})
             log_in(admin, base, "admin@example.com", "admin")
             admin.goto(f"{base}/admin/loyalty/redeemed/")
             saved.append(out / "admin-redeemed-grid.png")

@@ -98,3 +98,23 @@ def test_admin_sees_every_redeemed_reward_in_the_grid(page: Any, shop: str) -> N
         assert expected in text
     for status in ("Shipped", "Delivered", "Canceled", "Ordered"):
         assert status in text
+    for cashback in (
+        "0: INIT: INIT",
+        "1: MANUAL: Paid",
+        "2: MANUAL: Wallet is closed",
+        "2: CANCELED: Customer chose points back",
+        "3: MANUAL: Waiting",
+    ):
+        assert cashback in text
+
+
+def test_admin_filters_the_grid_to_used_rewards(page: Any, shop: str) -> None:
+    log_in(page, shop, "admin@example.com", "admin")
+    page.goto(f"{shop}/admin/loyalty/redeemed/")
+    page.get_by_role("link", name="Add Filter").click()
+    page.locator(".filter", has_text="Unused / Used").first.click()
+    page.locator("select.filter-val").select_option(label="Used", force=True)
+    page.get_by_role("button", name="Apply").click()
+    rows = page.locator("table.model-list tbody tr")
+    assert rows.count() >= 5
+    assert "Birthday voucher" not in page.locator("table.model-list").inner_text()
