@@ -36,6 +36,8 @@ from flask_admin.contrib.sqla import filters as sqla_filters
 COUNT_KIND_KEY = "loyalty_admin_count_kind"
 PAGE_KEYS_KEY = "loyalty_admin_page_keys"
 CURSOR_ARG = "cursor"
+#: Larger pages (CSV exports) are read in one ordered pass instead of by primary keys.
+DEFERRED_JOIN_MAX = 1000
 #: Pager links further than this many pages from the current one page by OFFSET instead.
 MAX_CURSOR_SKIP = 10
 
@@ -106,6 +108,9 @@ class FastListMixin:
         if not size:
             return count, query.all() if execute else query
         page = page or 0
+        if size > DEFERRED_JOIN_MAX:
+            # An export: one pass in order (a key list that long would not fit in an IN ()).
+            return count, query.limit(size).offset(page * size).all()
         ids = self._keyset_ids(base, keys, descending, page, size, pk)
         if ids is None:
             offset_keys = query.with_entities(pk).limit(size).offset(page * size)
