@@ -25,7 +25,11 @@ extensions = [
 exclude_patterns = ["_build", "examples/**/__pycache__"]
 html_theme = "alabaster"
 html_static_path = ["_static"]
-html_theme_options = {"description": "Reward redemption for Flask shops", "fixed_sidebar": True}
+html_theme_options = {
+    "description": "Reward redemption for Flask shops",
+    "fixed_sidebar": True,
+    "page_width": "1180px",
+}
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -50,3 +50,22 @@ def test_every_guide_is_in_the_table_of_contents() -> None:
     listed = set(re.findall(r"^   (\S+)$", index, flags=re.M))
     pages = {p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("guides/*.rst")}
     assert pages <= listed
+
+
+def test_signals_guide_lists_every_signal() -> None:
+    from blinker import NamedSignal
+
+    from flask_loyalty_rewards import signals
+
+    defined = {name for name, value in vars(signals).items() if isinstance(value, NamedSignal)}
+    guide = (DOCS / "guides" / "signals.rst").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^   \* - ``(\w+)``$", guide, flags=re.M))
+    assert documented == defined
+
+
+def test_cli_guide_explains_every_command() -> None:
+    from flask_loyalty_rewards.cli import create_cli
+
+    guide = (DOCS / "guides" / "cli.rst").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^``flask loyalty ([\w-]+)``$", guide, flags=re.M))
+    assert documented == set(create_cli().commands)

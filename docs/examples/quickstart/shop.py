@@ -1,12 +1,11 @@
+# Imports sit in the snippet that needs them.
+# ruff: noqa: E402
 """The quickstart's shop, complete: every snippet of docs/quickstart.rst is cut from this file.
 
 tests/test_docs_quickstart.py imports it and runs it, so the quickstart cannot rot.
 """
 
 from __future__ import annotations
-
-import datetime as dt
-import os
 
 # [models]
 import sqlalchemy as sa
@@ -37,9 +36,9 @@ models = create_models(db, customer_model=Customer)
 # [end models]
 
 # [callbacks]
-from flask_login import current_user  # noqa: E402
+from flask_login import current_user
 
-from flask_loyalty_rewards import Address, CustomerProfile, LoyaltyRewards  # noqa: E402
+from flask_loyalty_rewards import Address, CustomerProfile, LoyaltyRewards
 
 loyalty = LoyaltyRewards()
 
@@ -71,7 +70,7 @@ def customer_profile(customer):
 
 
 # (Not in the quickstart: your shop's login already exists.)
-from flask_login import LoginManager  # noqa: E402
+from flask_login import LoginManager
 
 login_manager = LoginManager()
 
@@ -82,12 +81,14 @@ def load_user(user_id):
 
 
 # [app]
-from flask import Flask  # noqa: E402
-from flask_admin import Admin  # noqa: E402
-from flask_migrate import Migrate  # noqa: E402
-from flask_wtf import CSRFProtect  # noqa: E402
+import os
 
-from flask_loyalty_rewards.admin import index_view_class  # noqa: E402
+from flask import Flask
+from flask_admin import Admin
+from flask_migrate import Migrate
+from flask_wtf import CSRFProtect
+
+from flask_loyalty_rewards.admin import index_view_class
 
 
 def is_admin():
@@ -105,7 +106,7 @@ def create_app():
     db.init_app(app)
     Migrate(app, db)
     CSRFProtect(app)
-    login_manager.init_app(app)
+    login_manager.init_app(app)  # your login, as before
     admin = Admin(app, name="Shop admin", index_view=index_view_class()())
     loyalty.init_app(app, db=db, models=models, admin=admin)
     return app
@@ -125,6 +126,9 @@ def create_tables(app):
 
 
 # [earn]
+import datetime as dt
+
+
 def order_paid(order):
     """Call it where your shop marks an order paid: one point per whole unit spent."""
     loyalty.earn_points(
@@ -142,7 +146,7 @@ def order_paid(order):
 
 
 # [coupon]
-from flask_loyalty_rewards import LoyaltyError  # noqa: E402
+from flask_loyalty_rewards import LoyaltyError
 
 
 def apply_coupon(customer, code, order):
