@@ -1,0 +1,203 @@
+"""The example shop as a host: its seed command, its checkout (codes, points) and its admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from example_shop.app import create_app
+from example_shop.models import Customer, Order, Product, db, loyalty_models
+from example_shop.views import POINTS_VALID_DAYS, price
+from flask_loyalty_rewards import CouponStatus, DeliveryStatus, RewardType, clock
+from flask_loyalty_rewards.cashback import PayoutState
+
+
+@pytest.fixture(scope="module")
+def shop(own_database_url: str) -> Iterator[Flask]:
+    """The shop, seeded once by its CLI command (as `make shop` does)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": own_database_url, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        db.drop_all()
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "demo data created" in result.output
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def query(app: Flask, fn: Any) -> Any:
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
+def customer_id(app: Flask, email: str) -> int:
+    return int(query(app, lambda: db.session.scalar(sa.select(Customer.id).filter_by(email=email))))
+
+
+def client_of(app: Flask, email: str | None) -> Any:
+    client = app.test_client()
+    if email is not None:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(customer_id(app, email))
+            session["_fresh"] = True
+    return client
+
+
+def redeem_for(app: Flask, email: str, campaign_name: str) -> str:
+    """A fresh reward for the customer (through the service), returning its code."""
+    from example_shop.app import loyalty
+
+    def work() -> str:
+        customer = db.session.scalar(sa.select(Customer).filter_by(email=email))
+        campaign = db.session.scalar(
+            sa.select(loyalty_models.RewardCampaign).filter_by(name=campaign_name)
+        )
+        return str(loyalty.redeem(customer, campaign).coupon_code)
+
+    return str(query(app, work))
+
+
+def place_order(client: Any, product_id: int, code: str = "") -> Any:
+    client.post(f"/cart/add/{product_id}")
+    return client.post("/checkout", data={"coupon_code": code})
+
+
+def test_seeding_again_changes_nothing(shop: Flask) -> None:
+    def counts() -> tuple[int, ...]:
+        models = (Customer, Product, loyalty_models.RedeemedReward, loyalty_models.PointsLot)
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models)
+
+    before = query(shop, counts)
+    result = shop.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0
+    assert "already there, nothing to do" in result.output
+    assert query(shop, counts) == before
+
+
+def test_demo_data_has_every_reward_type_and_status(shop: Flask) -> None:
+    rr = loyalty_models.RedeemedReward
+
+    def seen() -> tuple[set[Any], set[Any], set[Any], set[Any]]:
+        types = set(db.session.scalars(sa.select(loyalty_models.RewardCampaign.reward_type)))
+        coupons = set(db.session.scalars(sa.select(rr.coupon_status)))
+        deliveries = set(db.session.scalars(sa.select(rr.delivery_status)))
+        payouts = set(db.session.scalars(sa.select(loyalty_models.CashbackPayout.state)))
+        return types, coupons, deliveries, payouts
+
+    types, coupons, deliveries, payouts = query(shop, seen)
+    assert types == set(RewardType)
+    assert coupons == set(CouponStatus)
+    assert deliveries == {None, *DeliveryStatus}
+    assert {PayoutState.INIT, PayoutState.PENDING, PayoutState.SUCCESS} <= payouts
+    assert {PayoutState.FAILURE, PayoutState.CANCELED} <= payouts
+
+
+def test_demo_customer_has_lots_expiring_at_different_dates(shop: Flask) -> None:
+    lot = loyalty_models.PointsLot
+    anna = customer_id(shop, "anna@example.com")
+    expiries = query(
+        shop,
+        lambda: list(
+            db.session.scalars(
+                sa.select(lot.expires_at).where(lot.customer_id == anna, lot.remaining > 0)
+            )
+        ),
+    )
+    assert None in expiries
+    assert len({e.date() for e in expiries if e is not None}) >= 2
+
+
+def test_ledger_of_the_demo_data_verifies(shop: Flask) -> None:
+    result = shop.test_cli_runner().invoke(args=["loyalty", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_checkout_needs_a_login(shop: Flask) -> None:
+    response = place_order(client_of(shop, None), 1)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
+    client = client_of(shop, "bob@example.com")
+    response = place_order(client, 3)  # 39.00 + 4.90 delivery
+    assert response.status_code == 302
+    order_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+
+    def lot_of_order() -> Any:
+        lot = loyalty_models.PointsLot
+        order = db.session.get(Order, order_id)
+        return db.session.scalars(sa.select(lot).filter_by(reference=order.number)).one()
+
+    lot = query(shop, lot_of_order)
+    assert lot.amount == 43
+    expected = lot.earned_at + dt.timedelta(days=POINTS_VALID_DAYS)
+    assert abs(lot.expires_at - expected) < dt.timedelta(seconds=5)
+
+
+def test_coupon_code_is_used_in_the_order_typed_any_way(shop: Flask) -> None:
+    code = redeem_for(shop, "bob@example.com", "10% off your next order")
+    response = place_order(client_of(shop, "bob@example.com"), 4, code.replace("-", " ").lower())
+    order_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+
+    def check() -> None:
+        order = db.session.get(Order, order_id)
+        assert (order.subtotal, order.discount, order.total) == (
+            Decimal("59.00"),
+            Decimal("5.90"),
+            Decimal("53.10"),
+        )
+        reward = db.session.scalars(
+            sa.select(loyalty_models.RedeemedReward).filter_by(coupon_code=code)
+        ).one()
+        assert reward.used and reward.used_order_reference == order.number
+
+    query(shop, check)
+
+
+def test_inactive_coupon_is_refused_and_no_order_is_saved(shop: Flask) -> None:
+    code = redeem_for(shop, "bob@example.com", "Birthday voucher")  # usable in a week
+    orders_before = query(shop, lambda: db.session.scalar(sa.select(sa.func.count(Order.id))))
+    client = client_of(shop, "bob@example.com")
+    response = place_order(client, 2, code)
+    assert response.headers["Location"].endswith("/cart")
+    page = client.get("/cart").text
+    assert "Only an Active coupon can be marked as used; this one is Inactive." in page
+    assert query(shop, lambda: db.session.scalar(sa.select(sa.func.count(Order.id)))) == (
+        orders_before
+    )
+
+
+def test_free_delivery_code_waives_the_delivery_fee() -> None:
+    reward = type("Reward", (), {"reward_type": RewardType.FREE_DELIVERY, "reward_value": None})
+    prices = price(Decimal("9.50"), reward)
+    assert (prices.delivery, prices.discount, prices.total) == (
+        Decimal("4.90"),
+        Decimal("4.90"),
+        Decimal("9.50"),
+    )
+
+
+def test_admin_views_are_for_admins_only(shop: Flask) -> None:
+    assert client_of(shop, "admin@example.com").get("/admin/loyalty/redeemed/").status_code == 200
+    assert client_of(shop, "admin@example.com").get("/admin/customer/").status_code == 200
+    assert client_of(shop, "anna@example.com").get("/admin/").status_code == 403
+    assert client_of(shop, "anna@example.com").get("/admin/customer/").status_code == 403
+    anonymous = client_of(shop, None).get("/admin/loyalty/redeemed/")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_seed_moves_the_clock_back_only_while_seeding(shop: Flask) -> None:
+    assert abs(clock.now() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
