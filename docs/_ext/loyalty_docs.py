@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import tokenize
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,31 @@ def config_entries(path: Path = CONFIG) -> list[tuple[str, str, str]]:
     return entries
 
 
+def as_rst(comment: str) -> str:
+    """A plain-text comment as reStructuredText: `code` becomes literal, markup is escaped."""
+    parts = re.split(r"(`[^`]+`)", comment)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"``{part.strip('`')}``")
+        else:
+            out.append(re.sub(r"([*|\\]|_(?=\W|$))", r"\\\1", part))
+    return "".join(out)
+
+
 class ConfigTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(CONFIG))
-        rows = [".. list-table::", "   :header-rows: 1", "   :widths: 30 20 50", ""]
+        rows = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 30 18 52",
+            "   :width: 100%",
+            "",
+        ]
         rows += ["   * - Key", "     - Default", "     - Meaning"]
         for key, default, text in config_entries():
-            rows += [f"   * - ``{key}``", f"     - ``{default}``", f"     - {text}"]
+            rows += [f"   * - ``{key}``", f"     - ``{default}``", f"     - {as_rst(text)}"]
         return self.parse(rows)
 
     def parse(self, lines: list[str]) -> list[nodes.Node]:
