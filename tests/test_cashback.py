@@ -216,6 +216,20 @@ def test_the_destination_hook_chooses_where_the_money_goes(ctx: Flask) -> None:
     assert (payout.destination_account, payout.destination_ifsc) == ("917777777777", "PYTM0123456")
 
 
+def test_a_destination_paytm_cannot_pay_is_refused_before_any_point_is_spent(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    customer = add_customer(points=800, phone="+48 600 000 001")
+
+    with pytest.raises(RewardUnavailable) as refused:
+        host.loyalty.redeem(customer, add_campaign())
+
+    assert refused.value.reason == "cashback_unavailable"
+    assert "10-digit Indian mobile number" in refused.value.message
+    assert host.loyalty.active_points(customer) == 800
+    assert paytm.requests == []
+
+
 # -- PayTM through the whole path ----------------------------------------------------------------
 
 
@@ -373,6 +387,29 @@ def test_a_worker_dying_after_sending_is_resolved_by_a_status_check_not_a_resend
         assert payout.state is PayoutState.SUCCESS
     assert paytm.paths() == ["gratification", "query"]
     assert paytm.money_paid(payout.order_id) == 1
+
+
+def test_a_payout_whose_redemption_was_cancelled_is_never_sent(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    from flask_loyalty_rewards import clock
+
+    ctx.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
+    redeemed_id = redeem_cashback()
+    rr = host.models.RedeemedReward.__table__
+    host.db.session.execute(  # cancelled behind the services' back (a data fix, an old row)
+        sa.update(rr).where(rr.c.id == redeemed_id).values(canceled_at=clock.now())
+    )
+    host.db.session.commit()
+
+    report = cashback.sync(context())
+
+    assert report.checked == 0
+    assert payout_of(redeemed_id).state is PayoutState.CANCELED
+    assert status_of(redeemed_id) == (
+        "2: CANCELED: The redemption was cancelled before the payout was sent"
+    )
+    assert paytm.requests == []
 
 
 def test_two_workers_never_claim_the_same_payout(ctx: Flask, paytm: FakePaytm) -> None:

@@ -268,8 +268,9 @@ def _claim(
     lease_until = now + _config_seconds(ctx, "LOYALTY_CASHBACK_CLAIM_SECONDS")
     claims: list[Claim] = []
     with unit_of_work(ctx):
-        rows = ctx.session.execute(stmt.execution_options(populate_existing=True)).scalars()
-        for row in rows.all():
+        rows = ctx.session.execute(stmt.execution_options(populate_existing=True)).scalars().all()
+        canceled = _canceled_redemptions(ctx, [r.redeemed_reward_id for r in rows])
+        for row in rows:
             token = secrets.token_hex(16)
             values: dict[str, Any] = {
                 "claim_token": token,
@@ -277,10 +278,9 @@ def _claim(
                 "next_check_at": lease_until,  # due again if this worker dies
                 "updated_at": now,
             }
-            redeemed = ctx.session.get(ctx.models.RedeemedReward, row.redeemed_reward_id)
             action = Action.QUERY
             if row.state in (PayoutState.INIT, PayoutState.RETRY):
-                if redeemed is not None and redeemed.canceled_at is not None:
+                if row.redeemed_reward_id in canceled:
                     _close_canceled(ctx, row.id, row.redeemed_reward_id, now)
                     continue
                 action = Action.CREATE
@@ -310,6 +310,14 @@ def _claim(
                 )
             )
     return claims
+
+
+def _canceled_redemptions(ctx: Context, redeemed_ids: list[int]) -> set[int]:
+    if not redeemed_ids:
+        return set()
+    rr = ctx.models.RedeemedReward.__table__
+    stmt = sa.select(rr.c.id).where(rr.c.id.in_(redeemed_ids), rr.c.canceled_at.is_not(None))
+    return set(ctx.session.scalars(stmt))
 
 
 def _rowcount(result: Any) -> int:
