@@ -432,3 +432,11 @@ def test_api_follows_the_configured_prefix(variant: Any, shop: Shop) -> None:
     assert client.get("/api/v1/loyalty/rewards").status_code == 200
     paths = client.get("/api/v1/loyalty/openapi.json").get_json()["paths"]
     assert "/api/v1/loyalty/redeemed-rewards/{redeemed_id}" in paths
+
+
+def test_api_answers_401_even_when_pages_redirect_to_a_login(variant: Any) -> None:
+    other = variant(LOYALTY_LOGIN_ENDPOINT="shop_login")
+    other.add_url_rule("/login", "shop_login", lambda: "login page")
+    response = other.test_client().get(f"{API}/points")
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "unauthorized"
