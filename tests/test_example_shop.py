@@ -201,3 +201,19 @@ def test_admin_views_are_for_admins_only(shop: Flask) -> None:
 
 def test_seed_moves_the_clock_back_only_while_seeding(shop: Flask) -> None:
     assert abs(clock.now() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
+
+
+def test_seed_refuses_a_half_seeded_database(tmp_path: Any) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'half.sqlite'}"})
+    with app.app_context():
+        db.create_all()
+        db.session.add(
+            Customer(email="x@example.com", first_name="X", last_name="Y", password_hash="-")
+        )
+        db.session.commit()
+        db.session.remove()
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 1
+    assert "an earlier seed stopped half-way" in result.output
+    with app.app_context():
+        db.engine.dispose()
