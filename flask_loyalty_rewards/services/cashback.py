@@ -33,7 +33,7 @@ import importlib
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -255,49 +255,73 @@ def _config_seconds(ctx: Context, key: str) -> dt.timedelta:
 def _claim(
     ctx: Context, now: dt.datetime, *, payout_id: int | None = None, limit: int = 1
 ) -> list[Claim]:
-    """Take open payouts for this worker: row locks skip each other, the lease outlives crashes."""
+    """Take up to ``limit`` open payouts for this worker (row locks skip each other's rows).
+
+    The lease (``LOYALTY_CASHBACK_CLAIM_SECONDS``) outlives a crashed worker, and the row is
+    due again when it ends; ``sending`` tells the next worker to ask before sending.
+    """
     model = ctx.models.CashbackPayout
     table = model.__table__
     free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now)
-    stmt = sa.select(model).where(free, table.c.state.in_(OPEN_STATES))
+    base = sa.select(model).where(free, table.c.state.in_(OPEN_STATES))
     if payout_id is not None:
-        stmt = stmt.where(table.c.id == payout_id)
+        base = base.where(table.c.id == payout_id)
     else:
-        stmt = stmt.where(table.c.next_check_at <= now).order_by(table.c.next_check_at, table.c.id)
-    stmt = ctx.locked(stmt.limit(limit), skip_locked=True)
+        base = base.where(table.c.next_check_at <= now).order_by(table.c.next_check_at, table.c.id)
     lease_until = now + _config_seconds(ctx, "LOYALTY_CASHBACK_CLAIM_SECONDS")
     claims: list[Claim] = []
     with unit_of_work(ctx):
-        rows = ctx.session.execute(stmt.execution_options(populate_existing=True)).scalars().all()
-        canceled = _canceled_redemptions(ctx, [r.redeemed_reward_id for r in rows])
-        for row in rows:
-            token = secrets.token_hex(16)
-            values: dict[str, Any] = {
-                "claim_token": token,
-                "claimed_until": lease_until,
-                "next_check_at": lease_until,  # due again if this worker dies
-                "updated_at": now,
-            }
-            action = Action.QUERY
-            if row.state in (PayoutState.INIT, PayoutState.RETRY):
-                if row.redeemed_reward_id in canceled:
-                    _close_canceled(ctx, row.id, row.redeemed_reward_id, now)
-                    continue
-                action = Action.CREATE
-                values.update(
-                    state=PayoutState.SENDING,
-                    attempts=table.c.attempts + 1,
-                    last_attempt_at=now,
-                )
-            done = _rowcount(
-                ctx.session.execute(
-                    sa.update(table)
-                    .where(table.c.id == row.id, table.c.state == row.state, free)
-                    .values(**values)
-                )
+        # Rows closed on the way (cancelled redemptions) or taken by another worker no longer
+        # match, so each round finds fresh ones; the bound only guards against surprises.
+        for _ in range(limit + 10):
+            stmt = ctx.locked(base.limit(limit - len(claims)), skip_locked=True)
+            rows = ctx.session.execute(stmt.execution_options(populate_existing=True))
+            found = rows.scalars().all()
+            if not found:
+                break
+            claims.extend(_take(ctx, found, now, lease_until, free))
+            if len(claims) >= limit:
+                break
+    return claims
+
+
+def _take(
+    ctx: Context,
+    rows: Sequence[CashbackPayoutMixin],
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    free: sa.ColumnElement[bool],
+) -> list[Claim]:
+    table = ctx.models.CashbackPayout.__table__
+    canceled = _canceled_redemptions(ctx, [r.redeemed_reward_id for r in rows])
+    claims: list[Claim] = []
+    for row in rows:
+        if row.state in (PayoutState.INIT, PayoutState.RETRY) and (
+            row.redeemed_reward_id in canceled
+        ):
+            _close_canceled(ctx, row.id, row.redeemed_reward_id, now)
+            continue
+        token = secrets.token_hex(16)
+        values: dict[str, Any] = {
+            "claim_token": token,
+            "claimed_until": lease_until,
+            "next_check_at": lease_until,  # due again if this worker dies
+            "updated_at": now,
+        }
+        action = Action.QUERY
+        if row.state in (PayoutState.INIT, PayoutState.RETRY):
+            action = Action.CREATE
+            values.update(
+                state=PayoutState.SENDING, attempts=table.c.attempts + 1, last_attempt_at=now
             )
-            if not done:
-                continue
+        done = _rowcount(
+            ctx.session.execute(
+                sa.update(table)
+                .where(table.c.id == row.id, table.c.state == row.state, free)
+                .values(**values)
+            )
+        )
+        if done:
             claims.append(
                 Claim(
                     payout_id=row.id,
@@ -474,8 +498,12 @@ def sync(ctx: Context, limit: int = 100) -> SyncReport:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
         raise InvalidInput("limit must be a positive whole number")
     report = SyncReport()
-    for claim in _claim(ctx, clock.now(), limit=limit):
-        state = _run(ctx, claim)
+    while report.checked < limit:
+        # One at a time: a lease then covers one provider conversation, however slow.
+        claims = _claim(ctx, clock.now())
+        if not claims:
+            break
+        state = _run(ctx, claims[0])
         report.checked += 1
         report.states[state.value if state is not None else "taken_over"] += 1
     return report
