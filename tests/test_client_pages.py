@@ -58,12 +58,16 @@ def text(response: Any) -> str:
     return html.unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
 
 
-def card(response: Any, campaign_id: int) -> str:
-    """The HTML of one reward's card on the rewards page."""
-    page = response.get_data(as_text=True)
+def card_html(page: str, campaign_id: int) -> str:
+    """The HTML of one reward's card on the rewards page, as served."""
     found = re.search(rf'<li class="lr-card" id="lr-reward-{campaign_id}".*?</li>', page, re.S)
     assert found is not None, f"no card for reward {campaign_id}"
-    return html.unescape(found.group(0))
+    return found.group(0)
+
+
+def card(response: Any, campaign_id: int) -> str:
+    """One reward's card with entities decoded, to compare with the texts people read."""
+    return html.unescape(card_html(response.get_data(as_text=True), campaign_id))
 
 
 # -- who may see the pages ----------------------------------------------------------------------
@@ -441,3 +445,10 @@ def test_stylesheet_is_served(client: Any) -> None:
     response = client.get("/loyalty/static/loyalty_rewards/cockpit.css")
     assert response.status_code == 200 and b".lr-tip__bubble" in response.data
     response.close()
+
+
+def test_reward_names_and_descriptions_are_escaped(client: Any, shop: Shop) -> None:
+    campaign = shop.campaign(name="<script>alert(1)</script>", description='"><img src=x>')
+    page = client.get("/loyalty/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "<img src=x>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card_html(page, campaign)
