@@ -396,12 +396,20 @@ def _talk(ctx: Context, claim: Claim) -> tuple[ProviderResult, bool]:
         return ProviderResult(Outcome.UNKNOWN, "PROVIDER_ERROR", message), sent
 
 
+def _is_automatic(ctx: Context, name: str) -> bool:
+    """Whether workers poll this provider's payouts (a person settles the others)."""
+    try:
+        return bool(provider_named(ctx.config, name).automatic)
+    except ProviderUnavailable:
+        return True  # keep checking: it may be configured again
+
+
 def _finish(
     ctx: Context, claim: Claim, result: ProviderResult, sent: bool, now: dt.datetime
 ) -> PayoutState | None:
     """Record the answer if the claim is still ours (a callback or another worker may have won)."""
     table = ctx.models.CashbackPayout.__table__
-    automatic = claim.provider != ManualProvider.name
+    automatic = _is_automatic(ctx, claim.provider)
     state = _STATE_OF[result.outcome]
     values: dict[str, Any] = {"claim_token": None, "claimed_until": None, "updated_at": now}
     if sent and claim.action is Action.QUERY:
