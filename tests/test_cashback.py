@@ -768,3 +768,23 @@ def test_a_provider_that_cannot_be_loaded_fails_at_start_up(database_url: str) -
 
     with pytest.raises(ProviderUnavailable):
         host.create_app(database_url, LOYALTY_CASHBACK_PROVIDER="shop.nowhere:Provider")
+
+
+class HandledByStaff(RecordingProvider):
+    """A host provider a person settles: workers must not poll its payouts."""
+
+    name = "staff-desk"
+    automatic = False
+
+    def create_transfer(self, request: Any) -> Any:
+        from flask_loyalty_rewards.cashback import Outcome, ProviderResult
+
+        return ProviderResult(Outcome.PENDING, "DESK", "At the cash desk", request.order_id)
+
+
+def test_payouts_of_a_provider_a_person_settles_are_not_polled(ctx: Flask) -> None:
+    ctx.config["LOYALTY_CASHBACK_PROVIDER"] = HandledByStaff
+    redeemed_id = redeem_cashback()
+
+    assert status_of(redeemed_id) == "3: DESK: At the cash desk"
+    assert payout_of(redeemed_id).next_check_at is None
