@@ -440,3 +440,17 @@ def test_api_answers_401_even_when_pages_redirect_to_a_login(variant: Any) -> No
     response = other.test_client().get(f"{API}/points")
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthorized"
+
+
+def test_api_checks_csrf_itself_when_the_hosts_csrfprotect_checks_nothing_by_default(
+    variant: Any, shop: Shop
+) -> None:
+    other = variant(WTF_CSRF_CHECK_DEFAULT=False)
+    CSRFProtect(other)
+    client = other.test_client()
+    customer = shop.customer()
+    log_in(client, customer)
+    shop.earn(customer, 100)
+    response = redeem(client, shop.campaign(), {})
+    assert response.status_code == 400 and error_of(response)["code"] == "csrf_failed"
+    assert shop.redeemed_ids(customer) == []

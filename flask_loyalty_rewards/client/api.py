@@ -117,16 +117,16 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
     def check_csrf() -> None:
         """Session-cookie clients prove the request is theirs with the X-CSRFToken header.
 
-        A host with CSRFProtect has checked it already; without one we check it ourselves, so the
-        API is never less protected than the pages. LOYALTY_API_CSRF_EXEMPT turns this off for
-        hosts that authenticate the API by token.
+        A host whose CSRFProtect checks every request has checked it already; otherwise we check
+        it ourselves, so the API is never less protected than the pages. LOYALTY_API_CSRF_EXEMPT
+        turns this off for hosts that authenticate the API by token.
         """
         config = current_app.config
         if (
             request.method not in config.get("WTF_CSRF_METHODS", ["POST", "PUT", "PATCH", "DELETE"])
             or config["LOYALTY_API_CSRF_EXEMPT"]
             or not config.get("WTF_CSRF_ENABLED", True)
-            or "csrf" in current_app.extensions
+            or ("csrf" in current_app.extensions and config.get("WTF_CSRF_CHECK_DEFAULT", True))
         ):
             return
         headers = config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
