@@ -69,3 +69,15 @@ def test_cli_guide_explains_every_command() -> None:
     guide = (DOCS / "guides" / "cli.rst").read_text(encoding="utf-8")
     documented = set(re.findall(r"^``flask loyalty ([\w-]+)``$", guide, flags=re.M))
     assert documented == set(create_cli().commands)
+
+
+def test_screenshots_in_the_docs_are_the_ones_the_script_makes() -> None:
+    script = (DOCS.parent / "scripts" / "screenshots.py").read_text(encoding="utf-8")
+    made = set(re.findall(r'out / "([\w-]+\.png)"', script))
+    shown = set()
+    for page in DOCS.rglob("*.rst"):
+        shown.update(re.findall(r"_static/screenshots/([\w-]+\.png)", page.read_text("utf-8")))
+    assert shown == made
+    for name in made:
+        size = (DOCS / "_static" / "screenshots" / name).stat().st_size
+        assert 10_000 < size < 400_000, name
