@@ -126,6 +126,8 @@ def _schema_name(schema: Any) -> str:
 
 class OpenApiReference(SphinxDirective):
     def run(self) -> list[nodes.Node]:
+        for source in ("openapi.py", "schemas.py", "api.py"):
+            self.env.note_dependency(str(ROOT / "flask_loyalty_rewards" / "client" / source))
         document = openapi_document()
         out = Path(self.env.app.outdir) / "openapi.json"
         out.parent.mkdir(parents=True, exist_ok=True)
