@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_ADMIN_PAGE_SIZE": 50,
     # The admin grid counts matching rows up to this many, then shows "more than" (or, for an
     # unfiltered list, the database's estimate of the table size): counting millions is slow.
-    "LOYALTY_ADMIN_COUNT_CAP": 100_000,
+    "LOYALTY_ADMIN_COUNT_CAP": 10_000,
     # Most rows a CSV export may hold.
     "LOYALTY_ADMIN_EXPORT_MAX_ROWS": 50_000,
     # Name of the CLI group (`flask loyalty ...`); None registers no commands.

@@ -533,7 +533,7 @@ def test_a_single_page_has_no_cursor_links(admin_client, seven):
     assert not [u for u in links(body) if "cursor=" in u]
 
 
-@pytest.mark.parametrize("sort", ["", "&sort=0", "&sort=0&desc=1", "&sort=2"])
+@pytest.mark.parametrize("sort", ["", "&sort=0", "&sort=0&desc=1"])
 def test_keyset_pages_hold_the_same_rows_as_offset_pages(app, admin_client, seven, sort):
     app.config["LOYALTY_ADMIN_PAGE_SIZE"] = 2
     for admin in app.extensions["admin"]:
