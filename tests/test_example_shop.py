@@ -14,7 +14,7 @@ from flask import Flask
 from example_shop.app import create_app
 from example_shop.models import Customer, Order, Product, db, loyalty_models
 from example_shop.views import POINTS_VALID_DAYS, price
-from flask_loyalty_rewards import CouponStatus, DeliveryStatus, RewardType, clock
+from flask_loyalty_rewards import CouponStatus, DeliveryStatus, EntryKind, RewardType, clock
 from flask_loyalty_rewards.cashback import PayoutState
 
 
@@ -217,3 +217,34 @@ def test_seed_refuses_a_half_seeded_database(tmp_path: Any) -> None:
     assert "an earlier seed stopped half-way" in result.output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_points_guide_fifo_example_is_what_the_demo_data_holds(shop: Flask) -> None:
+    """docs/guides/points.rst walks through Anna's lots; the numbers must stay true."""
+    m = loyalty_models
+    anna = customer_id(shop, "anna@example.com")
+
+    def spent_from() -> dict[str, list[tuple[str | None, int]]]:
+        lots = {
+            lot.id: lot.reason
+            for lot in db.session.scalars(sa.select(m.PointsLot).filter_by(customer_id=anna))
+        }
+        result: dict[str, list[tuple[str | None, int]]] = {}
+        for reward in db.session.scalars(sa.select(m.RedeemedReward).filter_by(customer_id=anna)):
+            entry = db.session.scalars(
+                sa.select(m.LedgerEntry).filter_by(
+                    redeemed_reward_id=reward.id, kind=EntryKind.SPEND
+                )
+            ).one()
+            allocations = db.session.scalars(
+                sa.select(m.Allocation).filter_by(entry_id=entry.id).order_by(m.Allocation.id)
+            )
+            result[reward.reward_name] = [(lots[a.lot_id], a.points) for a in allocations]
+        return result
+
+    assert query(shop, spent_from) == {
+        "5.00 off": [("Order ORDER-90001", 150)],
+        "Loyalty tote bag": [("Welcome bonus", 300), ("Order ORDER-90002", 100)],
+        "10% off your next order": [("Order ORDER-90002", 200)],
+        "Birthday voucher": [("Order ORDER-90002", 100), ("Order ORDER-90003", 20)],
+    }
