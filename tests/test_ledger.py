@@ -156,6 +156,22 @@ def test_earning_with_the_same_idempotency_key_grants_points_once(frozen_clock, 
     assert loyalty.active_points(alice) == 100
 
 
+def test_a_retry_whose_expiry_was_worked_out_again_replays_the_first_lot(
+    frozen_clock, make_customer
+):
+    alice = make_customer()
+    first = loyalty.earn_points(
+        alice, 100, idempotency_key="order-1", expires_at=frozen_clock() + days(180)
+    )
+    frozen_clock.advance(seconds=3)
+    again = loyalty.earn_points(
+        alice, 100, idempotency_key="order-1", expires_at=frozen_clock() + days(180)
+    )
+    assert again.id == first.id
+    assert again.expires_at == first.expires_at
+    assert loyalty.active_points(alice) == 100
+
+
 def test_same_idempotency_key_with_other_points_is_refused(frozen_clock, make_customer):
     alice = make_customer()
     loyalty.earn_points(alice, 100, idempotency_key="order-1")

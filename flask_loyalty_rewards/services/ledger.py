@@ -422,9 +422,9 @@ def earn_points(
     actor = text_argument(actor, "actor")
     key = idempotency_key_argument(idempotency_key)
     customer_id = ctx.customer_id(customer)
-    request = fingerprint(
-        points=points, expires_at=expires_at, available_from=available_from, kind=kind.value
-    )
+    # A retry often works its dates out again from "now"; only a different number of points
+    # makes it a different request. The first request's dates stay.
+    request = fingerprint(points=points, kind=kind.value)
     lot_model = ctx.models.PointsLot
 
     def work() -> PointsLotMixin:
