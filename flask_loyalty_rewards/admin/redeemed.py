@@ -66,13 +66,19 @@ def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
     return lambda view, context, model, name: fn(model)
 
 
-def _used_box(view: Any, context: Any, model: Any, name: str) -> Markup:
-    label = "Used" if model.used else "Delivered"
-    checked = " checked" if model.used else ""
+def _box(checked: bool, label: str) -> Markup:
     return Markup(
-        '<input type="checkbox" disabled{} title="{}" aria-label="{}">'
-        ' <span class="sr-only">{}</span>'
-    ).format(Markup(checked), label, label, label)
+        f'<input type="checkbox" disabled{" checked" if checked else ""} title="{label}"'
+        f' aria-label="{label}"> <span class="sr-only">{label}</span>'
+    )
+
+
+#: The Unused / Used cell: an empty box for "Delivered" (not used), a ticked one for "Used".
+USED_BOX, UNUSED_BOX = _box(True, "Used"), _box(False, "Delivered")
+
+
+def _used_box(view: Any, context: Any, model: Any, name: str) -> Markup:
+    return USED_BOX if model.used else UNUSED_BOX
 
 
 FORMATTERS: dict[str, Callable[..., Any]] = {
