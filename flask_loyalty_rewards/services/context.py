@@ -153,8 +153,14 @@ class Context:
             raise RewardUnavailable("not_found", campaign_id=campaign_id)
         return found
 
-    def redeemed(self, redeemed: Any, *, lock: bool = True) -> RedeemedRewardMixin:
-        """The redeemed reward, re-read and row-locked so two admins cannot race on it."""
+    def redeemed(
+        self, redeemed: Any, *, lock: bool = True, current: bool = False
+    ) -> RedeemedRewardMixin:
+        """The redeemed reward, re-read and row-locked so two admins cannot race on it.
+
+        ``current`` (without ``lock``): see rows committed after this transaction began, as a
+        replay after losing an idempotency race must (MariaDB reads an older snapshot otherwise).
+        """
         model = self.models.RedeemedReward
         rid = (
             redeemed.id if isinstance(redeemed, model) else integer_id(redeemed, "redeemed reward")
@@ -162,6 +168,8 @@ class Context:
         stmt = sa.select(model).where(model.id == rid).execution_options(populate_existing=True)
         if lock:
             stmt = self.locked(stmt)
+        elif current and self.dialect in ("mysql", "mariadb"):
+            stmt = stmt.with_for_update(read=True)
         found = self.session.execute(stmt).unique().scalar_one_or_none()
         if found is None:
             raise NotFound("no such redeemed reward", redeemed_reward_id=rid)

@@ -277,7 +277,7 @@ def redeem(
         return row
 
     def replay(existing: Any) -> RedeemedRewardMixin:
-        return ctx.redeemed(existing.result_id, lock=False)
+        return ctx.redeemed(existing.result_id, lock=False, current=True)
 
     return run_once(ctx, customer_id, "redeem", key, request, work, replay)
 
