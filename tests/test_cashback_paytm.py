@@ -20,7 +20,8 @@ from flask_loyalty_rewards.cashback.providers import (
 )
 from tests.fake_paytm import MERCHANT_ID, MERCHANT_KEY, SUBWALLET, FakePaytm, start, stop
 
-TIMEOUT = 0.25
+#: For the tests about timeouts; every other call may take its time on a busy CI machine.
+SHORT_TIMEOUT = 0.3
 
 
 def paytm_config(base_url: str, **extra: Any) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def paytm_config(base_url: str, **extra: Any) -> dict[str, Any]:
         "LOYALTY_PAYTM_MERCHANT_KEY": MERCHANT_KEY,
         "LOYALTY_PAYTM_SUBWALLET_GUID": SUBWALLET,
         "LOYALTY_PAYTM_BASE_URL": base_url,
-        "LOYALTY_PAYTM_TIMEOUT": TIMEOUT,
+        "LOYALTY_PAYTM_TIMEOUT": 10,
         "LOYALTY_PAYTM_NOT_FOUND_CODES": ("DE_404",),
         "LOYALTY_PAYTM_DUPLICATE_CODES": ("DE_DUP",),
         **extra,
@@ -38,7 +39,7 @@ def paytm_config(base_url: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def fake_paytm() -> Iterator[FakePaytm]:
-    fake = FakePaytm(delay=TIMEOUT * 3)
+    fake = FakePaytm(delay=SHORT_TIMEOUT * 3)
     server, thread = start(fake)
     yield fake
     stop(server, thread)
@@ -117,15 +118,16 @@ def test_a_refused_transfer_is_a_failure_with_paytms_code_and_message(
 
 
 def test_a_timeout_is_an_unknown_outcome_within_the_configured_time(
-    provider: PaytmProvider, fake_paytm: FakePaytm
+    fake_paytm: FakePaytm,
 ) -> None:
     fake_paytm.next_transfers("LATE_SUCCESS")
+    impatient = PaytmProvider(paytm_config(fake_paytm.url, LOYALTY_PAYTM_TIMEOUT=SHORT_TIMEOUT))
 
     started = time.monotonic()
-    result = provider.create_transfer(transfer())
+    result = impatient.create_transfer(transfer())
 
     assert (result.outcome, result.code) == (Outcome.UNKNOWN, "TIMEOUT")
-    assert time.monotonic() - started < TIMEOUT * 2.5
+    assert time.monotonic() - started < SHORT_TIMEOUT * 3
 
 
 def test_malformed_json_is_an_unknown_outcome(
