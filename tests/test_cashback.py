@@ -486,7 +486,7 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
     response = post_callback(app, body, other_checksum)
 
     assert response.status_code == 400
-    assert response.json is not None and response.json["code"] == "invalid_callback"
+    assert response.json is not None and response.json["error"]["code"] == "invalid_callback"
     with app.app_context():
         assert status_of(redeemed_id) == "3: DE_002: Request accepted"
 
@@ -800,3 +800,32 @@ def test_payouts_of_a_provider_a_person_settles_are_not_polled(ctx: Flask) -> No
 
     assert status_of(redeemed_id) == "3: DESK: At the cash desk"
     assert payout_of(redeemed_id).next_check_at is None
+
+
+def test_a_customer_paytm_cannot_pay_gets_a_clear_refusal_from_the_api(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    from tests.client_support import csrf_token, log_in
+
+    with app.app_context():
+        customer_id = add_customer(phone="+48 600 000 001").id
+        campaign_id = add_campaign().id
+    client = app.test_client()
+    log_in(client, customer_id)
+
+    response = client.post(
+        "/loyalty/api/redeemed-rewards",
+        json={"campaign_id": campaign_id},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
+
+    assert response.status_code == 409
+    assert response.json is not None
+    error = response.json["error"]
+    assert (error["code"], error["details"]["reason"]) == (
+        "reward_unavailable",
+        "cashback_unavailable",
+    )
+    assert "10-digit Indian mobile number" in error["message"]
+    with app.app_context():
+        assert host.loyalty.active_points(customer_id) == 1000

@@ -83,7 +83,7 @@ def _callback_blueprint(prefix: str) -> Blueprint:
                 get_state(app).context(app), provider, request.get_data(), headers
             )
         except LoyaltyError as exc:
-            return jsonify(exc.to_dict()), exc.http_status
+            return jsonify({"error": exc.to_dict()}), exc.http_status  # as the JSON API does
         return jsonify({"order_id": payout.order_id, "cashback_status": payout.status_text})
 
     return blueprint
