@@ -6,8 +6,8 @@ Flask-Admin counts every matching row on every page and pages with OFFSET over w
 * counts at most ``LOYALTY_ADMIN_COUNT_CAP`` matching rows (``SELECT count(*) FROM (SELECT id
   ... LIMIT cap + 1)``), and for an unfiltered list of a table larger than that takes the
   planner's estimate (``pg_class.reltuples`` on PostgreSQL, ``information_schema.tables`` on
-  MariaDB; SQLite counts exactly, its ``count(*)`` walks the smallest index). The page says
-  "about" or "more than" when the figure is not exact;
+  MariaDB, ``sqlite_stat1`` on SQLite once ANALYZE has run; without statistics SQLite counts
+  exactly). The page says "about" or "more than" when the figure is not exact;
 * pages by keyset ("seek") where it can: the pager's links to nearby pages carry a cursor, the
   sort key of the current page's last (or first) row, so the next page is read with
   ``WHERE (sort, id) < (:last_sort, :last_id)`` straight from the index, at the same cost on
@@ -70,6 +70,18 @@ def estimated_rows(session: Any, table: sa.Table) -> int | None:
             ),
             {"name": table.name},
         ).scalar()
+    elif dialect == "sqlite":
+        # ANALYZE (or PRAGMA optimize) leaves each index's row count in sqlite_stat1.
+        has_stats = session.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+        ).scalar()
+        if not has_stats:
+            return None
+        stat = session.execute(
+            sa.text("SELECT stat FROM sqlite_stat1 WHERE tbl = :name AND stat != '' LIMIT 1"),
+            {"name": table.name},
+        ).scalar()
+        value = str(stat).split()[0] if stat else None
     else:
         return None
     return int(value) if value is not None and int(value) >= 0 else None
