@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, url_for
@@ -19,7 +18,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from wtforms import ValidationError as FormValidationError
 
-from .. import clock, signals
+from .. import clock
 from ..errors import LoyaltyError
 from ..errors import NotFound as LoyaltyNotFound
 from ..services import catalog, ledger, redemption
@@ -196,19 +195,11 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
         if campaign is None:
             raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
-        fresh: set[int] = set()
-        me = threading.get_ident()
-
-        def created(sender: Any, redeemed: Any, **kwargs: Any) -> None:
-            if threading.get_ident() == me:
-                fresh.add(redeemed.id)
-
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        with signals.reward_redeemed.connected_to(created, sender=app):
-            row = state.extension.redeem(g.loyalty_customer, campaign, idempotency_key=key)
+        outcome = redemption.redeem_once(ctx, g.loyalty_customer, campaign, idempotency_key=key)
+        row = outcome.value
         response = dump(redeemed_schema, row, 201)
         response.headers["Location"] = url_for(".redeemed_reward", redeemed_id=row.id)
-        if row.id not in fresh:
+        if outcome.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response
 

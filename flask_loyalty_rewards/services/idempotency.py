@@ -8,7 +8,8 @@ work rolls back, and it replays the winner's result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -55,6 +56,14 @@ def store_key(
     )
 
 
+@dataclass(frozen=True)
+class Once(Generic[T]):
+    """The result of a keyed request, and whether it was the replay of an earlier one."""
+
+    value: T
+    replayed: bool
+
+
 def run_once(
     ctx: Context,
     customer_id: Any,
@@ -63,26 +72,26 @@ def run_once(
     request: str,
     work: Callable[[], T],
     replay: Callable[[Any], T],
-) -> T:
+) -> Once[T]:
     """Run ``work`` in a unit of work at most once per key; ``work`` calls :func:`store_key`."""
     if key is None:
         with unit_of_work(ctx):
-            return work()
+            return Once(work(), replayed=False)
 
-    def answer(existing: Any) -> T:
+    def answer(existing: Any) -> Once[T]:
         if existing.fingerprint != request:
             raise IdempotencyConflict(
                 "this idempotency key was already used for a different request",
                 idempotency_key=key,
             )
-        return replay(existing)
+        return Once(replay(existing), replayed=True)
 
     try:
         with unit_of_work(ctx):
             existing = find_key(ctx, customer_id, scope, key)
             if existing is not None:
                 return answer(existing)
-            return work()
+            return Once(work(), replayed=False)
     except IdempotencyConflict:
         raise
     except (sa.exc.IntegrityError, LoyaltyError):

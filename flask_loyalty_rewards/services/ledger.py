@@ -469,7 +469,7 @@ def earn_points(
         assert lot is not None
         return lot
 
-    return run_once(ctx, customer_id, "earn", key, request, work, replay)
+    return run_once(ctx, customer_id, "earn", key, request, work, replay).value
 
 
 def revoke_points(
@@ -536,7 +536,7 @@ def revoke_points(
         request,
         work,
         lambda existing: RevokeResult.from_json(existing.result_json),
-    )
+    ).value
 
 
 def _lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:

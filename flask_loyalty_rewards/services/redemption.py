@@ -34,7 +34,7 @@ from .context import (
     text_argument,
     unit_of_work,
 )
-from .idempotency import run_once, store_key
+from .idempotency import Once, run_once, store_key
 
 #: Where a gift's delivery may go from each status.
 DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
@@ -187,6 +187,26 @@ def redeem(
     Admins redeeming on a customer's behalf (``actor`` set) may skip the visibility window and,
     with ``charge_points=False``, grant the reward for free (recorded with cost 0).
     """
+    return redeem_once(
+        ctx,
+        customer,
+        campaign,
+        idempotency_key=idempotency_key,
+        charge_points=charge_points,
+        actor=actor,
+    ).value
+
+
+def redeem_once(
+    ctx: Context,
+    customer: Any,
+    campaign: Any,
+    *,
+    idempotency_key: str | None = None,
+    charge_points: bool = True,
+    actor: str | None = None,
+) -> Once[RedeemedRewardMixin]:
+    """:func:`redeem`, also saying whether the answer replays an earlier request's reward."""
     now = clock.now()
     key = idempotency_key_argument(idempotency_key)
     actor = text_argument(actor, "actor")
