@@ -246,6 +246,47 @@ def test_index_view_class_denies_by_default(app, database_url, admin_data):
         dispose(variant)
 
 
+def test_a_stock_admin_index_denies_by_default_too(app, admin_data):
+    assert client_as(app, None).get("/admin/").status_code == 403
+    assert client_as(app, admin_data.customer()).get("/admin/").status_code == 403
+    assert client_as(app, admin_data.admin()).get("/admin/").status_code == 200
+
+
+def test_a_hosts_own_index_view_is_left_alone(make_app_with_index):
+    variant = make_app_with_index()
+    assert client_as(variant, None).get("/admin/").status_code == 200
+
+
+@pytest.fixture
+def make_app_with_index(database_url):
+    from flask_admin import AdminIndexView
+
+    from tests.conftest import dispose
+
+    class OpenIndex(AdminIndexView):
+        pass
+
+    made: list[Flask] = []
+
+    def make() -> Flask:
+        variant = Flask(__name__)
+        variant.config.update(
+            SECRET_KEY="x",
+            SQLALCHEMY_DATABASE_URI=database_url,
+            SQLALCHEMY_ENGINE_OPTIONS=host.engine_options(database_url),
+            LOYALTY_ADMIN_ACCESS=host.is_admin,
+        )
+        host.db.init_app(variant)
+        admin = Admin(variant, index_view=OpenIndex())
+        host.loyalty.init_app(variant, db=host.db, models=host.models, admin=admin)
+        made.append(variant)
+        return variant
+
+    yield make
+    for variant in made:
+        dispose(variant)
+
+
 # -- CSRF with and without the host's CSRFProtect ------------------------------------------------
 
 

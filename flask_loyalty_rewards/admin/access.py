@@ -160,6 +160,7 @@ def setup_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | N
     )
     app.extensions[SETUP_KEY] = setup
     state.admin = admin
+    secure_stock_index(admin, base_view)
     return setup
 
 
@@ -184,6 +185,35 @@ def add_admin_view(app: Flask, view_class: type, *args: Any, **kwargs: Any) -> A
 
     get_state(app).admin_views.append(view)
     return view
+
+
+def secure_stock_index(admin: Any, base_view: type | None) -> bool:
+    """Give a stock, open ``AdminIndexView`` the loyalty access rule; leave a host's own alone.
+
+    Flask-Admin's default index lets everybody in. A host that never customised it gets the
+    same rule as our views (``LOYALTY_ADMIN_ACCESS``, and the host base view's check when one
+    was given), so the whole admin denies by default. Returns whether the index was secured.
+    """
+    from flask_admin import AdminIndexView
+
+    index = admin.index_view
+    if type(index) is not AdminIndexView:
+        return False
+
+    def is_accessible() -> bool:
+        check = current_app.config.get("LOYALTY_ADMIN_ACCESS")
+        if check is None and base_view is None:
+            return False
+        if check is not None and not check():
+            return False
+        return base_view is None or bool(base_view.is_accessible(index))  # type: ignore[attr-defined]
+
+    def inaccessible_callback(name: Any, **kwargs: Any) -> Any:
+        return deny()
+
+    index.is_accessible = is_accessible
+    index.inaccessible_callback = inaccessible_callback
+    return True
 
 
 def index_view_class() -> type:
