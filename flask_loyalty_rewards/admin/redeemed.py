@@ -8,7 +8,6 @@ row is listed with its reason, and nothing else is touched.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -17,17 +16,17 @@ from flask import flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import macro
-from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import InputRequired
 
 from .. import clock
 from ..errors import LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..services.redemption import DELIVERY_TRANSITIONS
 from .access import LoyaltyAdminMixin, action, expose
+from .forms import CancelForm, RowForm, form_error, when
 from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_cell
 
 #: The grid's columns, in the spec's order, with the spec's names.
@@ -49,10 +48,6 @@ COLUMNS: dict[str, str] = {
 }
 ACTION_COLUMN = "action"
 MAX_REPORTED = 20
-
-
-def when(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 def cashback_text(row: Any) -> str:
@@ -95,21 +90,10 @@ EXPORT_FORMATTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-class RowForm(FlaskForm):  # type: ignore[misc]
-    id = HiddenField(validators=[InputRequired()])
-
-
 class DeliveryForm(RowForm):
     status = SelectField(
         choices=[SelectChoice(s.value, s.label) for s in DeliveryStatus],
         validators=[InputRequired()],
-    )
-
-
-class CancelForm(RowForm):
-    reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired("Say why the redemption is cancelled."), Length(max=2000)],
     )
 
 
@@ -245,7 +229,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         if form.validate():
             self._change(form.id.data, self._usage_change(used))
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     @expose("/delivery/", methods=("POST",))
@@ -259,7 +243,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
                 f"Delivery status set to {status.label}.",
             )
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     @expose("/cancel/", methods=("POST",))
@@ -275,7 +259,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
                 "Redemption cancelled; the points went back to the customer.",
             )
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     # -- bulk actions -------------------------------------------------------------------------
@@ -353,8 +337,3 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
 def _delivery_order(status: DeliveryStatus) -> int:
     return list(DeliveryStatus).index(status)
-
-
-def _form_error(form: Any) -> str:
-    messages = [f"{error}" for errors in form.errors.values() for error in errors]
-    return "Nothing changed: " + ("; ".join(messages) or "the form was not valid.")

@@ -20,8 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from ..admin.access import LoyaltyAdminMixin, expose
+from ..admin.forms import CancelForm, RowForm, form_error, when
 from ..admin.grid import ChoiceFilter
-from ..admin.redeemed import CancelForm, RowForm, _form_error, when
 from ..errors import LoyaltyError
 from ..services import cashback
 from .models import PayoutState
@@ -142,7 +142,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 "The payout is sent again under the same order id.",
             )
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     @expose("/cancel/", methods=("POST",))
@@ -156,7 +156,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 "Payout cancelled; the points went back to the customer.",
             )
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     @expose("/settle/", methods=("POST",))
@@ -173,7 +173,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 "Marked as paid." if paid else "Marked as failed.",
             )
         else:
-            flash(_form_error(form), "error")
+            flash(form_error(form), "error")
         return self._back()
 
     def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:

@@ -1,0 +1,32 @@
+"""Forms and formatting shared by the loyalty admin views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+def when(value: dt.datetime | None) -> str:
+    """A datetime as the admin shows it: UTC, to the second."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+class RowForm(FlaskForm):  # type: ignore[misc]
+    id = HiddenField(validators=[InputRequired()])
+
+
+class CancelForm(RowForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Say why the redemption is cancelled."), Length(max=2000)],
+    )
+
+
+def form_error(form: Any) -> str:
+    """The flash message for a refused admin form: what was wrong, and that nothing changed."""
+    messages = [f"{error}" for errors in form.errors.values() for error in errors]
+    return "Nothing changed: " + ("; ".join(messages) or "the form was not valid.")
