@@ -151,24 +151,49 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return fake
 
 
+def customer_fields(n: int, **fields: Any) -> dict[str, Any]:
+    """A plausible customer of the test host, numbered ``n``, with ``fields`` on top."""
+    values: dict[str, Any] = {
+        "email": f"customer{n}@example.com",
+        "phone": f"+48 600 000 {n:03d}",
+        "first_name": f"First{n}",
+        "last_name": f"Last{n}",
+        "street": f"{n} Main Street",
+        "postal_code": "00-950",
+        "city": "Warsaw",
+        "country": "Poland",
+    }
+    values.update(fields)
+    return values
+
+
+def campaign_fields(**fields: Any) -> dict[str, Any]:
+    """A discount-code campaign costing 100 points, with ``fields`` on top."""
+    from decimal import Decimal
+
+    from flask_loyalty_rewards import RewardType
+
+    now = clock.now()
+    values: dict[str, Any] = {
+        "name": "10% off",
+        "description": "",
+        "reward_type": RewardType.DISCOUNT_CODE,
+        "cost_in_points": 100,
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(fields)
+    if values["reward_type"] is RewardType.CASHBACK:
+        values.setdefault("reward_value", Decimal("5.00"))
+    return values
+
+
 @pytest.fixture
 def make_customer(ctx: Flask) -> Any:
     counter = iter(range(1, 10**6))
 
     def make(**fields: Any) -> host.Customer:
-        n = next(counter)
-        values: dict[str, Any] = {
-            "email": f"customer{n}@example.com",
-            "phone": f"+48 600 000 {n:03d}",
-            "first_name": f"First{n}",
-            "last_name": f"Last{n}",
-            "street": f"{n} Main Street",
-            "postal_code": "00-950",
-            "city": "Warsaw",
-            "country": "Poland",
-        }
-        values.update(fields)
-        customer = host.Customer(**values)
+        customer = host.Customer(**customer_fields(next(counter), **fields))
         host.db.session.add(customer)
         host.db.session.commit()
         return customer
@@ -178,20 +203,8 @@ def make_customer(ctx: Flask) -> Any:
 
 @pytest.fixture
 def make_campaign(ctx: Flask) -> Any:
-    from flask_loyalty_rewards import RewardType
-
     def make(**fields: Any) -> Any:
-        now = clock.now()
-        values: dict[str, Any] = {
-            "name": "10% off",
-            "description": "",
-            "reward_type": RewardType.DISCOUNT_CODE,
-            "cost_in_points": 100,
-            "created_at": now,
-            "updated_at": now,
-        }
-        values.update(fields)
-        campaign = host.models.RewardCampaign(**values)
+        campaign = host.models.RewardCampaign(**campaign_fields(**fields))
         host.db.session.add(campaign)
         host.db.session.commit()
         return campaign
@@ -285,17 +298,7 @@ class AdminData:
 
     def customer(self, **fields: Any) -> int:
         n = next(self.counter)
-        values: dict[str, Any] = {
-            "email": f"person{n}@example.com",
-            "phone": f"+48 600 100 {n:03d}",
-            "first_name": f"Ann{n}",
-            "last_name": f"Smith{n}",
-            "street": f"{n} Main Street",
-            "postal_code": "00-950",
-            "city": "Warsaw",
-            "country": "Poland",
-        }
-        values.update(fields)
+        values = customer_fields(n, **{"email": f"person{n}@example.com", **fields})
         with self.app.app_context():
             customer = host.Customer(**values)
             host.db.session.add(customer)
@@ -306,24 +309,8 @@ class AdminData:
         return self.customer(is_admin=True)
 
     def campaign(self, **fields: Any) -> int:
-        from decimal import Decimal
-
-        from flask_loyalty_rewards import RewardType
-
         with self.app.app_context():
-            now = clock.now()
-            values: dict[str, Any] = {
-                "name": "10% off",
-                "description": "",
-                "reward_type": RewardType.DISCOUNT_CODE,
-                "cost_in_points": 100,
-                "created_at": now,
-                "updated_at": now,
-            }
-            values.update(fields)
-            if values["reward_type"] is RewardType.CASHBACK:
-                values.setdefault("reward_value", Decimal("5.00"))
-            campaign = host.models.RewardCampaign(**values)
+            campaign = host.models.RewardCampaign(**campaign_fields(**fields))
             host.db.session.add(campaign)
             host.db.session.commit()
             return int(campaign.id)
