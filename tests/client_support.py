@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -134,6 +135,24 @@ class Shop:
 
     def verify(self) -> list[Any]:
         return self.run(host.loyalty.verify)
+
+
+@pytest.fixture
+def shop(app: Flask) -> Shop:
+    return Shop(app)
+
+
+@pytest.fixture
+def alice(shop: Shop) -> int:
+    return shop.customer()
+
+
+@pytest.fixture
+def client(app: Flask, alice: int) -> Any:
+    """A test client logged in as ``alice``."""
+    client = app.test_client()
+    log_in(client, alice)
+    return client
 
 
 def log_in(client: Any, customer_id: int) -> None:

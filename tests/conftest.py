@@ -20,6 +20,9 @@ from flask import Flask
 from flask_loyalty_rewards import clock
 from tests import host
 
+# Fixtures of the client tests (shop, alice, client) live with their helpers.
+pytest_plugins = ["tests.client_support"]
+
 SERVER_URLS = {
     "postgresql": os.environ.get(
         "LOYALTY_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -18,23 +18,6 @@ API = "/loyalty/api"
 
 
 @pytest.fixture
-def shop(app: Flask) -> Shop:
-    return Shop(app)
-
-
-@pytest.fixture
-def alice(shop: Shop) -> int:
-    return shop.customer()
-
-
-@pytest.fixture
-def client(app: Flask, alice: int) -> Any:
-    client = app.test_client()
-    log_in(client, alice)
-    return client
-
-
-@pytest.fixture
 def csrf(client: Any) -> dict[str, str]:
     return {"X-CSRFToken": csrf_token(client)}
 

@@ -24,23 +24,6 @@ CASHBACK = {"reward_type": RewardType.CASHBACK, "reward_value": Decimal("5.00")}
 
 
 @pytest.fixture
-def shop(app: Flask) -> Shop:
-    return Shop(app)
-
-
-@pytest.fixture
-def alice(shop: Shop) -> int:
-    return shop.customer()
-
-
-@pytest.fixture
-def client(app: Flask, alice: int) -> Any:
-    client = app.test_client()
-    log_in(client, alice)
-    return client
-
-
-@pytest.fixture
 def variant(app: Flask, database_url: str) -> Iterator[Any]:
     """Another app of the host shop with its own config, over the same (emptied) database."""
     made: list[Flask] = []
