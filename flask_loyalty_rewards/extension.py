@@ -32,18 +32,25 @@ class LoyaltyState:
     admin: Any = None
     admin_views: list[Any] = field(default_factory=list)
 
-    def context(self, app: Flask) -> Context:
+    def context(self, app: Flask, *, fresh: bool = False) -> Context:
+        """The services context; ``fresh`` when a service call starts with it right away."""
+        session = self.db.session
+        current = session()  # the request's Session behind the scoped proxy
         return Context(
             app=app,
-            session=self.db.session,
+            session=session,
             models=self.models,
             config=app.config,
             profile_loader=self.extension._customer_profile,
+            owns_transaction=fresh
+            and not current.in_transaction()
+            and not (current.new or current.dirty or current.deleted),
         )
 
-    def current_context(self) -> Context:
+    def current_context(self, *, fresh: bool = False) -> Context:
         """The services context of the app in the current application context."""
-        return self.context(current_app._get_current_object())  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        return self.context(app, fresh=fresh)
 
     def current_customer(self) -> Any:
         loader = self.extension._customer_loader
@@ -151,7 +158,7 @@ class LoyaltyRewards:
         init_cashback(app, state)
 
     def _ctx(self) -> Context:
-        return get_state().current_context()
+        return get_state().current_context(fresh=True)
 
     @property
     def models(self) -> LoyaltyModels:

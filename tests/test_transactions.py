@@ -82,30 +82,40 @@ def scenario(frozen_clock, make_customer, make_campaign):
     return campaign, customer_with_two_lots
 
 
-def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario):
-    """Fail statement 1, then 2, ... of the same redemption until it gets through untouched."""
+@pytest.mark.parametrize("session_state", ["host transaction open", "fresh session"])
+def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario, session_state):
+    """Fail statement 1, then 2, ... of the same redemption until it gets through untouched.
+
+    With the host's transaction open the call works in a savepoint; on a fresh session it owns
+    the whole transaction and needs none. Both paths must leave no trace.
+    """
+    fresh = session_state == "fresh session"
     campaign, customer_with_two_lots = scenario
+    campaign_id = campaign.id
     victim_id = customer_with_two_lots().id
     k = 0
     while True:
         k += 1
         db.session.expire_all()
         before_counts, before_state = row_counts(), ledger_state()
+        if fresh:
+            db.session.remove()
         with statements(db.engine, fail_at=k) as run:
             try:
-                reward = loyalty.redeem(victim_id, campaign, idempotency_key="retry-me")
+                reward = loyalty.redeem(victim_id, campaign_id, idempotency_key="retry-me")
             except (InjectedFault, sa.exc.StatementError):
                 failed = True
             else:
                 failed = False
         if not failed:
             assert len(run) < k
+            assert any(st.startswith("SAVEPOINT") for st in run) is not fresh
             break
         db.session.rollback()
         assert row_counts() == before_counts, f"a fault at statement {k} left rows behind"
         assert ledger_state() == before_state, f"a fault at statement {k} changed the ledger"
     assert k > 12, "the redemption should have run more statements than that"
-    again = loyalty.redeem(victim_id, campaign, idempotency_key="retry-me")
+    again = loyalty.redeem(victim_id, campaign_id, idempotency_key="retry-me")
     assert again.id == reward.id
     assert loyalty.active_points(victim_id) == 50
     assert loyalty.verify() == []

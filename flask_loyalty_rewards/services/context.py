@@ -41,6 +41,9 @@ class Context:
     config: Mapping[str, Any]
     profile_loader: Callable[[Any], CustomerProfile] | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: The call began on a session with no transaction and nothing pending: nothing of the
+    #: host's can be in the transaction, so a refusal may roll all of it back (no savepoint).
+    owns_transaction: bool = False
 
     # -- dialect-aware statements -------------------------------------------------------------
 
@@ -238,8 +241,16 @@ def fingerprint(**params: Any) -> str:
 
 @contextmanager
 def unit_of_work(ctx: Context) -> Iterator[None]:
-    """Run the body in a savepoint; commit on success, undo only our part on failure."""
+    """Run the body in a savepoint; commit on success, undo only our part on failure.
+
+    When the transaction holds nothing but our own work (:attr:`Context.owns_transaction`),
+    the savepoint is left out: on failure the whole transaction is rolled back instead.
+    """
     session = ctx.session
+    if ctx.owns_transaction and not (session.new or session.dirty or session.deleted):
+        with _whole_transaction(ctx):
+            yield
+        return
     savepoint = session.begin_nested()
     try:
         yield
@@ -260,6 +271,24 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
         session.rollback()
         ctx.after_commit.clear()
         raise
+    _announce(ctx)
+
+
+@contextmanager
+def _whole_transaction(ctx: Context) -> Iterator[None]:
+    session = ctx.session
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        ctx.after_commit.clear()
+        raise
+    _announce(ctx)
+
+
+def _announce(ctx: Context) -> None:
+    """Run the after-commit callbacks (signals) of the unit of work that just committed."""
     callbacks, ctx.after_commit[:] = list(ctx.after_commit), []
     for callback in callbacks:
         callback()
