@@ -89,6 +89,17 @@ class AccountMixin(_LoyaltyTable):
         return (sa.CheckConstraint("balance >= 0", name=f"ck_{p}account_balance"),)
 
 
+def has_points_left(remaining: Any) -> sa.ColumnElement[bool]:
+    """``remaining > 0``, the condition of the lot indexes, with a literal 0.
+
+    A literal, not a parameter: a prepared statement's generic plan can use a partial index only
+    when the query's condition matches the index's own, and PostgreSQL switches to generic plans
+    after a few executions.
+    """
+    condition: sa.ColumnElement[bool] = remaining > sa.literal_column("0")
+    return condition
+
+
 class PointsLotMixin(_LoyaltyTable):
     """Points earned together, spent and expired together."""
 

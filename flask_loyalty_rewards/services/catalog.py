@@ -14,7 +14,12 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import InvalidInput, NotFound
-from ..models.mixins import PointsLotMixin, RedeemedRewardMixin, RewardCampaignMixin
+from ..models.mixins import (
+    PointsLotMixin,
+    RedeemedRewardMixin,
+    RewardCampaignMixin,
+    has_points_left,
+)
 from .context import Context, integer_id
 from .redemption import visible_filter
 
@@ -134,7 +139,7 @@ def open_lots(ctx: Context, customer: Any, now: dt.datetime | None = None) -> li
         sa.select(lot)
         .where(
             lot.customer_id == customer_id,
-            lot.remaining > 0,
+            has_points_left(lot.remaining),
             lot.spend_order_at > now,
             lot.revoked_at.is_(None),
         )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from .. import clock, signals
 from ..models import CouponStatus, EntryKind, HistoryEvent
+from ..models.mixins import has_points_left
 from . import ledger
 from .context import Context, unit_of_work
 from .redemption import add_history
@@ -47,7 +48,7 @@ def _expire_lots(ctx: Context, now: dt.datetime) -> tuple[int, int]:
             c
             for c in ctx.session.execute(
                 sa.select(lot.c.customer_id)
-                .where(lot.c.remaining > 0, lot.c.spend_order_at <= now)
+                .where(has_points_left(lot.c.remaining), lot.c.spend_order_at <= now)
                 .group_by(lot.c.customer_id)
                 .order_by(lot.c.customer_id)
                 .limit(BATCH)
@@ -72,7 +73,7 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
                 sa.select(lot.c.id, lot.c.remaining)
                 .where(
                     lot.c.customer_id == customer_id,
-                    lot.c.remaining > 0,
+                    has_points_left(lot.c.remaining),
                     lot.c.spend_order_at <= now,
                 )
                 .order_by(lot.c.spend_order_at, lot.c.id)
