@@ -87,6 +87,19 @@ def test_an_unknown_campaign_is_refused(customer):
     assert error.reason == "not_found"  # type: ignore[attr-defined]
 
 
+def test_redeeming_by_keys_names_the_one_that_is_unknown(customer, make_campaign):
+    campaign_id = make_campaign().id
+    refused_without_writes(lambda: loyalty.redeem(987_654, campaign_id), NotFound)
+    error = refused_without_writes(lambda: loyalty.redeem(customer.id, 424_242), RewardUnavailable)
+    assert error.reason == "not_found"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("who", ["1", 1.0, None, True, 2**70])
+def test_redeeming_for_a_customer_key_of_the_wrong_type_is_refused(customer, make_campaign, who):
+    campaign_id = make_campaign().id
+    refused_without_writes(lambda: loyalty.redeem(who, campaign_id))
+
+
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, 42])
 def test_a_bad_idempotency_key_is_refused(customer, make_campaign, key):
     campaign = make_campaign()

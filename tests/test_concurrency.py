@@ -23,7 +23,7 @@ from flask import Flask
 
 from flask_loyalty_rewards import LoyaltyError, NotEnoughPoints
 from flask_loyalty_rewards.services import context as context_module
-from flask_loyalty_rewards.services import ledger
+from flask_loyalty_rewards.services import ledger, redemption
 from tests import host
 from tests.conftest import SERVER_URLS, dispose
 from tests.host import db, loyalty, models
@@ -132,6 +132,12 @@ def test_concurrent_redemptions_never_spend_a_point_twice(app):
     assert_race_safe(outcome)
 
 
+def test_redeeming_step_by_step_on_postgresql_is_race_safe_too(postgres_app, monkeypatch):
+    """PostgreSQL redeems most campaigns in one statement; the others go step by step."""
+    monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    assert_race_safe(run_race(postgres_app))
+
+
 # -- the same race against a naive path must fail ------------------------------------------------
 
 
@@ -186,6 +192,7 @@ def postgres_app() -> Iterator[Flask]:
 
 
 def test_the_race_catches_a_naive_read_then_write_path(postgres_app, monkeypatch):
+    monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
     monkeypatch.setattr(ledger, "spend_gate", naive_spend_gate)
     monkeypatch.setattr(ledger, "draw_fifo", naive_draw_fifo)
     monkeypatch.setattr(context_module.Context, "locked", lambda self, stmt, **kw: stmt)
@@ -194,3 +201,99 @@ def test_the_race_catches_a_naive_read_then_write_path(postgres_app, monkeypatch
     assert overspent > 0, "the naive path should have redeemed more than the balances cover"
     with pytest.raises(AssertionError):
         assert_race_safe(outcome)
+
+
+# -- a redemption that waited for another transaction on the same customer -----------------------
+
+
+def wait_until_a_transaction_waits_for_a_lock(engine: sa.Engine) -> None:
+    """Return once the database shows a transaction queued behind a row lock."""
+    if engine.dialect.name == "sqlite":  # one writer at a time: the waiter is inside BEGIN
+        time.sleep(0.5)
+        return
+    if engine.dialect.name == "postgresql":
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    else:
+        sql = "SELECT count(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
+    deadline = time.monotonic() + 30
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.exec_driver_sql(sql).scalar():
+                return
+            conn.rollback()  # PostgreSQL keeps one statistics snapshot per transaction
+            time.sleep(0.2)  # MariaDB refreshes innodb_trx only when not read for 0.1 s
+    raise AssertionError("no transaction ever waited for a lock")
+
+
+def test_points_earned_while_a_redemption_waits_are_spent_first_if_they_expire_soonest(app):
+    """The redemption's reads must see what committed while it queued for the customer.
+
+    A statement that read the lots before it queued would miss the new lot and spend the old one.
+    """
+    with app.app_context():
+        from flask_loyalty_rewards import clock
+        from tests.conftest import campaign_fields
+
+        now = clock.now()
+        customer = host.Customer(email=f"queued-{uuid.uuid4().hex}@example.com")
+        campaign = models.RewardCampaign(**campaign_fields(cost_in_points=50))
+        db.session.add_all([customer, campaign])
+        db.session.commit()
+        customer_id, campaign_id = customer.id, campaign.id
+        old_lot = loyalty.earn_points(customer_id, 100, expires_at=now + dt.timedelta(days=10)).id
+        db.session.remove()
+        engine = db.engine
+
+    earner_holds_the_lock, earner_may_commit = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def hold_the_earners_commit(session: Any) -> None:
+        if threading.current_thread().name == "earner":
+            earner_holds_the_lock.set()
+            earner_may_commit.wait(30)
+
+    def run(name: str, call: Any) -> None:
+        with app.app_context():
+            try:
+                results[name] = call()
+            except Exception as exc:  # reported by the assertions below
+                results[name] = exc
+            finally:
+                db.session.remove()
+
+    soon = now + dt.timedelta(days=1)
+    earner = threading.Thread(
+        target=run,
+        args=("earner", lambda: loyalty.earn_points(customer_id, 50, expires_at=soon).id),
+        name="earner",
+    )
+    redeemer = threading.Thread(
+        target=run, args=("redeemer", lambda: loyalty.redeem(customer_id, campaign_id).id)
+    )
+    sa.event.listen(sa.orm.Session, "before_commit", hold_the_earners_commit)
+    try:
+        earner.start()
+        assert earner_holds_the_lock.wait(30)
+        redeemer.start()
+        wait_until_a_transaction_waits_for_a_lock(engine)
+        earner_may_commit.set()
+        earner.join(30)
+        redeemer.join(30)
+    finally:
+        earner_may_commit.set()
+        sa.event.remove(sa.orm.Session, "before_commit", hold_the_earners_commit)
+    new_lot, reward_id = results["earner"], results["redeemer"]
+    assert isinstance(new_lot, int) and isinstance(reward_id, int), results
+    with app.app_context():
+        spent_from = db.session.execute(
+            sa.select(models.Allocation.lot_id, models.Allocation.points)
+            .join(models.LedgerEntry, models.LedgerEntry.id == models.Allocation.entry_id)
+            .where(models.LedgerEntry.redeemed_reward_id == reward_id)
+        ).all()
+        assert spent_from == [(new_lot, 50)], f"the old lot was {old_lot}"
+        assert loyalty.active_points(customer_id) == 100
+        assert loyalty.verify() == []
+        db.session.remove()

@@ -28,58 +28,71 @@ def remaining_by_lot(customer) -> dict[int, int]:
     return {lot.id: lot.remaining for lot in lots}
 
 
+@pytest.fixture(params=["admin deduction", "redemption"])
+def spend(request, make_campaign):
+    """Spend points both ways points are spent: every spending rule holds for each."""
+
+    def do(customer, points: int) -> None:
+        if request.param == "admin deduction":
+            loyalty.adjust_points(customer, -points, reason="test spend")
+        else:
+            loyalty.redeem(customer, make_campaign(cost_in_points=points))
+
+    return do
+
+
 def test_earned_points_are_active_at_once(frozen_clock, make_customer):
     alice = make_customer()
     loyalty.earn_points(alice, 120)
     assert loyalty.active_points(alice) == 120
 
 
-def test_spending_takes_the_soonest_expiring_lot_first(frozen_clock, make_customer):
+def test_spending_takes_the_soonest_expiring_lot_first(frozen_clock, make_customer, spend):
     alice = make_customer()
     now = frozen_clock()
     never = loyalty.earn_points(alice, 100)
     late = loyalty.earn_points(alice, 100, expires_at=now + days(60))
     soon = loyalty.earn_points(alice, 100, expires_at=now + days(10))
-    loyalty.adjust_points(alice, -150, reason="test spend")
+    spend(alice, 150)
     left = remaining_by_lot(alice)
     assert left[soon.id] == 0
     assert left[late.id] == 50
     assert left[never.id] == 100
 
 
-def test_lots_that_never_expire_are_spent_last(frozen_clock, make_customer):
+def test_lots_that_never_expire_are_spent_last(frozen_clock, make_customer, spend):
     alice = make_customer()
     never = loyalty.earn_points(alice, 50)
     expiring = loyalty.earn_points(alice, 50, expires_at=frozen_clock() + days(400))
-    loyalty.adjust_points(alice, -60, reason="test spend")
+    spend(alice, 60)
     left = remaining_by_lot(alice)
     assert left[expiring.id] == 0
     assert left[never.id] == 40
 
 
-def test_equal_expiry_is_spent_in_earn_order(frozen_clock, make_customer):
+def test_equal_expiry_is_spent_in_earn_order(frozen_clock, make_customer, spend):
     alice = make_customer()
     when = frozen_clock() + days(30)
     first = loyalty.earn_points(alice, 10, expires_at=when)
     frozen_clock.advance(minutes=1)
     second = loyalty.earn_points(alice, 10, expires_at=when)
-    loyalty.adjust_points(alice, -15, reason="test spend")
+    spend(alice, 15)
     left = remaining_by_lot(alice)
     assert (left[first.id], left[second.id]) == (0, 5)
 
 
-def test_a_lot_can_be_consumed_partly(frozen_clock, make_customer):
+def test_a_lot_can_be_consumed_partly(frozen_clock, make_customer, spend):
     alice = make_customer()
     lot = loyalty.earn_points(alice, 100)
-    loyalty.adjust_points(alice, -30, reason="test spend")
+    spend(alice, 30)
     assert remaining_by_lot(alice)[lot.id] == 70
 
 
-def test_each_spend_records_which_lots_paid(frozen_clock, make_customer):
+def test_each_spend_records_which_lots_paid(frozen_clock, make_customer, spend):
     alice = make_customer()
     a = loyalty.earn_points(alice, 40, expires_at=frozen_clock() + days(5))
     b = loyalty.earn_points(alice, 40, expires_at=frozen_clock() + days(9))
-    loyalty.adjust_points(alice, -50, reason="test spend")
+    spend(alice, 50)
     entry = db.session.scalars(
         sa.select(models.LedgerEntry).where(models.LedgerEntry.delta < 0)
     ).one()
@@ -102,14 +115,45 @@ def test_pending_points_are_not_spendable_until_available(frozen_clock, make_cus
 
 
 def test_points_past_their_expiry_are_not_spendable_before_the_job_runs(
-    frozen_clock, make_customer
+    frozen_clock, make_customer, spend
 ):
     alice = make_customer()
     loyalty.earn_points(alice, 100, expires_at=frozen_clock() + days(1))
     frozen_clock.advance(days=2)
     assert loyalty.active_points(alice) == 0
-    with pytest.raises(NotEnoughPoints):
-        loyalty.adjust_points(alice, -10, reason="test spend")
+    with pytest.raises(NotEnoughPoints) as refused:
+        spend(alice, 10)
+    assert refused.value.points_needed == 10
+
+
+def test_pending_and_overdue_points_are_passed_over_when_spending(
+    frozen_clock, make_customer, spend
+):
+    alice = make_customer()
+    now = frozen_clock()
+    overdue = loyalty.earn_points(alice, 30, expires_at=now + days(1))
+    pending = loyalty.earn_points(alice, 30, available_from=now + days(5), expires_at=now + days(6))
+    later = loyalty.earn_points(alice, 30, expires_at=now + days(40))
+    frozen_clock.advance(days=2)
+    spend(alice, 20)
+    assert remaining_by_lot(alice) == {overdue.id: 30, pending.id: 30, later.id: 10}
+    assert loyalty.verify() == []
+
+
+def test_a_spend_needing_more_lots_than_one_batch_takes_them_all_in_order(
+    frozen_clock, make_customer, spend
+):
+    alice = make_customer()
+    now = frozen_clock()
+    lots = {
+        day: loyalty.earn_points(alice, 5, expires_at=now + days(day))
+        for day in (7, 19, 2, 11, 20, 5, 14, 1, 17, 9, 3, 12, 16, 8, 18, 4, 10, 15, 6, 13)
+    }
+    spend(alice, 93)
+    left = remaining_by_lot(alice)
+    assert [left[lots[day].id] for day in range(1, 21)] == [0] * 18 + [2, 5]
+    assert loyalty.active_points(alice) == 7
+    assert loyalty.verify() == []
 
 
 def test_summary_lists_the_next_points_to_expire(frozen_clock, make_customer):

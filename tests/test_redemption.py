@@ -48,6 +48,82 @@ def history(reward) -> list[tuple[HistoryEvent, str | None, str | None, str | No
 # -- redeeming ----------------------------------------------------------------------------------
 
 
+def what_a_redemption_wrote(reward) -> dict[str, list[tuple]]:
+    """Every row a redemption wrote or changed, with its own ids and customer taken out."""
+
+    def rows(model, *where, leave_out=("id", "customer_id")):
+        table = model.__table__
+        columns = [c for c in table.c if c.name not in leave_out]
+        return [tuple(r) for r in db.session.execute(sa.select(*columns).where(*where)).all()]
+
+    entry, lot = models.LedgerEntry, models.PointsLot
+    spend = db.session.scalars(sa.select(entry).where(entry.redeemed_reward_id == reward.id)).one()
+    return {
+        "reward": rows(
+            models.RedeemedReward,
+            models.RedeemedReward.id == reward.id,
+            leave_out=("id", "customer_id", "customer_email"),
+        ),
+        "entry": rows(
+            entry, entry.id == spend.id, leave_out=("id", "customer_id", "redeemed_reward_id")
+        ),
+        "allocations": [
+            tuple(r)
+            for r in db.session.execute(
+                sa.select(lot.expires_at, models.Allocation.points)
+                .join(lot, lot.id == models.Allocation.lot_id)
+                .where(models.Allocation.entry_id == spend.id)
+                .order_by(lot.expires_at)
+            ).all()
+        ],
+        "lots": [
+            tuple(r)
+            for r in db.session.execute(
+                sa.select(lot.expires_at, lot.remaining)
+                .where(lot.customer_id == reward.customer_id)
+                .order_by(lot.expires_at)
+            ).all()
+        ],
+        "history": rows(
+            models.RewardHistory,
+            models.RewardHistory.redeemed_reward_id == reward.id,
+            leave_out=("id", "redeemed_reward_id"),
+        ),
+        "key": rows(
+            models.IdempotencyKey,
+            models.IdempotencyKey.result_id == reward.id,
+            leave_out=("id", "customer_id", "result_id"),
+        ),
+    }
+
+
+def test_redeeming_in_one_statement_writes_what_redeeming_step_by_step_writes(
+    frozen_clock, make_customer, make_campaign, monkeypatch
+):
+    """PostgreSQL redeems most campaigns in one statement; the rows must be the same."""
+    from flask_loyalty_rewards.services import redemption
+
+    campaign = make_campaign(
+        cost_in_points=150, code_source=CodeSource.SHARED, shared_code="SPRING", total_limit=9
+    )
+    written = []
+    for path in ("as the database allows", "step by step"):
+        if path == "step by step":
+            monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+        customer = make_customer(
+            first_name="Same", last_name="Person", phone="+48 1", street="1 Main Street"
+        )
+        for expires_in in (5, 30):
+            loyalty.earn_points(customer, 100, expires_at=frozen_clock() + days(expires_in))
+        loyalty.earn_points(customer, 100)
+        reward = loyalty.redeem(customer, campaign, idempotency_key="checkout-1")
+        db.session.expire_all()
+        written.append(what_a_redemption_wrote(reward))
+    assert written[0] == written[1]
+    assert campaign.redeemed_count == 2
+    assert loyalty.verify() == []
+
+
 def test_redeemed_reward_keeps_a_snapshot_of_campaign_and_customer(
     frozen_clock, make_campaign, rich
 ):

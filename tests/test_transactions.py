@@ -65,13 +65,24 @@ def statements(engine: sa.Engine, fail_at: int | None = None) -> Iterator[list[s
         event.remove(engine, "before_cursor_execute", before)
 
 
-@pytest.fixture
-def scenario(frozen_clock, make_customer, make_campaign):
-    """A redemption touching every path: two lots, a pool code, a per-customer limit, a key."""
-    campaign = make_campaign(
-        cost_in_points=150, code_source=CodeSource.POOL, per_customer_limit=5, total_limit=100
-    )
-    loyalty.add_pool_codes(campaign, "\n".join(f"CODE-{i}" for i in range(10)))
+#: Campaigns that take each way through a redemption (PostgreSQL does the second in one
+#: statement), with the fewest statements such a redemption can run.
+SCENARIOS = {
+    "pool code and per-customer limit": (
+        {"code_source": CodeSource.POOL, "per_customer_limit": 5, "total_limit": 100},
+        12,
+    ),
+    "generated code and total limit": ({"total_limit": 100}, 3),
+}
+
+
+@pytest.fixture(params=list(SCENARIOS))
+def scenario(request, frozen_clock, make_customer, make_campaign):
+    """A redemption from two lots, with a key, a code and limits."""
+    fields, fewest_statements = SCENARIOS[request.param]
+    campaign = make_campaign(cost_in_points=150, **fields)
+    if campaign.code_source is CodeSource.POOL:
+        loyalty.add_pool_codes(campaign, "\n".join(f"CODE-{i}" for i in range(10)))
 
     def customer_with_two_lots():
         customer = make_customer()
@@ -79,7 +90,7 @@ def scenario(frozen_clock, make_customer, make_campaign):
         loyalty.earn_points(customer, 100)
         return customer
 
-    return campaign, customer_with_two_lots
+    return campaign, customer_with_two_lots, fewest_statements
 
 
 @pytest.mark.parametrize("session_state", ["host transaction open", "fresh session"])
@@ -90,7 +101,7 @@ def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario,
     the whole transaction and needs none. Both paths must leave no trace.
     """
     fresh = session_state == "fresh session"
-    campaign, customer_with_two_lots = scenario
+    campaign, customer_with_two_lots, fewest_statements = scenario
     campaign_id = campaign.id
     victim_id = customer_with_two_lots().id
     k = 0
@@ -114,7 +125,7 @@ def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario,
         db.session.rollback()
         assert row_counts() == before_counts, f"a fault at statement {k} left rows behind"
         assert ledger_state() == before_state, f"a fault at statement {k} changed the ledger"
-    assert k > 12, "the redemption should have run more statements than that"
+    assert k > fewest_statements, "the redemption should have run more statements than that"
     again = loyalty.redeem(victim_id, campaign_id, idempotency_key="retry-me")
     assert again.id == reward.id
     assert loyalty.active_points(victim_id) == 50
@@ -122,7 +133,7 @@ def test_a_fault_at_any_statement_of_a_redemption_leaves_no_trace(ctx, scenario,
 
 
 def test_a_fault_at_commit_leaves_no_trace(ctx, scenario):
-    campaign, customer_with_two_lots = scenario
+    campaign, customer_with_two_lots, _ = scenario
     customer = customer_with_two_lots()
     before_counts, before_state = row_counts(), ledger_state()
 

@@ -27,7 +27,8 @@ MAX_CODE_LENGTH = 64
 def generate_code(length: int = CODE_LENGTH) -> str:
     if length * BITS_PER_CHARACTER < 80:
         raise ValueError("a generated code needs at least 80 bits (16 characters)")
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(length))
+    bits = secrets.randbits(length * BITS_PER_CHARACTER)
+    raw = "".join(ALPHABET[(bits >> (BITS_PER_CHARACTER * i)) & 31] for i in range(length))
     return "-".join(raw[i : i + 4] for i in range(0, length, 4))
 
 

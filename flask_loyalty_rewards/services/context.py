@@ -8,6 +8,7 @@ land together.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -47,7 +48,7 @@ class Context:
 
     # -- dialect-aware statements -------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def dialect(self) -> str:
         bind = self.session.get_bind(mapper=sa.inspect(self.models.Account))
         return bind.dialect.name
@@ -110,6 +111,15 @@ class Context:
         model = self.models.customer_model
         if isinstance(customer, model):
             return customer
+        key = self._customer_key(customer)
+        found = self.session.get(model, key)
+        if found is None:
+            raise NotFound("no such customer", customer_id=str(key))
+        return found
+
+    def _customer_key(self, customer: Any) -> Any:
+        """A customer's primary key as given, checked (and a UUID's text parsed)."""
+        model = self.models.customer_model
         python_type = _python_type(self.models.customer_pk_type)
         if customer is None or isinstance(customer, bool):
             raise InvalidInput(f"customer must be a {model.__name__} or its primary key")
@@ -127,10 +137,7 @@ class Context:
             raise InvalidInput("customer must not be empty")
         if isinstance(customer, int) and not -(2**63) <= customer < 2**63:
             raise InvalidInput("customer id is out of range")
-        found = self.session.get(model, customer)
-        if found is None:
-            raise NotFound("no such customer", customer_id=str(customer))
-        return found
+        return customer
 
     def profile_of(self, customer: Any) -> CustomerProfile:
         obj = self.customer_object(customer)
@@ -156,6 +163,22 @@ class Context:
             raise RewardUnavailable("not_found", campaign_id=campaign_id)
         return found
 
+    def customer_and_campaign(
+        self, customer: Any, campaign: Any
+    ) -> tuple[Any, RewardCampaignMixin]:
+        """Both instances; given both by key (a job, an integration), loaded in one query."""
+        customer_model, campaign_model = self.models.customer_model, self.models.RewardCampaign
+        if isinstance(customer, customer_model) or isinstance(campaign, campaign_model):
+            return self.customer_object(customer), self.campaign(campaign)
+        customer_key = self._customer_key(customer)
+        campaign_id = integer_id(campaign, "campaign")
+        both = self.session.execute(
+            _customer_and_campaign(self.models), {"customer": customer_key, "campaign": campaign_id}
+        ).first()
+        if both is None:  # one of them does not exist: say which
+            return self.customer_object(customer_key), self.campaign(campaign_id)
+        return both[0], both[1]
+
     def redeemed(
         self, redeemed: Any, *, lock: bool = True, current: bool = False
     ) -> RedeemedRewardMixin:
@@ -177,6 +200,17 @@ class Context:
         if found is None:
             raise NotFound("no such redeemed reward", redeemed_reward_id=rid)
         return found
+
+
+@functools.cache
+def _customer_and_campaign(models: LoyaltyModels) -> sa.Select[Any]:
+    """Built once: a prebuilt statement is not compiled again."""
+    customer_model, campaign_model = models.customer_model, models.RewardCampaign
+    return (
+        sa.select(customer_model, campaign_model)
+        .join(campaign_model, campaign_model.id == sa.bindparam("campaign"))
+        .where(getattr(customer_model, models.customer_pk) == sa.bindparam("customer"))
+    )
 
 
 def _python_type(type_: sa.types.TypeEngine[Any]) -> type | None:

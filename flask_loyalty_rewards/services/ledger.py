@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from .. import clock, signals
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
 from ..models import NEVER, EntryKind
-from ..models.mixins import PointsLotMixin
+from ..models.mixins import PointsLotMixin, has_points_left
 from .context import (
     Context,
     fingerprint,
@@ -34,7 +34,8 @@ from .context import (
 )
 from .idempotency import find_key, run_once, store_key
 
-_FIRST_BATCH = 16
+#: Lots read (and locked) at first when spending; most spends need one or two.
+FIRST_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,25 @@ class Draw:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _unspendable(
-    ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False
-) -> tuple[Any, Any]:
-    """Scalar subqueries: points in the balance past their expiry, and points still pending."""
-    lot = ctx.models.PointsLot.__table__
-    open_lot = sa.and_(lot.c.customer_id == customer_id, lot.c.remaining > 0)
+def unspendable_points(
+    lot: sa.FromClause, customer_id: Any, now: Any
+) -> tuple[sa.Select[Any], ...]:
+    """Sums of points in the balance that cannot be spent now: past their expiry, still pending."""
+    open_lot = sa.and_(lot.c.customer_id == customer_id, has_points_left(lot.c.remaining))
     overdue = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
         open_lot, lot.c.spend_order_at <= now
     )
     pending = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
         open_lot, lot.c.available_from > now
     )
+    return overdue, pending
+
+
+def _unspendable(
+    ctx: Context, customer_id: Any, now: dt.datetime, *, lock: bool = False
+) -> tuple[Any, Any]:
+    """Scalar subqueries: points in the balance past their expiry, and points still pending."""
+    overdue, pending = unspendable_points(ctx.models.PointsLot.__table__, customer_id, now)
     if lock:
         overdue = ctx.locked(overdue, aggregate=True)
         pending = ctx.locked(pending, aggregate=True)
@@ -121,7 +129,7 @@ def summary(
     pending = ctx.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(lot.remaining), 0)).where(
             lot.customer_id == customer_id,
-            lot.remaining > 0,
+            has_points_left(lot.remaining),
             lot.available_from > now,
             lot.spend_order_at > now,
         )
@@ -130,7 +138,7 @@ def summary(
         sa.select(lot.expires_at, sa.func.sum(lot.remaining))
         .where(
             lot.customer_id == customer_id,
-            lot.remaining > 0,
+            has_points_left(lot.remaining),
             lot.expires_at.is_not(None),
             lot.spend_order_at > now,
             sa.or_(lot.available_from.is_(None), lot.available_from <= now),
@@ -232,27 +240,38 @@ def add_entry(
     return entry_id
 
 
+def spending_order(lot: sa.FromClause) -> tuple[sa.ColumnElement[Any], ...]:
+    """Soonest expiry first (never-expiring lots sort last), then earn time, then id."""
+    return (lot.c.spend_order_at, lot.c.earned_at, lot.c.id)
+
+
+def spendable_lots(lot: sa.FromClause, customer_id: Any, now: Any) -> sa.Select[Any]:
+    """The customer's lots that can pay now, in spending order."""
+    order = spending_order(lot)
+    return (
+        sa.select(lot.c.id, lot.c.remaining, *order)
+        .where(
+            lot.c.customer_id == customer_id,
+            has_points_left(lot.c.remaining),
+            lot.c.spend_order_at > now,
+            sa.or_(lot.c.available_from.is_(None), lot.c.available_from <= now),
+        )
+        .order_by(*order)
+    )
+
+
 def draw_fifo(ctx: Context, customer_id: Any, points: int, now: dt.datetime) -> list[Draw]:
     """Choose the lots that pay ``points``: soonest expiry first, reading no more than needed.
 
     The caller holds the account lock; lots are locked as they are read, in spending order.
     """
     lot = ctx.models.PointsLot.__table__
-    order = (lot.c.spend_order_at, lot.c.earned_at, lot.c.id)
-    base = (
-        sa.select(lot.c.id, lot.c.remaining, *order)
-        .where(
-            lot.c.customer_id == customer_id,
-            lot.c.remaining > 0,
-            lot.c.spend_order_at > now,
-            sa.or_(lot.c.available_from.is_(None), lot.c.available_from <= now),
-        )
-        .order_by(*order)
-    )
+    order = spending_order(lot)
+    base = spendable_lots(lot, customer_id, now)
     draws: list[Draw] = []
     owed = points
     after: tuple[Any, ...] | None = None
-    batch = _FIRST_BATCH
+    batch = FIRST_BATCH
     while owed > 0:
         stmt = base.limit(batch)
         if after is not None:
@@ -297,10 +316,15 @@ def spend_gate(ctx: Context, customer_id: Any, points: int, now: dt.datetime) ->
         if not move_balance(ctx, customer_id, -points, now):
             raise _short(ctx, customer_id, points, now)
         cached, unavailable = balances(ctx, customer_id, now, lock=True)
-    active_before = cached + points - unavailable
-    if active_before < points:
-        raise NotEnoughPoints(points - active_before, cost=points, active_points=active_before)
-    return active_before - points
+    return checked_after_gate(points, cached - unavailable)
+
+
+def checked_after_gate(points: int, active_after: int) -> int:
+    """The gate checks the cached balance, which counts pending and overdue points too."""
+    if active_after < 0:
+        active_before = active_after + points
+        raise NotEnoughPoints(-active_after, cost=points, active_points=active_before)
+    return active_after
 
 
 def spend(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 
 from .. import clock, signals
 from ..errors import (
@@ -25,7 +26,8 @@ from ..errors import (
 )
 from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
-from . import cashback, codes, ledger
+from ..profile import Address, CustomerProfile
+from . import cashback, codes, ledger, redeem_pg
 from .context import (
     Context,
     fingerprint,
@@ -212,12 +214,9 @@ def redeem_once(
     actor = text_argument(actor, "actor")
     if not isinstance(charge_points, bool):
         raise InvalidInput("charge_points must be True or False")
-    buyer = ctx.customer_object(customer)
+    buyer, reward = ctx.customer_and_campaign(customer, campaign)
     customer_id = ctx.customer_id(buyer)
-    reward = ctx.campaign(campaign)
     profile = ctx.profile_of(buyer)
-    address = profile.address
-    model = ctx.models.RedeemedReward
     request = fingerprint(campaign=reward.id, charge=charge_points)
 
     def work() -> RedeemedRewardMixin:
@@ -225,73 +224,15 @@ def redeem_once(
         if reason is not None:
             raise RewardUnavailable(reason)
         cost = reward.cost_in_points if charge_points else 0
-        if cost:
-            active_after = ledger.spend_gate(ctx, customer_id, cost, now)
-        else:
-            active_after = ledger.active_points(ctx, customer_id, now)
-        if reward.per_customer_limit is not None:
-            taken = customer_redemptions(ctx, customer_id, [reward.id], lock=True)
-            if taken.get(reward.id, 0) >= reward.per_customer_limit:
-                raise RewardUnavailable("customer_limit")
-        draws = ledger.draw_fifo(ctx, customer_id, cost, now) if cost else []
-        picked = codes.pick_code(ctx, reward, now)
-        active_from = now + dt.timedelta(days=reward.days_inactive)
-        active_to = (
-            active_from + dt.timedelta(days=reward.days_valid) if reward.days_valid else None
-        )
-        row = model(
-            campaign_id=reward.id,
-            customer_id=customer_id,
-            coupon_code=picked.code,
-            unique_code=picked.code if picked.unique else None,
-            reward_name=reward.name,
-            reward_type=reward.reward_type,
-            cost_in_points=cost,
-            tax_value=reward.tax_value,
-            reward_value=reward.reward_value,
-            customer_email=profile.email,
-            customer_phone=profile.phone,
-            customer_first_name=profile.first_name,
-            customer_last_name=profile.last_name,
-            address_line1=address.line1 if address else "",
-            address_line2=address.line2 if address else "",
-            address_postal_code=address.postal_code if address else "",
-            address_city=address.city if address else "",
-            address_region=address.region if address else "",
-            address_country=address.country if address else "",
-            active_points_after=active_after,
-            redeemed_at=now,
-            redeemed_by=actor,
-            charged=charge_points,
-            active_from=active_from,
-            active_to=active_to,
-            used=False,
-            coupon_status=CouponStatus.INACTIVE if active_from > now else CouponStatus.ACTIVE,
-        )
-        ctx.session.add(row)
-        ctx.session.flush()
-        if cost:
-            ledger.add_entry(
-                ctx,
-                customer_id,
-                EntryKind.SPEND,
-                -cost,
-                now,
-                reason=reward.name,
-                reference=picked.code,
-                actor=actor,
-                redeemed_reward_id=row.id,
-                draws=draws,
-            )
-        codes.hand_out(ctx, picked, row.id, now)
+        values = _reward_values(reward, customer_id, profile, now, cost, actor, charge_points)
+        row: RedeemedRewardMixin | None = None
+        gate_after: int | None = None
+        if cost and _fits_one_statement(ctx, reward):
+            row, gate_after = _redeem_in_one_statement(ctx, reward, values, key, request)
+        if row is None:
+            row = _redeem_step_by_step(ctx, reward, values, gate_after, key, request)
         if reward.reward_type is RewardType.CASHBACK:
             cashback.create_payout(ctx, row, reward, now)
-        add_history(
-            ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status
-        )
-        _take_limit_slot(ctx, reward)
-        if key is not None:
-            store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
         app = ctx.app
         ctx.after_commit.append(signals.later(signals.reward_redeemed, app, redeemed=row))
         return row
@@ -300,6 +241,138 @@ def redeem_once(
         return ctx.redeemed(existing.result_id, lock=False, current=True)
 
     return run_once(ctx, customer_id, "redeem", key, request, work, replay)
+
+
+def _fits_one_statement(ctx: Context, campaign: RewardCampaignMixin) -> bool:
+    """Whether :mod:`.redeem_pg` can do the whole redemption (the common case, on PostgreSQL)."""
+    return (
+        ctx.dialect == "postgresql"
+        and campaign.per_customer_limit is None
+        and campaign.code_source is not CodeSource.POOL
+    )
+
+
+def _redeem_in_one_statement(
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    values: dict[str, Any],
+    key: str | None,
+    request: str,
+) -> tuple[RedeemedRewardMixin | None, int | None]:
+    """The reward, or None and what the gate left (None: not passed) for the step path."""
+    values.update(_code_values(codes.pick_code(ctx, campaign, values["redeemed_at"])))
+    outcome = redeem_pg.redeem(ctx, values, key=None if key is None else ("redeem", key, request))
+    if outcome.reward_id is None:
+        return None, outcome.active_after
+    if not outcome.slot_taken:
+        raise RewardUnavailable("sold_out")
+    assert outcome.active_after is not None
+    ctx.session.expire(campaign, ["redeemed_count"])
+    return _attach(ctx, values, outcome.reward_id, outcome.active_after), outcome.active_after
+
+
+def _reward_values(
+    campaign: RewardCampaignMixin,
+    customer_id: Any,
+    profile: CustomerProfile,
+    now: dt.datetime,
+    cost: int,
+    actor: str | None,
+    charged: bool,
+) -> dict[str, Any]:
+    """The redeemed reward's columns as of now, but for its code and the points left after."""
+    address = profile.address or Address()
+    active_from = now + dt.timedelta(days=campaign.days_inactive)
+    valid = dt.timedelta(days=campaign.days_valid)
+    active_to = active_from + valid if campaign.days_valid else None
+    return {
+        "campaign_id": campaign.id,
+        "customer_id": customer_id,
+        "reward_name": campaign.name,
+        "reward_type": campaign.reward_type,
+        "cost_in_points": cost,
+        "tax_value": campaign.tax_value,
+        "reward_value": campaign.reward_value,
+        "customer_email": profile.email,
+        "customer_phone": profile.phone,
+        "customer_first_name": profile.first_name,
+        "customer_last_name": profile.last_name,
+        "address_line1": address.line1,
+        "address_line2": address.line2,
+        "address_postal_code": address.postal_code,
+        "address_city": address.city,
+        "address_region": address.region,
+        "address_country": address.country,
+        "redeemed_at": now,
+        "redeemed_by": actor,
+        "charged": charged,
+        "active_from": active_from,
+        "active_to": active_to,
+        "used": False,
+        "coupon_status": CouponStatus.INACTIVE if active_from > now else CouponStatus.ACTIVE,
+    }
+
+
+def _code_values(picked: codes.PickedCode) -> dict[str, Any]:
+    return {"coupon_code": picked.code, "unique_code": picked.code if picked.unique else None}
+
+
+def _attach(
+    ctx: Context, values: dict[str, Any], reward_id: int, active_after: int
+) -> RedeemedRewardMixin:
+    """The ORM row for a reward the statement inserted, in the session as if loaded."""
+    row = ctx.models.RedeemedReward(**values, id=reward_id, active_points_after=active_after)
+    make_transient_to_detached(row)
+    ctx.session.add(row)
+    return row
+
+
+def _redeem_step_by_step(
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    values: dict[str, Any],
+    gate_after: int | None,
+    key: str | None,
+    request: str,
+) -> RedeemedRewardMixin:
+    """Every redemption one statement at a time; ``gate_after`` when the gate is passed already."""
+    customer_id, now, actor = values["customer_id"], values["redeemed_at"], values["redeemed_by"]
+    cost = values["cost_in_points"]
+    if not cost:
+        active_after = ledger.active_points(ctx, customer_id, now)
+    elif gate_after is None:
+        active_after = ledger.spend_gate(ctx, customer_id, cost, now)
+    else:
+        active_after = ledger.checked_after_gate(cost, gate_after)
+    if campaign.per_customer_limit is not None:
+        taken = customer_redemptions(ctx, customer_id, [campaign.id], lock=True)
+        if taken.get(campaign.id, 0) >= campaign.per_customer_limit:
+            raise RewardUnavailable("customer_limit")
+    draws = ledger.draw_fifo(ctx, customer_id, cost, now) if cost else []
+    picked = codes.pick_code(ctx, campaign, now)
+    values.update(_code_values(picked))
+    row = ctx.models.RedeemedReward(**values, active_points_after=active_after)
+    ctx.session.add(row)
+    ctx.session.flush()
+    if cost:
+        ledger.add_entry(
+            ctx,
+            customer_id,
+            EntryKind.SPEND,
+            -cost,
+            now,
+            reason=campaign.name,
+            reference=picked.code,
+            actor=actor,
+            redeemed_reward_id=row.id,
+            draws=draws,
+        )
+    codes.hand_out(ctx, picked, row.id, now)
+    add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
+    _take_limit_slot(ctx, campaign)
+    if key is not None:
+        store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
+    return row
 
 
 def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:

@@ -1,0 +1,280 @@
+"""PostgreSQL: the common redemption in one statement, one round trip instead of ten.
+
+Step by step, a redemption is ten statements (gate, lots, reward, entry, allocations, lots again,
+history, limit slot, key), and on a busy shop those round trips, not the work, set its cost.
+PostgreSQL can chain data-modifying statements in one ``WITH``, so the whole redemption of a
+campaign without a code pool or per-customer limit is sent at once. Everything the statement
+decides is decided as in the step path: the same gate, the same spending order, the same rows.
+Whatever it cannot decide alone, it leaves to the step path in :mod:`.redemption`.
+
+Why one snapshot is enough. A statement reads the lots as they were when it began, and the gate
+may have waited for another transaction on the same customer. Every change of a customer's points
+updates the account row first (:mod:`.ledger`), so the gate also demands that the account row is
+still the version the statement's snapshot saw (its ``xmin``). If anything committed on this
+customer meanwhile, the gate passes nobody and the step path runs with fresh reads. If the gate
+passes, the lots the statement read are the lots as they are, and they stay so: we hold the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..models import EntryKind, HistoryEvent, LoyaltyModels
+from . import ledger
+from .context import Context
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the statement did: nothing, only the gate, or the whole redemption."""
+
+    #: Active points after the spend when the gate passed; None when it did not.
+    active_after: int | None
+    #: The new reward; None when the first lots did not cover the cost (only the gate is done).
+    reward_id: int | None
+    #: Whether the campaign's total limit had a slot left (meaningful with a reward).
+    slot_taken: bool
+
+
+#: The redeemed reward's columns the caller gives (everything but id and active points after).
+REWARD_COLUMNS = (
+    "campaign_id",
+    "customer_id",
+    "coupon_code",
+    "unique_code",
+    "reward_name",
+    "reward_type",
+    "cost_in_points",
+    "tax_value",
+    "reward_value",
+    "customer_email",
+    "customer_phone",
+    "customer_first_name",
+    "customer_last_name",
+    "address_line1",
+    "address_line2",
+    "address_postal_code",
+    "address_city",
+    "address_region",
+    "address_country",
+    "redeemed_at",
+    "redeemed_by",
+    "charged",
+    "active_from",
+    "active_to",
+    "used",
+    "coupon_status",
+)
+#: Reward columns whose value the statement needs elsewhere too, with their parameter's name.
+_SHARED = {
+    "customer_id": "c",
+    "campaign_id": "campaign",
+    "cost_in_points": "cost",
+    "redeemed_at": "now",
+    "redeemed_by": "actor",
+    "reward_name": "title",
+    "coupon_code": "code",
+}
+
+
+#: Each reward column's parameter.
+_PARAMETERS = {
+    name: _SHARED.get(name) or f"r{number}" for number, name in enumerate(REWARD_COLUMNS)
+}
+
+
+def redeem(ctx: Context, reward: dict[str, Any], *, key: tuple[str, str, str] | None) -> Outcome:
+    """Run the statement for the reward row ``reward``; ``key`` is (scope, key, fingerprint)."""
+    params = {parameter: reward[name] for name, parameter in _PARAMETERS.items()}
+    params.update(
+        kind=EntryKind.SPEND, event=HistoryEvent.REDEEMED, status=reward["coupon_status"].value
+    )
+    if key is not None:
+        params.update(key_scope=key[0], key_value=key[1], key_fingerprint=key[2])
+    row = ctx.session.execute(_statement(ctx.models, with_key=key is not None), params).one()
+    return Outcome(
+        active_after=None if row.active_after is None else int(row.active_after),
+        reward_id=None if row.reward_id is None else int(row.reward_id),
+        slot_taken=bool(row.slots),
+    )
+
+
+@functools.cache
+def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
+    """Built once per set of models: a prebuilt statement costs nothing to compile again.
+
+    Parameter names are never a column's name: SQLAlchemy would read a parameter named like a
+    column of an updated table as a value to SET (checked below).
+    """
+    account = models.Account.__table__
+    lot = models.PointsLot.__table__
+    rr = models.RedeemedReward.__table__
+    entry = models.LedgerEntry.__table__
+    allocation = models.Allocation.__table__
+    history = models.RewardHistory.__table__
+    campaign = models.RewardCampaign.__table__
+    values = {
+        name: sa.bindparam(parameter, type_=rr.c[name].type)
+        for name, parameter in _PARAMETERS.items()
+    }
+    customer_id, cost, now = values["customer_id"], values["cost_in_points"], values["redeemed_at"]
+    actor = values["redeemed_by"]
+
+    seen = account.alias("seen")
+    seen_version = (
+        sa.select(sa.literal_column(f"{seen.name}.xmin"))
+        .where(seen.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    overdue, pending = ledger.unspendable_points(lot.alias("unspendable"), customer_id, now)
+    gate = (
+        sa.update(account)
+        .where(
+            account.c.customer_id == customer_id,
+            account.c.balance >= cost,
+            sa.literal_column(f"{account.name}.xmin") == seen_version,
+        )
+        .values(balance=account.c.balance - cost, updated_at=now)
+        .returning(
+            (account.c.balance - overdue.scalar_subquery() - pending.scalar_subquery()).label(
+                "active_after"
+            )
+        )
+        .cte("gate")
+    )
+    gate_passed = sa.select(gate.c.active_after).exists()
+
+    spendable = lot.alias("spendable")
+    first_lots = (
+        ledger.spendable_lots(spendable, customer_id, now)
+        .where(gate_passed)  # locks lots only once the account is locked, as everywhere
+        .limit(ledger.FIRST_BATCH)
+        .with_for_update(of=spendable)
+        .cte("first_lots")
+    )
+    order = [first_lots.c[column.name] for column in ledger.spending_order(spendable)]
+    paid_before = sa.func.sum(first_lots.c.remaining).over(order_by=order, rows=(None, 0))
+    ranked = sa.select(
+        first_lots.c.id,
+        first_lots.c.remaining,
+        (paid_before - first_lots.c.remaining).label("before"),
+    ).cte("ranked")
+    take = sa.func.least(ranked.c.remaining, cost - ranked.c.before)
+    draws = (
+        sa.select(
+            ranked.c.id.label("lot_id"),
+            take.label("points"),
+            (ranked.c.remaining - take).label("remaining_after"),
+        )
+        .where(ranked.c.before < cost)
+        .cte("draws")
+    )
+    covered = sa.select(sa.func.coalesce(sa.func.sum(draws.c.points), 0)).scalar_subquery() == cost
+
+    reward = (
+        sa.insert(rr)
+        .from_select(
+            [*REWARD_COLUMNS, "active_points_after"],
+            sa.select(*values.values(), gate.c.active_after).where(covered),
+        )
+        .returning(rr.c.id)
+        .cte("reward")
+    )
+    rewarded = sa.select(reward.c.id).exists()
+    spend = (
+        sa.insert(entry)
+        .from_select(
+            [
+                "customer_id",
+                "kind",
+                "delta",
+                "reason",
+                "reference",
+                "actor",
+                "created_at",
+                "redeemed_reward_id",
+            ],
+            sa.select(
+                customer_id,
+                sa.bindparam("kind", type_=entry.c.kind.type),
+                -cost,
+                values["reward_name"],
+                values["coupon_code"],
+                actor,
+                now,
+                reward.c.id,
+            ),
+        )
+        .returning(entry.c.id)
+        .cte("spend")
+    )
+    allocations = sa.insert(allocation).from_select(
+        ["entry_id", "lot_id", "points"],
+        sa.select(spend.c.id, draws.c.lot_id, draws.c.points).select_from(
+            spend.join(draws, sa.true())
+        ),
+    )
+    spent_lots = (
+        sa.update(lot)
+        .where(lot.c.id == draws.c.lot_id, rewarded)
+        .values(remaining=draws.c.remaining_after)
+    )
+    redeemed_event = sa.insert(history).from_select(
+        ["redeemed_reward_id", "event", "to_value", "actor", "created_at"],
+        sa.select(
+            reward.c.id,
+            sa.bindparam("event", type_=history.c.event.type),
+            sa.bindparam("status", type_=history.c.to_value.type),
+            actor,
+            now,
+        ),
+    )
+    slot = (
+        sa.update(campaign)
+        .where(
+            campaign.c.id == values["campaign_id"],
+            sa.or_(
+                campaign.c.total_limit.is_(None),
+                campaign.c.redeemed_count < campaign.c.total_limit,
+            ),
+            rewarded,
+        )
+        .values(redeemed_count=campaign.c.redeemed_count + 1)
+        .returning(campaign.c.id)
+        .cte("slot")
+    )
+    writes = [
+        allocations.cte("allocations"),
+        spent_lots.cte("spent_lots"),
+        redeemed_event.cte("redeemed_event"),
+    ]
+    if with_key:
+        key_table = models.IdempotencyKey.__table__
+        writes.append(
+            sa.insert(key_table)
+            .from_select(
+                ["customer_id", "scope", "key", "fingerprint", "result_id", "created_at"],
+                sa.select(
+                    customer_id,
+                    sa.bindparam("key_scope", type_=key_table.c.scope.type),
+                    sa.bindparam("key_value", type_=key_table.c.key.type),
+                    sa.bindparam("key_fingerprint", type_=key_table.c.fingerprint.type),
+                    reward.c.id,
+                    now,
+                ),
+            )
+            .cte("stored_key")
+        )
+    statement = sa.select(
+        sa.select(gate.c.active_after).scalar_subquery().label("active_after"),
+        sa.select(reward.c.id).scalar_subquery().label("reward_id"),
+        sa.select(sa.func.count()).select_from(slot).scalar_subquery().label("slots"),
+    ).add_cte(*writes)
+    updated_columns = {column.name for table in (account, lot, campaign) for column in table.c}
+    clashes = updated_columns & set(statement.compile().params)
+    assert not clashes, f"parameters named like columns would be SET: {clashes}"
+    return statement
