@@ -297,3 +297,41 @@ def test_points_earned_while_a_redemption_waits_are_spent_first_if_they_expire_s
         assert loyalty.active_points(customer_id) == 100
         assert loyalty.verify() == []
         db.session.remove()
+
+
+def test_simultaneous_free_grants_never_pass_the_per_customer_limit(app):
+    """An admin's free grant takes no points, so the account lock must still order the grants."""
+    with app.app_context():
+        from tests.conftest import campaign_fields
+
+        customer = host.Customer(email=f"granted-{uuid.uuid4().hex}@example.com")
+        campaign = models.RewardCampaign(**campaign_fields(per_customer_limit=1))
+        db.session.add_all([customer, campaign])
+        db.session.commit()
+        customer_id, campaign_id = customer.id, campaign.id
+        db.session.remove()
+    barrier = threading.Barrier(8)
+    granted, refused, errors = [], [], []
+
+    def grant() -> None:
+        barrier.wait()
+        with app.app_context():
+            try:
+                loyalty.redeem(customer_id, campaign_id, charge_points=False, actor="admin")
+            except LoyaltyError as exc:
+                refused.append(exc)
+            except Exception as exc:  # every other failure is a bug the test must report
+                errors.append(f"{type(exc).__name__}: {exc}")
+            else:
+                granted.append(1)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=grant) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert (len(granted), len(refused)) == (1, 7)
+    assert {getattr(exc, "reason", None) for exc in refused} == {"customer_limit"}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from .. import clock, signals
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
@@ -186,6 +187,18 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
 
 
 def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
+    """Lock the customer's account row, creating it if need be."""
+    if ctx.dialect in ("mysql", "mariadb"):
+        # InnoDB: two transactions creating the row at once with INSERT IGNORE, then UPDATE,
+        # deadlock (each holds a shared lock the other's update waits for); an upsert takes the
+        # exclusive lock in one step, so the second one simply queues.
+        account = ctx.models.Account.__table__
+        ctx.session.execute(
+            mysql.insert(account)
+            .values(customer_id=customer_id, balance=0, updated_at=now)
+            .on_duplicate_key_update(updated_at=now)
+        )
+        return
     ensure_account(ctx, customer_id, now)
     move_balance(ctx, customer_id, 0, now)
 

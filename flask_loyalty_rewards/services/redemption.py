@@ -339,6 +339,9 @@ def _redeem_step_by_step(
     customer_id, now, actor = values["customer_id"], values["redeemed_at"], values["redeemed_by"]
     cost = values["cost_in_points"]
     if not cost:
+        # A free grant takes no points but still queues on the customer's account, so limits
+        # are counted one redemption at a time.
+        ledger.lock_account(ctx, customer_id, now)
         active_after = ledger.active_points(ctx, customer_id, now)
     elif gate_after is None:
         active_after = ledger.spend_gate(ctx, customer_id, cost, now)
