@@ -187,7 +187,11 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
 
 
 def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
-    """Lock the customer's account row, creating it if need be."""
+    """Lock the customer's account row, creating it if need be.
+
+    Elsewhere the lock is an UPDATE, not a locking read, on purpose: it gives the row a new
+    version, which the one-statement redemption on PostgreSQL checks (:mod:`.redeem_pg`).
+    """
     if ctx.dialect in ("mysql", "mariadb"):
         # InnoDB: two transactions creating the row at once with INSERT IGNORE, then UPDATE,
         # deadlock (each holds a shared lock the other's update waits for); an upsert takes the
@@ -333,7 +337,10 @@ def spend_gate(ctx: Context, customer_id: Any, points: int, now: dt.datetime) ->
 
 
 def checked_after_gate(points: int, active_after: int) -> int:
-    """The gate checks the cached balance, which counts pending and overdue points too."""
+    """Refuse a spend that passed the gate only thanks to pending or overdue points.
+
+    The gate compares the cached balance, which counts those points too.
+    """
     if active_after < 0:
         active_before = active_after + points
         raise NotEnoughPoints(-active_after, cost=points, active_points=active_before)
