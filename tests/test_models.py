@@ -127,25 +127,31 @@ def test_host_base_class_adds_nothing_to_our_tables(tmp_path, cleanup):
 
 
 @pytest.mark.parametrize("pk_kind", ["uuid", "string"])
-def test_customers_with_uuid_or_string_keys_work(tmp_path, cleanup, pk_kind):
+def test_customers_with_uuid_or_string_keys_work(database_url, cleanup, pk_kind):
+    """On every backend, so that PostgreSQL's one-statement redemption binds such keys too."""
     other = SQLAlchemy()
     if pk_kind == "uuid":
 
         class Client(other.Model):  # type: ignore[name-defined,misc]
+            __tablename__ = "uuid_client"
             id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
 
         key: Any = uuid.uuid4()
     else:
 
         class Client(other.Model):  # type: ignore[name-defined,misc, no-redef]
+            __tablename__ = "string_client"
             id = sa.Column(sa.String(36), primary_key=True)
 
         key = "cust-42"
-    ms = create_models(other, customer_model=Client)
-    app = standalone_app(other, tmp_path)
+    ms = create_models(other, customer_model=Client, table_prefix=f"{pk_kind}_")
+    app = Flask(f"app_{uuid.uuid4().hex[:6]}")
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="x")
+    other.init_app(app)
     cleanup.append((app, other))
     ext = LoyaltyRewards(app, db=other, models=ms)
     with app.app_context():
+        other.drop_all()
         other.create_all()
         other.session.add(Client(id=key))
         other.session.commit()
@@ -159,9 +165,12 @@ def test_customers_with_uuid_or_string_keys_work(tmp_path, cleanup, pk_kind):
         other.session.add(campaign)
         other.session.commit()
         ext.earn_points(key, 10)
-        reward = ext.redeem(str(key) if pk_kind == "uuid" else key, campaign)
+        reward = ext.redeem(str(key) if pk_kind == "uuid" else key, campaign.id)
         assert reward.customer_id == key
         assert ext.active_points(key) == 5
+        assert ext.verify() == []
+        other.session.remove()
+        other.drop_all()
 
 
 def test_naive_datetimes_are_refused_on_assignment(ctx):
