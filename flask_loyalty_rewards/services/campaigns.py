@@ -21,6 +21,21 @@ from .context import Context, integer_id, unit_of_work
 MAX_MONEY = Decimal("9999999999.99")
 
 
+def take_slot(campaign: sa.Table, campaign_id: Any) -> sa.Update:
+    """The conditional write that counts a redemption and enforces the total limit."""
+    return (
+        sa.update(campaign)
+        .where(
+            campaign.c.id == campaign_id,
+            sa.or_(
+                campaign.c.total_limit.is_(None),
+                campaign.c.redeemed_count < campaign.c.total_limit,
+            ),
+        )
+        .values(redeemed_count=campaign.c.redeemed_count + 1)
+    )
+
+
 def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
     """Field name -> what is wrong with it, for a campaign's settings (empty when all is well)."""
     problems: dict[str, str] = {}

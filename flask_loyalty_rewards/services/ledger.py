@@ -165,16 +165,24 @@ def ensure_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
     )
 
 
+def spending_gate(account: sa.Table, customer_id: Any, points: Any, now: Any) -> sa.Update:
+    """The conditional write against double spending: take ``points`` only if they are there."""
+    return (
+        sa.update(account)
+        .where(account.c.customer_id == customer_id, account.c.balance >= points)
+        .values(balance=account.c.balance - points, updated_at=now)
+    )
+
+
 def _gate(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> sa.Update:
     account = ctx.models.Account.__table__
-    stmt = (
+    if delta < 0:
+        return spending_gate(account, customer_id, -delta, now)
+    return (
         sa.update(account)
         .where(account.c.customer_id == customer_id)
         .values(balance=account.c.balance + delta, updated_at=now)
     )
-    if delta < 0:
-        stmt = stmt.where(account.c.balance >= -delta)
-    return stmt
 
 
 def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..models import EntryKind, HistoryEvent, LoyaltyModels
-from . import ledger
+from . import campaigns, ledger
 from .context import Context
 
 
@@ -132,13 +132,8 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
     )
     overdue, pending = ledger.unspendable_points(lot.alias("unspendable"), customer_id, now)
     gate = (
-        sa.update(account)
-        .where(
-            account.c.customer_id == customer_id,
-            account.c.balance >= cost,
-            sa.literal_column(f"{account.name}.xmin") == seen_version,
-        )
-        .values(balance=account.c.balance - cost, updated_at=now)
+        ledger.spending_gate(account, customer_id, cost, now)
+        .where(sa.literal_column(f"{account.name}.xmin") == seen_version)
         .returning(
             (account.c.balance - overdue.scalar_subquery() - pending.scalar_subquery()).label(
                 "active_after"
@@ -234,16 +229,8 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
         ),
     )
     slot = (
-        sa.update(campaign)
-        .where(
-            campaign.c.id == values["campaign_id"],
-            sa.or_(
-                campaign.c.total_limit.is_(None),
-                campaign.c.redeemed_count < campaign.c.total_limit,
-            ),
-            rewarded,
-        )
-        .values(redeemed_count=campaign.c.redeemed_count + 1)
+        campaigns.take_slot(campaign, values["campaign_id"])
+        .where(rewarded)
         .returning(campaign.c.id)
         .cte("slot")
     )

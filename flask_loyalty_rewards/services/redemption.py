@@ -27,7 +27,7 @@ from ..errors import (
 from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import Address, CustomerProfile
-from . import cashback, codes, ledger, redeem_pg
+from . import campaigns, cashback, codes, ledger, redeem_pg
 from .context import (
     Context,
     fingerprint,
@@ -383,15 +383,7 @@ def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:
 
     Done last, so the campaign row, shared by every customer, stays locked for the shortest time.
     """
-    table = ctx.models.RewardCampaign.__table__
-    done = ctx.write(
-        sa.update(table)
-        .where(
-            table.c.id == campaign.id,
-            sa.or_(table.c.total_limit.is_(None), table.c.redeemed_count < table.c.total_limit),
-        )
-        .values(redeemed_count=table.c.redeemed_count + 1)
-    )
+    done = ctx.write(campaigns.take_slot(ctx.models.RewardCampaign.__table__, campaign.id))
     if not done:
         raise RewardUnavailable("sold_out")
     ctx.session.expire(campaign, ["redeemed_count"])
