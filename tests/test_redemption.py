@@ -124,6 +124,62 @@ def test_redeeming_in_one_statement_writes_what_redeeming_step_by_step_writes(
     assert loyalty.verify() == []
 
 
+def what_the_caller_reads(reward) -> tuple:
+    return (
+        reward.id,
+        reward.coupon_code,
+        reward.cost_in_points,
+        reward.active_points_after,
+        reward.customer_email,
+        reward.coupon_status,
+        reward.redeemed_at,
+        reward.active_to,
+        reward.tax_value,
+        reward.status_at(reward.redeemed_at),
+        reward.used_at,
+        reward.delivery_status,
+        reward.cashback_status,
+        reward.campaign,
+    )
+
+
+@pytest.mark.parametrize("path", ["as the database allows", "step by step"])
+def test_a_new_reward_is_read_after_the_commit_without_another_query(
+    make_campaign, rich, monkeypatch, path
+):
+    """The commit expires every instance; the reward comes back holding what was inserted."""
+    from flask_loyalty_rewards.services import redemption
+
+    if path == "step by step":
+        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    campaign = make_campaign(cost_in_points=300, tax_value=Decimal("1.20"), days_valid=30)
+    reward = loyalty.redeem(rich, campaign)
+    queries: list[str] = []
+    listener = lambda *args: queries.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        read = what_the_caller_reads(reward)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert queries == []
+    assert read[3] == 9_700
+    db.session.expire_all()
+    assert what_the_caller_reads(reward) == read  # and it is what the database holds
+
+
+def test_the_redeemed_signal_sees_the_new_reward_loaded(make_campaign, rich):
+    campaign = make_campaign(cost_in_points=300)
+    seen: list[tuple[bool, str | None]] = []
+
+    def receiver(sender, redeemed, **extra):
+        loaded = "coupon_code" not in sa.inspect(redeemed).unloaded
+        seen.append((loaded, redeemed.coupon_code))
+
+    with signals.reward_redeemed.connected_to(receiver):
+        reward = loyalty.redeem(rich, campaign)
+    assert seen == [(True, reward.coupon_code)]
+
+
 def test_redeemed_reward_keeps_a_snapshot_of_campaign_and_customer(
     frozen_clock, make_campaign, rich
 ):

@@ -162,7 +162,8 @@ def create_payout(
     campaign: RewardCampaignMixin,
     now: dt.datetime,
 ) -> CashbackPayoutMixin:
-    """In the redeem transaction: the payout row and the INIT text; sending waits for commit."""
+    """In the redeem transaction: the payout row (the reward was inserted with the INIT text);
+    sending waits for commit."""
     provider = configured_provider(ctx.config)
     currency = str(campaign.currency or ctx.config["LOYALTY_CASHBACK_CURRENCY"]).upper()
     destination = destination_for(ctx, redeemed)
@@ -198,7 +199,6 @@ def create_payout(
     )
     ctx.session.add(payout)
     ctx.session.flush()
-    redeemed.cashback_status = INIT_TEXT
     _send_after_commit(ctx, payout.id)
     return payout
 

@@ -68,6 +68,7 @@ REWARD_COLUMNS = (
     "active_to",
     "used",
     "coupon_status",
+    "cashback_status",
 )
 #: Reward columns whose value the statement needs elsewhere too, with their parameter's name.
 _SHARED = {

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, signals
 from ..errors import (
@@ -217,7 +218,8 @@ def redeem_once(
     buyer, reward = ctx.customer_and_campaign(customer, campaign)
     customer_id = ctx.customer_id(buyer)
     profile = ctx.profile_of(buyer)
-    request = fingerprint(campaign=reward.id, charge=charge_points)
+    # Only a keyed request is ever compared with another one.
+    request = fingerprint(campaign=reward.id, charge=charge_points) if key is not None else ""
 
     def work() -> RedeemedRewardMixin:
         reason = campaign_refusal(reward, now, check_visibility=actor is None)
@@ -268,7 +270,8 @@ def _redeem_in_one_statement(
         raise RewardUnavailable("sold_out")
     assert outcome.active_after is not None
     ctx.session.expire(campaign, ["redeemed_count"])
-    return _attach(ctx, values, outcome.reward_id, outcome.active_after), outcome.active_after
+    row = _attach(ctx, campaign, values, outcome.reward_id, outcome.active_after)
+    return row, outcome.active_after
 
 
 def _reward_values(
@@ -310,6 +313,9 @@ def _reward_values(
         "active_to": active_to,
         "used": False,
         "coupon_status": CouponStatus.INACTIVE if active_from > now else CouponStatus.ACTIVE,
+        "cashback_status": (
+            cashback.INIT_TEXT if campaign.reward_type is RewardType.CASHBACK else None
+        ),
     }
 
 
@@ -318,13 +324,45 @@ def _code_values(picked: codes.PickedCode) -> dict[str, Any]:
 
 
 def _attach(
-    ctx: Context, values: dict[str, Any], reward_id: int, active_after: int
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    values: dict[str, Any],
+    reward_id: int,
+    active_after: int,
 ) -> RedeemedRewardMixin:
-    """The ORM row for a reward the statement inserted, in the session as if loaded."""
-    row = ctx.models.RedeemedReward(**values, id=reward_id, active_points_after=active_after)
+    """The ORM row for a reward the statement inserted, in the session by its key.
+
+    Its columns are filled in after the commit (:func:`_loaded_after_commit`): until then the
+    statement holds the campaign row that every redemption needs, so nothing that can wait runs
+    before the commit. A read before it (the cashback payout's) loads the row.
+    """
+    row = ctx.models.RedeemedReward(id=reward_id)
     make_transient_to_detached(row)
     ctx.session.add(row)
+    _loaded_after_commit(ctx, row, campaign, {**values, "active_points_after": active_after})
     return row
+
+
+def _loaded_after_commit(
+    ctx: Context, row: RedeemedRewardMixin, campaign: RewardCampaignMixin, inserted: dict[str, Any]
+) -> None:
+    """Give ``row`` what it was inserted with once the transaction has committed.
+
+    The commit expires every instance, so without this the caller's first look at the reward
+    (its code, its status, for the page or the API) would cost another query. Nothing in the
+    redemption changes the row after its insert; the columns not given were inserted NULL.
+    """
+    columns = {**inserted, "id": row.id}
+    for column in ctx.models.RedeemedReward.__table__.c:
+        if column.key not in columns and column.default is None and column.server_default is None:
+            columns[column.key] = None
+
+    def fill() -> None:
+        for name, value in columns.items():
+            set_committed_value(row, name, value)
+        set_committed_value(row, "campaign", campaign)
+
+    ctx.after_commit.insert(0, fill)  # before the signals, whose receivers read the row
 
 
 def _redeem_step_by_step(
@@ -357,6 +395,7 @@ def _redeem_step_by_step(
     row = ctx.models.RedeemedReward(**values, active_points_after=active_after)
     ctx.session.add(row)
     ctx.session.flush()
+    _loaded_after_commit(ctx, row, campaign, {**values, "active_points_after": active_after})
     if cost:
         ledger.add_entry(
             ctx,
