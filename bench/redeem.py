@@ -2,6 +2,8 @@
 writes, measured in the same run on PostgreSQL, at 1 and 8 concurrent clients (processes).
 The raw transaction reads what any implementation must (the customer and the campaign), then
 writes the same rows: gate, lots, redeemed reward, ledger entry, allocations, history, limit slot.
+The reward row holds the same values too: the customer's e-mail as read, and the active points
+left after the spend (the balance less pending and overdue points), which the gate returns.
 Also the cost of a redemption for a customer with 10,000 open lots against one with 3 lots.
 
     .venv/bin/python bench/redeem.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -168,7 +170,11 @@ RAW_SQL = {
         WHERE id = %(campaign)s""",
     "gate": """
         UPDATE loyalty_account SET balance = balance - %(cost)s, updated_at = %(now)s
-        WHERE customer_id = %(c)s AND balance >= %(cost)s""",
+        WHERE customer_id = %(c)s AND balance >= %(cost)s
+        RETURNING balance - (
+            SELECT coalesce(sum(remaining), 0) FROM loyalty_points_lot
+            WHERE customer_id = %(c)s AND remaining > 0
+              AND (spend_order_at <= %(now)s OR available_from > %(now)s))""",
     "lots": """
         SELECT id, remaining FROM loyalty_points_lot
         WHERE customer_id = %(c)s AND remaining > 0 AND spend_order_at > %(now)s
@@ -182,7 +188,7 @@ RAW_SQL = {
             address_region, address_country, active_points_after, redeemed_at, charged,
             active_from, active_to, used, coupon_status)
         VALUES (%(campaign)s, %(c)s, %(code)s, %(code)s, 'Bench coupon', 'discount_code',
-            %(cost)s, 0, 'c@x', '', '', '', '', '', '', '', '', '', %(after)s, %(now)s, true,
+            %(cost)s, 0, %(email)s, '', '', '', '', '', '', '', '', '', %(after)s, %(now)s, true,
             %(now)s, %(to)s, false, 'active')
         RETURNING id""",
     "entry": """
@@ -219,9 +225,9 @@ def raw(
         now = dt.datetime.now(dt.timezone.utc)
         code = generate_code()
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute(RAW_SQL["customer"], {"c": c}).fetchone()
+            _, email = cur.execute(RAW_SQL["customer"], {"c": c}).fetchone()
             cur.execute(RAW_SQL["campaign"], {"campaign": campaign}).fetchone()
-            cur.execute(RAW_SQL["gate"], {"cost": COST, "now": now, "c": c})
+            (after,) = cur.execute(RAW_SQL["gate"], {"cost": COST, "now": now, "c": c}).fetchone()
             lots = cur.execute(RAW_SQL["lots"], {"c": c, "now": now}).fetchall()
             draws, owed = [], COST
             for lot_id, remaining in lots:
@@ -237,7 +243,8 @@ def raw(
                     "c": c,
                     "code": code,
                     "cost": COST,
-                    "after": 0,
+                    "email": email,
+                    "after": after,
                     "now": now,
                     "to": now + dt.timedelta(days=30),
                 },
