@@ -411,9 +411,9 @@ def _redeem_step_by_step(
         )
     codes.hand_out(ctx, picked, row.id, now)
     add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
-    _take_limit_slot(ctx, campaign)
     if key is not None:
         store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
+    _take_limit_slot(ctx, campaign)
     return row
 
 
