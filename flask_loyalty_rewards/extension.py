@@ -34,11 +34,12 @@ class LoyaltyState:
 
     def context(self, app: Flask, *, fresh: bool = False) -> Context:
         """The services context; ``fresh`` when a service call starts with it right away."""
-        session = self.db.session
-        current = session()  # the request's Session behind the scoped proxy
+        # The request's Session itself: a service call makes many calls on it, and each one
+        # through the scoped proxy would look the Session up again.
+        current = self.db.session()
         return Context(
             app=app,
-            session=session,
+            session=current,
             models=self.models,
             config=app.config,
             profile_loader=self.extension._customer_profile,

@@ -32,7 +32,7 @@ def take_slot(campaign: sa.Table, campaign_id: Any) -> sa.Update:
                 campaign.c.redeemed_count < campaign.c.total_limit,
             ),
         )
-        .values(redeemed_count=campaign.c.redeemed_count + 1)
+        .values(redeemed_count=campaign.c.redeemed_count + sa.literal_column("1"))
     )
 
 

@@ -85,12 +85,9 @@ def unspendable_points(
 ) -> tuple[sa.Select[Any], ...]:
     """Sums of points in the balance that cannot be spent now: past their expiry, still pending."""
     open_lot = sa.and_(lot.c.customer_id == customer_id, has_points_left(lot.c.remaining))
-    overdue = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
-        open_lot, lot.c.spend_order_at <= now
-    )
-    pending = sa.select(sa.func.coalesce(sa.func.sum(lot.c.remaining), 0)).where(
-        open_lot, lot.c.available_from > now
-    )
+    points = sa.func.coalesce(sa.func.sum(lot.c.remaining), sa.literal_column("0"))
+    overdue = sa.select(points).where(open_lot, lot.c.spend_order_at <= now)
+    pending = sa.select(points).where(open_lot, lot.c.available_from > now)
     return overdue, pending
 
 

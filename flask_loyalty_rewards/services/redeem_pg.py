@@ -76,9 +76,6 @@ _SHARED = {
     "campaign_id": "campaign",
     "cost_in_points": "cost",
     "redeemed_at": "now",
-    "redeemed_by": "actor",
-    "reward_name": "title",
-    "coupon_code": "code",
 }
 
 
@@ -123,7 +120,6 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
         for name, parameter in _PARAMETERS.items()
     }
     customer_id, cost, now = values["customer_id"], values["cost_in_points"], values["redeemed_at"]
-    actor = values["redeemed_by"]
 
     seen = account.alias("seen")
     seen_version = (
@@ -148,7 +144,7 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
     first_lots = (
         ledger.spendable_lots(spendable, customer_id, now)
         .where(gate_passed)  # locks lots only once the account is locked, as everywhere
-        .limit(ledger.FIRST_BATCH)
+        .limit(sa.literal_column(str(ledger.FIRST_BATCH)))  # a constant, not a parameter
         .with_for_update(of=spendable)
         .cte("first_lots")
     )
@@ -169,7 +165,8 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
         .where(ranked.c.before < cost)
         .cte("draws")
     )
-    covered = sa.select(sa.func.coalesce(sa.func.sum(draws.c.points), 0)).scalar_subquery() == cost
+    paid = sa.func.coalesce(sa.func.sum(draws.c.points), sa.literal_column("0"))
+    covered = sa.select(paid).scalar_subquery() == cost
 
     reward = (
         sa.insert(rr)
@@ -177,7 +174,16 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             [*REWARD_COLUMNS, "active_points_after"],
             sa.select(*values.values(), gate.c.active_after).where(covered),
         )
-        .returning(rr.c.id)
+        # What the rows below repeat comes from the reward: fewer parameters to send and parse.
+        .returning(
+            rr.c.id,
+            rr.c.customer_id,
+            rr.c.cost_in_points,
+            rr.c.reward_name,
+            rr.c.coupon_code,
+            rr.c.redeemed_by,
+            rr.c.redeemed_at,
+        )
         .cte("reward")
     )
     rewarded = sa.select(reward.c.id).exists()
@@ -195,13 +201,13 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
                 "redeemed_reward_id",
             ],
             sa.select(
-                customer_id,
+                reward.c.customer_id,
                 sa.bindparam("kind", type_=entry.c.kind.type),
-                -cost,
-                values["reward_name"],
-                values["coupon_code"],
-                actor,
-                now,
+                -reward.c.cost_in_points,
+                reward.c.reward_name,
+                reward.c.coupon_code,
+                reward.c.redeemed_by,
+                reward.c.redeemed_at,
                 reward.c.id,
             ),
         )
@@ -225,8 +231,8 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             reward.c.id,
             sa.bindparam("event", type_=history.c.event.type),
             sa.bindparam("status", type_=history.c.to_value.type),
-            actor,
-            now,
+            reward.c.redeemed_by,
+            reward.c.redeemed_at,
         ),
     )
     slot = (
@@ -247,12 +253,12 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             .from_select(
                 ["customer_id", "scope", "key", "fingerprint", "result_id", "created_at"],
                 sa.select(
-                    customer_id,
+                    reward.c.customer_id,
                     sa.bindparam("key_scope", type_=key_table.c.scope.type),
                     sa.bindparam("key_value", type_=key_table.c.key.type),
                     sa.bindparam("key_fingerprint", type_=key_table.c.fingerprint.type),
                     reward.c.id,
-                    now,
+                    reward.c.redeemed_at,
                 ),
             )
             .cte("stored_key")
