@@ -9,6 +9,7 @@ Delivered, or to Canceled from Ordered or Shipped, and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,15 @@ from ..errors import (
     NotEnoughPoints,
     RewardUnavailable,
 )
-from ..models import CodeSource, CouponStatus, DeliveryStatus, EntryKind, HistoryEvent, RewardType
+from ..models import (
+    CodeSource,
+    CouponStatus,
+    DeliveryStatus,
+    EntryKind,
+    HistoryEvent,
+    LoyaltyModels,
+    RewardType,
+)
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import Address, CustomerProfile
 from . import campaigns, cashback, codes, ledger, redeem_pg
@@ -352,10 +361,7 @@ def _loaded_after_commit(
     (its code, its status, for the page or the API) would cost another query. Nothing in the
     redemption changes the row after its insert; the columns not given were inserted NULL.
     """
-    columns = {**inserted, "id": row.id}
-    for column in ctx.models.RedeemedReward.__table__.c:
-        if column.key not in columns and column.default is None and column.server_default is None:
-            columns[column.key] = None
+    columns = {**dict.fromkeys(_inserted_null(ctx.models)), **inserted, "id": row.id}
 
     def fill() -> None:
         for name, value in columns.items():
@@ -363,6 +369,13 @@ def _loaded_after_commit(
         set_committed_value(row, "campaign", campaign)
 
     ctx.after_commit.insert(0, fill)  # before the signals, whose receivers read the row
+
+
+@functools.cache
+def _inserted_null(models: LoyaltyModels) -> tuple[str, ...]:
+    """The reward columns without a default: NULL in a new row unless the insert gives them."""
+    table = models.RedeemedReward.__table__
+    return tuple(c.key for c in table.c if c.default is None and c.server_default is None)
 
 
 def _redeem_step_by_step(
