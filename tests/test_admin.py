@@ -525,6 +525,17 @@ def test_row_action_without_csrf_token_changes_nothing(admin_client, admin_data)
     assert not admin_data.get("RedeemedReward", rid).used
 
 
+@pytest.mark.parametrize("body", ["true", "[1]", "[[1, 2, 3]]"])
+def test_row_action_posted_as_json_changes_nothing(admin_client, admin_data, body):
+    rid = admin_data.redeemed(admin_data.customer(), admin_data.campaign())
+    response = admin_client.post(
+        GRID + "usage/", data=body, content_type="application/json", follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "Nothing changed" in flashes(response.get_data(as_text=True))
+    assert not admin_data.get("RedeemedReward", rid).used
+
+
 def test_bulk_action_without_csrf_token_changes_nothing(admin_client, admin_data):
     rid = admin_data.redeemed(admin_data.customer(), admin_data.campaign())
     admin_client.post(GRID + "action/", data={"action": "mark_used", "rowid": [str(rid)]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -258,6 +259,23 @@ def test_posting_without_the_csrf_token_is_refused_and_redeems_nothing(
     form = confirm_form(client, campaign)
     response = client.post(
         f"/loyalty/rewards/{campaign}/redeem", data={"idempotency_key": form["idempotency_key"]}
+    )
+    assert response.status_code == 400
+    assert "CSRF token is missing" in text(response)
+    assert shop.redeemed_ids(alice) == []
+
+
+@pytest.mark.parametrize("body", ["true", "[1]", "[[1, 2, 3]]", "null", "the form as JSON"])
+def test_a_json_body_is_not_a_form_and_redeems_nothing(
+    client: Any, shop: Shop, alice: int, body: str
+) -> None:
+    """Pages read what a browser posts; the JSON API is where JSON goes."""
+    campaign = shop.campaign(cost_in_points=10)
+    shop.earn(alice, 100)
+    form = confirm_form(client, campaign)
+    data = json.dumps(form) if body == "the form as JSON" else body
+    response = client.post(
+        f"/loyalty/rewards/{campaign}/redeem", data=data, content_type="application/json"
     )
     assert response.status_code == 400
     assert "CSRF token is missing" in text(response)

@@ -13,9 +13,10 @@ When access is refused and the host gave no base view, an anonymous visitor (the
 loader returns None) is redirected to ``LOYALTY_LOGIN_ENDPOINT`` with ``?next=`` when that is
 set; everybody else gets 403.
 
-Forms use :class:`flask_wtf.FlaskForm` as their base: it validates its own CSRF token whether or
-not the host registered ``CSRFProtect``. Flask-Admin's ``SecureForm`` is not used because its
-token clashes with ``CSRFProtect``'s under the same field name (every POST answers 400).
+Forms use our :class:`flask_wtf.FlaskForm` (``flask_loyalty_rewards.forms.Form``) as their
+base: it validates its own CSRF token whether or not the host registered ``CSRFProtect``.
+Flask-Admin's ``SecureForm`` is not used because its token clashes with ``CSRFProtect``'s under
+the same field name (every POST answers 400).
 
 :meth:`LoyaltyAdminMixin.actor` names the admin in history rows and ledger entries:
 ``LOYALTY_ADMIN_ACTOR()`` when configured, else ``"admin:<e-mail>"`` (or the id) of the logged-in
@@ -33,7 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, current_app, redirect, request, url_for
-from flask_wtf import FlaskForm
+
+from ..forms import Form
 
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
@@ -75,7 +77,7 @@ class LoyaltyAdminMixin:
     #: ``(host_base,)`` when :func:`view_class_for` built the class on a host base view (a tuple:
     #: Flask-Admin's metaclass would take a bare view class attribute for an exposed method).
     loyalty_host_base: tuple[type, ...] = ()
-    form_base_class = FlaskForm
+    form_base_class = Form
 
     def is_accessible(self) -> bool:
         check = current_app.config.get("LOYALTY_ADMIN_ACCESS")

@@ -7,11 +7,11 @@ from typing import Any
 from flask import flash, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
 
 from ..errors import LoyaltyError
+from ..forms import Form
 from ..models import CodeSource, RewardType
 from ..services import campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
@@ -20,7 +20,7 @@ from .fields import UTCDateTimeField, enum_select
 DATETIME_FIELDS = ("active_from", "active_to", "visible_from", "visible_to")
 
 
-class PoolForm(FlaskForm):  # type: ignore[misc]
+class PoolForm(Form):
     file = FileField("CSV file (one code per line, or codes in the first column)")
     text = TextAreaField("...or paste the codes")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
+
+from ..forms import Form
 
 
 def when(value: dt.datetime | None) -> str:
@@ -15,7 +16,7 @@ def when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-class RowForm(FlaskForm):  # type: ignore[misc]
+class RowForm(Form):
     id = HiddenField(validators=[InputRequired()])
 
 

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..errors import LoyaltyError
+from ..forms import Form
 from ..services import ledger
 from .access import LoyaltyAdminMixin, expose
 from .fields import UTCDateTimeField
@@ -22,7 +22,7 @@ from .fields import UTCDateTimeField
 LEDGER_ROWS = 200
 
 
-class AdjustForm(FlaskForm):  # type: ignore[misc]
+class AdjustForm(Form):
     delta = IntegerField(
         "Points (positive to grant, negative to deduct)",
         validators=[InputRequired("Enter a whole number of points.")],
@@ -31,7 +31,7 @@ class AdjustForm(FlaskForm):  # type: ignore[misc]
     expires_at = UTCDateTimeField("Granted points expire at", validators=[Optional()])
 
 
-class RedeemForm(FlaskForm):  # type: ignore[misc]
+class RedeemForm(Form):
     campaign = SelectField("Reward", coerce=int, validators=[InputRequired()])
     charge_points = BooleanField("Charge the customer's points", default=True)
 

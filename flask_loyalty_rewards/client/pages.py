@@ -14,13 +14,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
 
 from .. import clock
 from ..errors import LoyaltyError, NotFound
+from ..forms import Form
 from ..services import catalog, ledger, redemption
 from . import PAGES_BLUEPRINT
 from .common import path_id, services_context
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
 
-class RedeemForm(FlaskForm):  # type: ignore[misc]
+class RedeemForm(Form):
     """Confirms one redemption; the token makes every resubmission of this form a replay."""
 
     idempotency_key = HiddenField(
