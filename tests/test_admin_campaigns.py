@@ -168,6 +168,17 @@ def test_edit_campaign(admin_client, admin_data):
     assert campaigns(admin_data) == [("New name", 250)]
 
 
+def test_a_total_limit_set_in_the_admin_counts_the_earlier_redemptions(admin_client, admin_data):
+    cid = admin_data.campaign(name="Bear", cost_in_points=1)
+    for _ in range(2):
+        admin_data.redeemed(admin_data.customer(), cid)
+    data = form(name="Bear", total_limit="3", per_customer_limit="", active_from="", active_to="")
+    data["csrf_token"] = csrf_token(admin_client, f"{CAMPAIGNS}edit/?id={cid}")
+    assert admin_client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data).status_code == 302
+    campaign = admin_data.get("RewardCampaign", cid)
+    assert (campaign.total_limit, campaign.redeemed_count) == (3, 2)
+
+
 def test_campaigns_cannot_be_deleted(admin_client, admin_data):
     cid = admin_data.campaign()
     admin_client.post(

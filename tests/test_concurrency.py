@@ -335,3 +335,105 @@ def test_simultaneous_free_grants_never_pass_the_per_customer_limit(app):
     assert not errors, errors
     assert (len(granted), len(refused)) == (1, 7)
     assert {getattr(exc, "reason", None) for exc in refused} == {"customer_limit"}
+
+
+# -- the campaign row: shared by every customer -------------------------------------------------
+
+
+def new_campaign_and_customers(app: Flask, customers: int, **fields: Any) -> tuple[int, list[int]]:
+    """A campaign costing 100 points and customers who can each afford it many times.
+
+    Between two of them sits a customer with points who never redeems: on MariaDB a locking
+    read of one customer's lots also locks the next customer's first lot, and neighbours who
+    both redeem can deadlock (the database undoes one, and :func:`redeem` runs it again).
+    """
+    with app.app_context():
+        from tests.conftest import campaign_fields
+
+        campaign = models.RewardCampaign(**campaign_fields(**fields))
+        people = [
+            host.Customer(email=f"shared-{uuid.uuid4().hex}@example.com")
+            for _ in range(2 * customers)
+        ]
+        db.session.add_all([campaign, *people])
+        db.session.commit()
+        ids = [c.id for c in people]
+        for cid in ids:
+            loyalty.earn_points(cid, 100_000)
+        campaign_id = campaign.id
+        db.session.remove()
+    return campaign_id, ids[::2]
+
+
+@pytest.mark.parametrize("path", ["one statement", "step by step"])
+def test_redemptions_of_an_unlimited_campaign_never_wait_for_its_row(
+    postgres_app, monkeypatch, path
+):
+    """Another transaction holds the lock a write of the campaign row would need, and keeps it.
+
+    A redemption that counted itself on the row would queue behind it until the lock timeout.
+    """
+    if path == "step by step":
+        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    campaign_id, (customer_id,) = new_campaign_and_customers(postgres_app, 1)
+    with postgres_app.app_context():
+        engine = db.engine
+    with engine.connect() as holder:
+        holder.exec_driver_sql(
+            f"SELECT id FROM loyalty_campaign WHERE id = {campaign_id} FOR NO KEY UPDATE"
+        ).all()
+        with postgres_app.app_context():
+            db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            reward = loyalty.redeem(customer_id, campaign_id)
+            assert reward.id is not None
+            db.session.remove()
+        holder.rollback()
+
+
+def test_a_limit_set_while_customers_redeem_is_kept_exactly(app):
+    """The limit's count starts from every redemption committed or in flight, none twice."""
+    campaign_id, ids = new_campaign_and_customers(app, 4, cost_in_points=1)
+    limit = 12
+    redeemed, sold_out, errors = [], [], []
+    counted_when_set: list[int] = []
+    barrier = threading.Barrier(9)
+
+    def customer(cid: int) -> None:
+        barrier.wait()
+        for _ in range(8):
+            with app.app_context():
+                try:
+                    loyalty.redeem(cid, campaign_id)
+                except LoyaltyError as exc:
+                    sold_out.append(getattr(exc, "reason", None))
+                except Exception as exc:  # every other failure is a bug the test must report
+                    errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                else:
+                    redeemed.append(cid)
+                finally:
+                    db.session.remove()
+
+    def admin() -> None:
+        barrier.wait()
+        while len(redeemed) < 3 and not errors:
+            time.sleep(0.001)
+        with app.app_context():
+            campaign = db.session.get(models.RewardCampaign, campaign_id)
+            campaign.total_limit = limit
+            db.session.commit()
+            counted_when_set.append(campaign.redeemed_count)
+            db.session.remove()
+
+    threads = [threading.Thread(target=customer, args=(cid,)) for cid in ids * 2]
+    threads.append(threading.Thread(target=admin))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert set(sold_out) <= {"sold_out"}
+    assert len(redeemed) == max(limit, counted_when_set[0])
+    with app.app_context():
+        assert db.session.get(models.RewardCampaign, campaign_id).redeemed_count == len(redeemed)
+        assert loyalty.verify() == []
+        db.session.remove()

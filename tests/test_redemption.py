@@ -21,6 +21,7 @@ from flask_loyalty_rewards import (
     RewardUnavailable,
     signals,
 )
+from flask_loyalty_rewards.services import redemption
 from flask_loyalty_rewards.services.codes import ALPHABET
 from tests.host import db, loyalty, models
 
@@ -260,6 +261,37 @@ def test_total_limit_is_enforced(frozen_clock, make_campaign, rich, make_custome
     with pytest.raises(RewardUnavailable) as refused:
         loyalty.redeem(other, campaign)
     assert refused.value.reason == "sold_out"
+
+
+def test_an_unlimited_campaign_counts_its_redemptions_from_the_rewards(
+    frozen_clock, make_campaign, rich
+):
+    campaign = make_campaign()
+    loyalty.redeem(rich, campaign)
+    loyalty.cancel_redemption(loyalty.redeem(rich, campaign), reason="changed my mind")
+    db.session.expire_all()
+    assert (campaign.times_redeemed, campaign.redeemed_count) == (1, 0)
+    assert loyalty.verify() == []
+
+
+@pytest.mark.parametrize("path", ["as the database allows", "step by step"])
+def test_a_total_limit_set_later_counts_the_redemptions_made_before_it(
+    frozen_clock, make_campaign, rich, monkeypatch, path
+):
+    if path == "step by step":
+        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    campaign = make_campaign()
+    loyalty.redeem(rich, campaign)
+    loyalty.redeem(rich, campaign)
+    loyalty.cancel_redemption(loyalty.redeem(rich, campaign), reason="wrong size")
+    campaign.total_limit = 3
+    db.session.commit()
+    assert campaign.redeemed_count == 2
+    loyalty.redeem(rich, campaign)
+    with pytest.raises(RewardUnavailable) as refused:
+        loyalty.redeem(rich, campaign)
+    assert refused.value.reason == "sold_out"
+    assert loyalty.verify() == []
 
 
 def test_per_customer_limit_is_enforced(frozen_clock, make_campaign, rich):

@@ -188,3 +188,67 @@ def test_sqlite_transactions_begin_immediate(tmp_path):
             db.session.rollback()
         db.engine.dispose()
     assert seen[0] == "BEGIN IMMEDIATE"
+
+
+# -- a deadlock's victim ---------------------------------------------------------------------------
+
+
+def deadlock_error(dialect: str) -> Exception:
+    """What the driver raises when the database rolls a deadlock's victim back."""
+    if dialect == "postgresql":
+        import psycopg
+
+        return psycopg.errors.DeadlockDetected("deadlock detected")
+    import pymysql
+
+    return pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+
+
+@contextmanager
+def deadlocks(engine: sa.Engine, times: int) -> Iterator[list[str]]:
+    """The first ``times`` redemption statements that write the account die in a deadlock."""
+    victims: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if len(victims) < times and statement.lstrip().startswith(("UPDATE", "WITH")):
+            victims.append(statement)
+            raise deadlock_error(engine.dialect.name)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield victims
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def deadlock_victim(ctx, backend, frozen_clock, make_customer, make_campaign):
+    if backend == "sqlite":
+        pytest.skip("SQLite transactions queue behind BEGIN IMMEDIATE; they never deadlock")
+    customer = make_customer()
+    loyalty.earn_points(customer, 500)
+    ids = customer.id, make_campaign(cost_in_points=150).id
+    db.session.remove()
+    return ids
+
+
+def test_a_redemption_picked_as_a_deadlock_victim_runs_again_and_spends_once(deadlock_victim):
+    customer_id, campaign_id = deadlock_victim
+    with deadlocks(db.engine, times=2) as victims:
+        reward = loyalty.redeem(customer_id, campaign_id)
+    assert len(victims) == 2
+    assert reward.cost_in_points == 150
+    assert loyalty.active_points(customer_id) == 350
+    assert row_counts()[models.RedeemedReward.__tablename__] == 1
+    assert loyalty.verify() == []
+
+
+def test_a_redemption_that_keeps_deadlocking_gives_up_and_leaves_no_trace(deadlock_victim):
+    customer_id, campaign_id = deadlock_victim
+    before_counts, before_state = row_counts(), ledger_state()
+    db.session.remove()
+    with deadlocks(db.engine, times=99) as victims, pytest.raises(sa.exc.OperationalError):
+        loyalty.redeem(customer_id, campaign_id)
+    assert len(victims) == 3
+    db.session.rollback()
+    assert (row_counts(), ledger_state()) == (before_counts, before_state)

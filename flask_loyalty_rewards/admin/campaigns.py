@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import flash, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
@@ -39,7 +40,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "active_to",
         "code_source",
         "codes_left",
-        "redeemed_count",
+        "times_redeemed",
         "pool",
     ]
     column_labels = {
@@ -60,10 +61,10 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "code_source": "Coupon codes",
         "shared_code": "Shared code",
         "codes_left": "Codes left",
-        "redeemed_count": "Times redeemed",
+        "times_redeemed": "Times redeemed",
         "pool": "Code pool",
     }
-    column_sortable_list = ["name", "cost_in_points", "active", "active_from", "redeemed_count"]
+    column_sortable_list = ["name", "cost_in_points", "active", "active_from", "times_redeemed"]
     column_default_sort = ("id", True)
     column_searchable_list = ["name"]
     form_columns = [
@@ -122,6 +123,9 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         campaigns.stamp(model, created=is_created)
+
+    def get_query(self) -> Any:
+        return super().get_query().options(sa.orm.undefer(self.model.times_redeemed))
 
     def codes_left(self, campaign: Any) -> str:
         if campaign.code_source is not CodeSource.POOL:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, column_property
 
 from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
@@ -151,8 +151,28 @@ def create_models(
         cls = getattr(models, f.name)
         if isinstance(cls, type) and hasattr(cls, "__table__"):
             _refuse_naive_datetimes(cls)
+    _count_redemptions(models)
     per_db[table_prefix] = models
     return models
+
+
+def _count_redemptions(models: LoyaltyModels) -> None:
+    """``times_redeemed``, and the total-limit count kept right whenever a limit is set."""
+    from ..services.campaigns import count_slots_when_limited
+
+    campaign, rewards = models.RewardCampaign, models.RedeemedReward.__table__
+    campaign.times_redeemed = column_property(
+        sa.select(sa.func.count())
+        .where(rewards.c.campaign_id == campaign.id, rewards.c.canceled_at.is_(None))
+        .correlate_except(rewards)
+        .scalar_subquery(),
+        deferred=True,
+    )
+
+    def before_update(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        count_slots_when_limited(connection, target, rewards)
+
+    event.listen(campaign, "before_update", before_update)
 
 
 def _refuse_naive_datetimes(cls: type[Any]) -> None:

@@ -275,8 +275,12 @@ class RewardCampaignMixin(_LoyaltyTable):
         _enum(CodeSource), nullable=False, default=CodeSource.GENERATED
     )
     shared_code: Mapped[str | None] = mapped_column(sa.String(64))
-    #: Redemptions that hold a limit slot (cancelled ones give theirs back).
+    #: Slots of the total limit taken (cancelled redemptions give theirs back); counted only
+    #: while the campaign has a limit, and counted afresh whenever one is set.
     redeemed_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    if TYPE_CHECKING:
+        #: Redemptions not cancelled, counted from the rewards (deferred: loaded when read).
+        times_redeemed: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 

@@ -22,18 +22,82 @@ MAX_MONEY = Decimal("9999999999.99")
 
 
 def take_slot(campaign: sa.Table, campaign_id: Any) -> sa.Update:
-    """The conditional write that counts a redemption and enforces the total limit."""
+    """The conditional write that counts a redemption on a campaign with a total limit.
+
+    It matches no row when the campaign has no limit: those redemptions leave the campaign row
+    alone, so they never queue on it (see :func:`count_slot`).
+    """
     return (
         sa.update(campaign)
         .where(
             campaign.c.id == campaign_id,
-            sa.or_(
-                campaign.c.total_limit.is_(None),
-                campaign.c.redeemed_count < campaign.c.total_limit,
-            ),
+            campaign.c.total_limit.is_not(None),
+            campaign.c.redeemed_count < campaign.c.total_limit,
         )
         .values(redeemed_count=campaign.c.redeemed_count + sa.literal_column("1"))
     )
+
+
+def limit_now(campaign: sa.Table, campaign_id: Any) -> sa.Select[Any]:
+    """The campaign's total limit as last committed, share-locked until our commit.
+
+    The lock is PostgreSQL's weakest (``FOR KEY SHARE``, the one a foreign key takes anyway), so
+    redemptions never wait for each other on it; only a change of the limit waits, and makes
+    them wait (:func:`count_slots_when_limited`).
+    """
+    return (
+        sa.select(campaign.c.total_limit)
+        .where(campaign.c.id == campaign_id)
+        .with_for_update(read=True, key_share=True)
+    )
+
+
+def count_slot(ctx: Context, campaign_id: Any, delta: int, *, limited: bool) -> bool:
+    """Take (``delta`` 1) or give back (-1) a slot of the campaign's total limit.
+
+    False when no slot is left. A campaign without a limit counts nothing (its redemptions are
+    counted from the rewards themselves), and its row is only share-locked. ``limited`` says
+    whether the campaign had a limit when it was read, the likely answer, so it is tried first;
+    the locked read then sees the limit as last committed, and a limit set since then is
+    counted after all.
+    """
+    table = ctx.models.RewardCampaign.__table__
+    if delta > 0:
+        write: sa.Update = take_slot(table, campaign_id)
+    else:
+        write = (
+            sa.update(table)
+            .where(table.c.id == campaign_id, table.c.total_limit.is_not(None))
+            .values(redeemed_count=table.c.redeemed_count - sa.literal_column("1"))
+        )
+    if limited and ctx.write(write):
+        return True
+    if ctx.session.execute(limit_now(table, campaign_id)).scalar_one() is None:
+        return True
+    return bool(ctx.write(write))
+
+
+def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: sa.Table) -> None:
+    """Before a campaign's new total limit is written, count the redemptions that hold a slot.
+
+    Runs on every flush that sets a limit (a mapper event), however the limit is changed.
+    Without a limit nothing is counted, so the count starts from the rewards themselves. The
+    row lock waits for redemptions in flight (they share-lock the row) and holds back new ones;
+    on MariaDB the count is a locking read, to see past the transaction's snapshot.
+    """
+    history = sa.inspect(campaign).attrs.total_limit.history
+    if not history.added or campaign.total_limit is None:
+        return
+    table = campaign.__table__
+    connection.execute(
+        sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
+    ).all()
+    held = sa.select(sa.func.count()).where(
+        rewards.c.campaign_id == campaign.id, rewards.c.canceled_at.is_(None)
+    )
+    if connection.dialect.name in ("mysql", "mariadb"):
+        held = held.with_for_update(read=True)
+    campaign.redeemed_count = connection.execute(held).scalar_one()
 
 
 def campaign_problems(values: dict[str, Any]) -> dict[str, str]:

@@ -267,6 +267,20 @@ def required_text(value: Any, name: str, max_length: int = 255) -> str:
     return value
 
 
+def is_deadlock(exc: sa.exc.DBAPIError) -> bool:
+    """Whether the database rolled the transaction back to break a deadlock.
+
+    On MariaDB the locking range reads of one customer's lots also lock the record that ends
+    the range, the next customer's, so two customers' redemptions can deadlock. Either way
+    nothing of the transaction is left, so running it again is safe.
+    """
+    error = exc.orig
+    if getattr(error, "sqlstate", None) == "40P01":  # PostgreSQL
+        return True
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    return bool(args) and args[0] == 1213  # MariaDB / MySQL: ER_LOCK_DEADLOCK
+
+
 def fingerprint(**params: Any) -> str:
     """A stable digest of a request, to tell a retry from a different request under one key."""
     canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))

@@ -36,7 +36,8 @@ class Outcome:
     active_after: int | None
     #: The new reward; None when the first lots did not cover the cost (only the gate is done).
     reward_id: int | None
-    #: Whether the campaign's total limit had a slot left (meaningful with a reward).
+    #: Whether the campaign has no total limit or the statement took one of its slots
+    #: (meaningful with a reward); if not, :func:`.campaigns.count_slot` decides.
     slot_taken: bool
 
 
@@ -97,7 +98,7 @@ def redeem(ctx: Context, reward: dict[str, Any], *, key: tuple[str, str, str] | 
     return Outcome(
         active_after=None if row.active_after is None else int(row.active_after),
         reward_id=None if row.reward_id is None else int(row.reward_id),
-        slot_taken=bool(row.slots),
+        slot_taken=bool(row.slots) or bool(row.unlimited),
     )
 
 
@@ -235,6 +236,7 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             reward.c.redeemed_at,
         ),
     )
+    limit = campaigns.limit_now(campaign, values["campaign_id"]).where(rewarded).cte("limit_now")
     slot = (
         campaigns.take_slot(campaign, values["campaign_id"])
         .where(rewarded)
@@ -242,9 +244,9 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
         .cte("slot")
     )
     writes = [
-        allocations.cte("allocations"),
-        spent_lots.cte("spent_lots"),
-        redeemed_event.cte("redeemed_event"),
+        allocations.returning(allocation.c.id).cte("allocations"),
+        spent_lots.returning(lot.c.id).cte("spent_lots"),
+        redeemed_event.returning(history.c.id).cte("redeemed_event"),
     ]
     if with_key:
         key_table = models.IdempotencyKey.__table__
@@ -261,13 +263,19 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
                     reward.c.redeemed_at,
                 ),
             )
+            .returning(key_table.c.id)
             .cte("stored_key")
         )
     statement = sa.select(
         sa.select(gate.c.active_after).scalar_subquery().label("active_after"),
         sa.select(reward.c.id).scalar_subquery().label("reward_id"),
+        *(
+            sa.select(sa.func.count()).select_from(write).scalar_subquery().label(write.name)
+            for write in writes
+        ),
+        sa.select(limit.c.total_limit.is_(None)).scalar_subquery().label("unlimited"),
         sa.select(sa.func.count()).select_from(slot).scalar_subquery().label("slots"),
-    ).add_cte(*writes)
+    )
     updated_columns = {column.name for table in (account, lot, campaign) for column in table.c}
     clashes = updated_columns & set(statement.compile().params)
     assert not clashes, f"parameters named like columns would be SET: {clashes}"

@@ -42,11 +42,15 @@ from .context import (
     Context,
     fingerprint,
     idempotency_key_argument,
+    is_deadlock,
     required_text,
     text_argument,
     unit_of_work,
 )
 from .idempotency import Once, run_once, store_key
+
+#: How many times a redemption runs when the database keeps picking it as a deadlock's victim.
+DEADLOCK_ATTEMPTS = 3
 
 #: Where a gift's delivery may go from each status.
 DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
@@ -251,7 +255,16 @@ def redeem_once(
     def replay(existing: Any) -> RedeemedRewardMixin:
         return ctx.redeemed(existing.result_id, lock=False, current=True)
 
-    return run_once(ctx, customer_id, "redeem", key, request, work, replay)
+    attempt = 1
+    while True:
+        try:
+            return run_once(ctx, customer_id, "redeem", key, request, work, replay)
+        except sa.exc.DBAPIError as exc:
+            # The database chose this redemption as a deadlock's victim and undid all of it;
+            # when nothing of the host's was in the transaction, it can simply run again.
+            if attempt == DEADLOCK_ATTEMPTS or not ctx.owns_transaction or not is_deadlock(exc):
+                raise
+            attempt += 1
 
 
 def _fits_one_statement(ctx: Context, campaign: RewardCampaignMixin) -> bool:
@@ -276,7 +289,8 @@ def _redeem_in_one_statement(
     if outcome.reward_id is None:
         return None, outcome.active_after
     if not outcome.slot_taken:
-        raise RewardUnavailable("sold_out")
+        # Sold out, or a limit set since the statement began: a new statement sees which.
+        _take_limit_slot(ctx, campaign)
     assert outcome.active_after is not None
     ctx.session.expire(campaign, ["redeemed_count"])
     row = _attach(ctx, campaign, values, outcome.reward_id, outcome.active_after)
@@ -403,6 +417,9 @@ def _redeem_step_by_step(
         if taken.get(campaign.id, 0) >= campaign.per_customer_limit:
             raise RewardUnavailable("customer_limit")
     draws = ledger.draw_fifo(ctx, customer_id, cost, now) if cost else []
+    slot_first = _slot_first(ctx, campaign)
+    if slot_first:
+        _take_limit_slot(ctx, campaign)
     picked = codes.pick_code(ctx, campaign, now)
     values.update(_code_values(picked))
     row = ctx.models.RedeemedReward(**values, active_points_after=active_after)
@@ -426,19 +443,26 @@ def _redeem_step_by_step(
     add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
     if key is not None:
         store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
-    _take_limit_slot(ctx, campaign)
+    if not slot_first:
+        _take_limit_slot(ctx, campaign)
     return row
 
 
 def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:
-    """Count the redemption on the campaign; the conditional write enforces the total limit.
-
-    Done last, so the campaign row, shared by every customer, stays locked for the shortest time.
-    """
-    done = ctx.write(campaigns.take_slot(ctx.models.RewardCampaign.__table__, campaign.id))
-    if not done:
+    """Count the redemption on a campaign with a total limit, which the count enforces."""
+    if not campaigns.count_slot(ctx, campaign.id, 1, limited=campaign.total_limit is not None):
         raise RewardUnavailable("sold_out")
     ctx.session.expire(campaign, ["redeemed_count"])
+
+
+def _slot_first(ctx: Context, campaign: RewardCampaignMixin) -> bool:
+    """Whether the step path counts on a limited campaign before it inserts the reward.
+
+    On PostgreSQL it counts last, so the campaign row, shared by every customer, stays locked
+    for the shortest time. Elsewhere the reward's foreign key share-locks that row, and a count
+    after it would upgrade the lock, which deadlocks two redemptions that both hold it.
+    """
+    return campaign.total_limit is not None and ctx.dialect != "postgresql"
 
 
 def _refuse(
@@ -624,12 +648,7 @@ def cancel_redemption(
         if spend_entry is not None:
             ledger.lock_account(ctx, row.customer_id, now)
             ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
-        campaign = ctx.models.RewardCampaign.__table__
-        ctx.session.execute(
-            sa.update(campaign)
-            .where(campaign.c.id == row.campaign_id)
-            .values(redeemed_count=campaign.c.redeemed_count - 1)
-        )
+        campaigns.count_slot(ctx, row.campaign_id, -1, limited=True)
         row.coupon_status = CouponStatus.CANCELED
         row.canceled_at = now
         row.cancel_reason = reason

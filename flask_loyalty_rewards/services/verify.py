@@ -153,7 +153,10 @@ def _checks(m: LoyaltyModels) -> list[tuple[str, sa.Select[Any], str]]:
         "campaign_count",
         sa.select(campaign.c.id, campaign.c.redeemed_count, sa.func.coalesce(counted.c.n, 0))
         .outerjoin(counted, counted.c.cid == campaign.c.id)
-        .where(campaign.c.redeemed_count != sa.func.coalesce(counted.c.n, 0)),
+        .where(
+            campaign.c.total_limit.is_not(None),
+            campaign.c.redeemed_count != sa.func.coalesce(counted.c.n, 0),
+        ),
         "counts {} redemptions but {} hold a slot",
     )
     add(
