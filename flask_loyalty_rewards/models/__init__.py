@@ -158,14 +158,11 @@ def create_models(
 
 def _count_redemptions(models: LoyaltyModels) -> None:
     """``times_redeemed``, and the total-limit count kept right whenever a limit is set."""
-    from ..services.campaigns import count_slots_when_limited
+    from ..services.campaigns import count_slots_when_limited, slots_held
 
     campaign, rewards = models.RewardCampaign, models.RedeemedReward.__table__
     campaign.times_redeemed = column_property(
-        sa.select(sa.func.count())
-        .where(rewards.c.campaign_id == campaign.id, rewards.c.canceled_at.is_(None))
-        .correlate_except(rewards)
-        .scalar_subquery(),
+        slots_held(rewards, campaign.id).correlate_except(rewards).scalar_subquery(),
         deferred=True,
     )
 

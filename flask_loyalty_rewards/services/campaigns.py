@@ -77,6 +77,13 @@ def count_slot(ctx: Context, campaign_id: Any, delta: int, *, limited: bool) -> 
     return bool(ctx.write(write))
 
 
+def slots_held(rewards: sa.Table, campaign_id: Any) -> sa.Select[Any]:
+    """How many of a campaign's redemptions hold a slot: those not cancelled (Times redeemed)."""
+    return sa.select(sa.func.count()).where(
+        rewards.c.campaign_id == campaign_id, rewards.c.canceled_at.is_(None)
+    )
+
+
 def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: sa.Table) -> None:
     """Before a campaign's new total limit is written, count the redemptions that hold a slot.
 
@@ -92,9 +99,7 @@ def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: 
     connection.execute(
         sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
     ).all()
-    held = sa.select(sa.func.count()).where(
-        rewards.c.campaign_id == campaign.id, rewards.c.canceled_at.is_(None)
-    )
+    held = slots_held(rewards, campaign.id)
     if connection.dialect.name in ("mysql", "mariadb"):
         held = held.with_for_update(read=True)
     campaign.redeemed_count = connection.execute(held).scalar_one()
@@ -163,7 +168,7 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
 
 def check_campaign(campaign: RewardCampaignMixin) -> None:
     """Raise :class:`InvalidInput` listing every problem of a campaign's settings."""
-    values = {c.key: getattr(campaign, c.key) for c in sa.inspect(type(campaign)).column_attrs}
+    values = {c.key: getattr(campaign, c.key) for c in campaign.__table__.c}
     problems = campaign_problems(values)
     if problems:
         raise InvalidInput("; ".join(f"{k}: {v}" for k, v in problems.items()), **problems)

@@ -356,8 +356,8 @@ def _attach(
     """The ORM row for a reward the statement inserted, in the session by its key.
 
     Its columns are filled in after the commit (:func:`_loaded_after_commit`): until then the
-    statement holds the campaign row that every redemption needs, so nothing that can wait runs
-    before the commit. A read before it (the cashback payout's) loads the row.
+    statement's locks (the account's, a limited campaign's row) are held, so nothing that can
+    wait runs before the commit. A read before it (the cashback payout's) loads the row.
     """
     row = ctx.models.RedeemedReward(id=reward_id)
     make_transient_to_detached(row)
