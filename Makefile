@@ -32,5 +32,11 @@ shop: $(BIN)/.installed
 	$(BIN)/flask --app example_shop.app seed
 	$(BIN)/flask --app example_shop.app run --port 5000
 
+# Benchmarks print figures (they are not tests); they need PostgreSQL on 127.0.0.1:5432.
+bench: $(BIN)/.installed services
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python bench/redeem.py
+	$(BIN)/python bench/api_load.py
+
 clean:
 	rm -rf $(VENV) example_shop/instance

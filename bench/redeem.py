@@ -38,6 +38,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_admin import Admin
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_loyalty_rewards import CustomerProfile, LoyaltyRewards, RewardType, create_models
@@ -65,11 +66,12 @@ COST = 10
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
-def make_app(url: str) -> Flask:
+def make_app(url: str, *, with_admin: bool = False) -> Flask:
     app = Flask(__name__)
     app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2})
     db.init_app(app)
-    loyalty.init_app(app, db=db, models=models)
+    admin = Admin(app, name="Bench") if with_admin else None
+    loyalty.init_app(app, db=db, models=models, admin=admin)
     return app
 
 
