@@ -15,7 +15,7 @@ from .errors import NotInitialized
 from .models import LoyaltyModels
 from .models.mixins import PointsLotMixin, RedeemedRewardMixin
 from .profile import CustomerProfile
-from .services import checkout, codes, expiry, ledger, redemption, verify
+from .services import campaigns, checkout, codes, expiry, ledger, redemption, verify
 from .services.context import Context, unit_of_work
 
 EXTENSION_KEY = "loyalty_rewards"
@@ -137,6 +137,7 @@ class LoyaltyRewards:
             app.config.setdefault(key, value)
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
+        campaigns.watch_session(db.session, models.RewardCampaign)
 
         if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"]:
             with app.app_context():

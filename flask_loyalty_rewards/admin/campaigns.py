@@ -121,9 +121,6 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 flash(message, "error")
         return not problems
 
-    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        campaigns.stamp(model, created=is_created)
-
     def get_query(self) -> Any:
         return super().get_query().options(sa.orm.undefer(self.model.times_redeemed))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from .. import clock
 from ..profile import Address
 from .enums import (
     CodeSource,
@@ -25,6 +26,11 @@ from .enums import (
     RewardType,
 )
 from .types import Money, UTCDateTime
+
+
+def _now() -> dt.datetime:
+    """Column default: our clock (looked up at call time, so a frozen clock is seen)."""
+    return clock.now()
 
 
 def _enum(enum_cls: type[Any]) -> sa.Enum:
@@ -281,8 +287,10 @@ class RewardCampaignMixin(_LoyaltyTable):
     if TYPE_CHECKING:
         #: Redemptions not cancelled, counted from the rewards (deferred: loaded when read).
         times_redeemed: Mapped[int]
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Set from our clock on insert; ``updated_at`` again by every ORM flush that changes the row
+    #: (a Core UPDATE, such as a redemption counting its slot, leaves it alone).
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -317,7 +325,7 @@ class CouponCodeMixin(_LoyaltyTable):
         return mapped_column(sa.Integer, cls._fk("redeemed_reward"), unique=True)
 
     handed_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

@@ -1,16 +1,20 @@
 """Reward campaign management: the rules a campaign's settings must keep, and (de)activation.
 
 The admin's form shows :func:`campaign_problems` next to the fields; :func:`check_campaign` is
-the same check for code that builds campaigns itself.
+the same check, run before every flush that inserts or changes a campaign
+(:func:`guard_campaigns`), so plain ORM code cannot store a campaign the form would refuse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..errors import InvalidInput
@@ -174,12 +178,52 @@ def check_campaign(campaign: RewardCampaignMixin) -> None:
         raise InvalidInput("; ".join(f"{k}: {v}" for k, v in problems.items()), **problems)
 
 
-def stamp(campaign: RewardCampaignMixin, *, created: bool) -> None:
-    """Set the creation and change times of a campaign about to be saved."""
-    now = clock.now()
-    if created or campaign.created_at is None:
-        campaign.created_at = now
-    campaign.updated_at = now
+def fill_defaults(campaign: RewardCampaignMixin) -> None:
+    """Give a new campaign the column defaults it left unset, so the rules see real values."""
+    for column in campaign.__table__.c:
+        default = column.default
+        if (
+            default is not None
+            and getattr(default, "is_scalar", False)
+            and getattr(campaign, column.key) is None
+        ):
+            setattr(campaign, column.key, default.arg)  # type: ignore[attr-defined]
+
+
+def guard_campaigns(session: Session, model: type[RewardCampaignMixin]) -> None:
+    """Check every campaign a flush would insert or change, whoever wrote it (a flush hook).
+
+    Registered on the host's session by ``init_app``: plain ORM code, the admin form and our
+    services all pass through it, so an invalid campaign raises :class:`InvalidInput` before
+    any of it reaches the database, and the session keeps it pending to be fixed or rolled back.
+    A change also moves ``updated_at`` to now (unless the change sets it itself).
+    """
+    for campaign in session.new:
+        if isinstance(campaign, model):
+            fill_defaults(campaign)
+            check_campaign(campaign)
+    for campaign in session.dirty:
+        if isinstance(campaign, model) and session.is_modified(campaign):
+            check_campaign(campaign)
+            if not sa.inspect(campaign).attrs.updated_at.history.added:
+                campaign.updated_at = clock.now()
+
+
+def watch_session(session: Any, model: type[RewardCampaignMixin]) -> None:
+    """Run :func:`guard_campaigns` before each flush of ``session`` (once per model)."""
+    key = (id(model), "loyalty_campaign_guard")
+    registered: set[Any] = _watched.setdefault(session, set())
+    if key in registered:
+        return
+    registered.add(key)
+
+    def before_flush(target: Session, flush_context: Any, instances: Any) -> None:
+        guard_campaigns(target, model)
+
+    event.listen(session, "before_flush", before_flush)
+
+
+_watched: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
 
 
 def set_active(ctx: Context, campaign_ids: list[Any], active: bool) -> int:
