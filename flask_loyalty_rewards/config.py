@@ -36,6 +36,21 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_CLI_GROUP": "loyalty",
     # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).
     "LOYALTY_SQLITE_BEGIN_IMMEDIATE": True,
+    # -- earning rules of earn_for_order (see docs: points, and services/earning.py) --
+    # Points per currency unit of an order's amount: a Decimal or its text (1 point per 10 units
+    # is Decimal("0.1")); never a float.
+    "LOYALTY_POINTS_PER_UNIT": "1",
+    # How amount x points-per-unit becomes whole points: a decimal rounding mode (ROUND_DOWN).
+    "LOYALTY_POINTS_ROUNDING": "ROUND_DOWN",
+    # Days an order's points stay spendable, counted from the order; None: they never expire.
+    "LOYALTY_POINTS_VALID_DAYS": None,
+    # Move that expiry to the end of its day or month in LOYALTY_TIMEZONE: "exact",
+    # "end_of_day" or "end_of_month".
+    "LOYALTY_POINTS_EXPIRE_AT": "exact",
+    # Days an order's points stay pending (the return window) before they can be spent.
+    "LOYALTY_POINTS_PENDING_DAYS": 0,
+    # IANA time zone whose days and months the rounding above follows.
+    "LOYALTY_TIMEZONE": "UTC",
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -13,9 +14,9 @@ from . import sqlite
 from .config import DEFAULTS
 from .errors import NotInitialized
 from .models import LoyaltyModels
-from .models.mixins import PointsLotMixin, RedeemedRewardMixin
+from .models.mixins import OrderPointsMixin, PointsLotMixin, RedeemedRewardMixin
 from .profile import CustomerProfile
-from .services import campaigns, checkout, codes, expiry, ledger, redemption, verify
+from .services import campaigns, checkout, codes, earning, expiry, ledger, redemption, verify
 from .services.context import Context, unit_of_work
 
 EXTENSION_KEY = "loyalty_rewards"
@@ -135,6 +136,7 @@ class LoyaltyRewards:
             raise RuntimeError("call db.init_app(app) before loyalty.init_app(app)")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
+        earning.EarningRules.from_config(app.config)  # a wrong setting fails here, not later
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
@@ -200,6 +202,32 @@ class LoyaltyRewards:
     ) -> ledger.RevokeResult:
         return ledger.revoke_points(
             self._ctx(), customer, idempotency_key, reason=reason, actor=actor
+        )
+
+    def earn_for_order(
+        self,
+        customer: Any,
+        order_id: str | int,
+        amount: Decimal | int,
+        *,
+        at: dt.datetime | None = None,
+        actor: str | None = None,
+    ) -> OrderPointsMixin:
+        """Book an order's points by the earning rules, once per order id (see docs: points)."""
+        return earning.earn_for_order(self._ctx(), customer, order_id, amount, at=at, actor=actor)
+
+    def reverse_order(
+        self,
+        customer: Any,
+        order_id: str | int,
+        *,
+        reason: str,
+        amount: Decimal | int | None = None,
+        actor: str | None = None,
+    ) -> ledger.RevokeResult:
+        """Take an order's points back, all or a refund's share; a no-op if it earned none."""
+        return earning.reverse_order(
+            self._ctx(), customer, order_id, reason=reason, amount=amount, actor=actor
         )
 
     def adjust_points(

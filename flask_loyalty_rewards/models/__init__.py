@@ -27,6 +27,7 @@ from .mixins import (
     CouponCodeMixin,
     IdempotencyKeyMixin,
     LedgerEntryMixin,
+    OrderPointsMixin,
     PointsLotMixin,
     RedeemedRewardMixin,
     RewardCampaignMixin,
@@ -60,6 +61,7 @@ class LoyaltyModels:
     RedeemedReward: type[RedeemedRewardMixin]
     RewardHistory: type[RewardHistoryMixin]
     IdempotencyKey: type[IdempotencyKeyMixin]
+    OrderPoints: type[OrderPointsMixin]
     CashbackPayout: type[CashbackPayoutMixin]
     customer_model: type[Any]
     customer_pk: str
@@ -78,6 +80,7 @@ class LoyaltyModels:
             self.Allocation,
             self.RewardHistory,
             self.IdempotencyKey,
+            self.OrderPoints,
             self.CashbackPayout,
         ]
         return [c.__table__ for c in classes]
@@ -141,6 +144,7 @@ def create_models(
         Allocation=concrete("Allocation", AllocationMixin),
         RewardHistory=concrete("RewardHistory", RewardHistoryMixin),
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
+        OrderPoints=concrete("OrderPoints", OrderPointsMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,

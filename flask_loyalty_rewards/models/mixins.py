@@ -25,7 +25,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .types import Money, UTCDateTime
+from .types import ORDER_AMOUNT, Money, UTCDateTime
 
 
 def _now() -> dt.datetime:
@@ -477,3 +477,51 @@ class IdempotencyKeyMixin(_LoyaltyTable):
     def __table_args__(cls) -> tuple[Any, ...]:
         p = cls.__loyalty_prefix__
         return (sa.UniqueConstraint("customer_id", "scope", "key", name=f"uq_{p}idempotency"),)
+
+
+class OrderPointsMixin(_LoyaltyTable):
+    """The points a host's order earned, and how much of the order was refunded since.
+
+    One row per customer and order id: booking an order twice finds it, so it earns once.
+    """
+
+    __loyalty_table__ = "order_points"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+    order_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(ORDER_AMOUNT, nullable=False)
+    points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+    @declared_attr
+    def lot_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot")
+        )
+
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        ORDER_AMOUNT, nullable=False, default=Decimal("0")
+    )
+    #: Points :func:`reverse_order` took back from the order's lot so far.
+    reversed_points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    ordered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.UniqueConstraint("customer_id", "order_id", name=f"uq_{p}order_points"),
+            sa.CheckConstraint("points >= 0 AND reversed_points >= 0", name=f"ck_{p}order_points"),
+            sa.CheckConstraint(
+                "amount >= 0 AND refunded_amount >= 0 AND refunded_amount <= amount",
+                name=f"ck_{p}order_amount",
+            ),
+        )

@@ -51,5 +51,8 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 #: Decimal money with two places (tax value, reward value, cashback amounts).
 Money = sa.Numeric(12, 2, asdecimal=True)
 
+#: An order's amount as the host gives it: up to four decimal places (some currencies have three).
+ORDER_AMOUNT = sa.Numeric(18, 4, asdecimal=True)
+
 #: "Never expires" sorts after every real date; stored so that spending order uses a plain index.
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)

@@ -443,6 +443,95 @@ def give_back(
 # -- earning and taking back ------------------------------------------------------------------
 
 
+def check_lot_dates(
+    now: dt.datetime, expires_at: dt.datetime | None, available_from: dt.datetime | None
+) -> None:
+    """The dates a new lot may have: an expiry in the future, pending ending before it."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("expires_at must be in the future")
+    if expires_at is not None and expires_at >= NEVER:
+        raise InvalidInput("expires_at is too far in the future; leave it empty for no expiry")
+    if available_from is not None and expires_at is not None and available_from >= expires_at:
+        raise InvalidInput("available_from must be before expires_at")
+
+
+def add_lot(
+    ctx: Context,
+    customer_id: Any,
+    points: int,
+    now: dt.datetime,
+    *,
+    expires_at: dt.datetime | None,
+    available_from: dt.datetime | None,
+    reason: str | None,
+    reference: str | None,
+    actor: str | None,
+    kind: EntryKind = EntryKind.EARN,
+) -> PointsLotMixin:
+    """Book a new lot with its entry; the caller holds the account lock (:func:`lock_account`)."""
+    lot = ctx.models.PointsLot(
+        customer_id=customer_id,
+        amount=points,
+        remaining=points,
+        earned_at=now,
+        available_from=available_from,
+        expires_at=expires_at,
+        spend_order_at=expires_at or NEVER,
+        reason=reason,
+        reference=reference,
+    )
+    ctx.session.add(lot)
+    ctx.session.flush()
+    move_balance(ctx, customer_id, points, now)
+    add_entry(
+        ctx,
+        customer_id,
+        kind,
+        points,
+        now,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        lot_id=lot.id,
+    )
+    ctx.after_commit.append(
+        signals.later(
+            signals.points_earned, ctx.app, customer_id=customer_id, lot=lot, points=points
+        )
+    )
+    return lot
+
+
+def revoke_from_lot(
+    ctx: Context,
+    customer_id: Any,
+    lot: PointsLotMixin,
+    points: int,
+    now: dt.datetime,
+    *,
+    reason: str,
+    actor: str | None,
+) -> None:
+    """Take ``points`` (at most what is left in it) back from one lot; the caller holds the lock."""
+    move_balance(ctx, customer_id, -points, now)
+    add_entry(
+        ctx,
+        customer_id,
+        EntryKind.REVOKE,
+        -points,
+        now,
+        reason=reason,
+        reference=lot.reference,
+        actor=actor,
+        draws=[Draw(lot.id, points, lot.remaining - points)],
+    )
+    ctx.after_commit.append(
+        signals.later(
+            signals.points_revoked, ctx.app, customer_id=customer_id, points=points, lot=lot
+        )
+    )
+
+
 def earn_points(
     ctx: Context,
     customer: Any,
@@ -460,12 +549,7 @@ def earn_points(
     points = points_argument(points)
     expires_at = clock.optional_aware(expires_at, "expires_at")
     available_from = clock.optional_aware(available_from, "available_from")
-    if expires_at is not None and expires_at <= now:
-        raise InvalidInput("expires_at must be in the future")
-    if expires_at is not None and expires_at >= NEVER:
-        raise InvalidInput("expires_at is too far in the future; leave it empty for no expiry")
-    if available_from is not None and expires_at is not None and available_from >= expires_at:
-        raise InvalidInput("available_from must be before expires_at")
+    check_lot_dates(now, expires_at, available_from)
     reason = text_argument(reason, "reason")
     reference = text_argument(reference, "reference")
     actor = text_argument(actor, "actor")
@@ -478,39 +562,20 @@ def earn_points(
 
     def work() -> PointsLotMixin:
         lock_account(ctx, customer_id, now)
-        lot = lot_model(
-            customer_id=customer_id,
-            amount=points,
-            remaining=points,
-            earned_at=now,
-            available_from=available_from,
-            expires_at=expires_at,
-            spend_order_at=expires_at or NEVER,
-            reason=reason,
-            reference=reference,
-        )
-        ctx.session.add(lot)
-        ctx.session.flush()
-        move_balance(ctx, customer_id, points, now)
-        add_entry(
+        lot = add_lot(
             ctx,
             customer_id,
-            kind,
             points,
             now,
+            available_from=available_from,
+            expires_at=expires_at,
             reason=reason,
             reference=reference,
             actor=actor,
-            lot_id=lot.id,
+            kind=kind,
         )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
-        app = ctx.app
-        ctx.after_commit.append(
-            signals.later(
-                signals.points_earned, app, customer_id=customer_id, lot=lot, points=points
-            )
-        )
         return lot
 
     def replay(existing: Any) -> PointsLotMixin:
@@ -552,28 +617,11 @@ def revoke_points(
         ).scalar_one()
         revoked = lot.remaining
         if revoked:
-            move_balance(ctx, customer_id, -revoked, now)
-            add_entry(
-                ctx,
-                customer_id,
-                EntryKind.REVOKE,
-                -revoked,
-                now,
-                reason=reason,
-                reference=lot.reference,
-                actor=actor,
-                draws=[Draw(lot.id, revoked, 0)],
-            )
+            revoke_from_lot(ctx, customer_id, lot, revoked, now, reason=reason, actor=actor)
         lot.revoked_at = now
-        spent, expired = _lot_outflows(ctx, lot.id)
+        spent, expired = lot_outflows(ctx, lot.id)
         result = RevokeResult(revoked=revoked, already_spent=spent, already_expired=expired)
         store_key(ctx, customer_id, "revoke", key, request, result_json=result.to_json())
-        app = ctx.app
-        ctx.after_commit.append(
-            signals.later(
-                signals.points_revoked, app, customer_id=customer_id, points=revoked, lot=lot
-            )
-        )
         return result
 
     request = fingerprint(key=key)
@@ -588,7 +636,7 @@ def revoke_points(
     ).value
 
 
-def _lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
+def lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
     """Net points a lot lost to spending and to expiry so far."""
     allocation = ctx.models.Allocation.__table__
     entry = ctx.models.LedgerEntry.__table__
