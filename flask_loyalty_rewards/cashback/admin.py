@@ -139,7 +139,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             self._change(
                 form.id.data,
                 lambda ctx, pid: cashback.retry(ctx, pid, actor=self.actor()),
-                "The payout is sent again under the same order id.",
+                "The payout is sent again, as a new attempt with its own order id.",
             )
         else:
             flash(form_error(form), "error")
