@@ -153,9 +153,9 @@ class PaytmProvider:
             raise InvalidCallback("the notification is not PayTM's JSON")
         result = data.get("result")
         order_id = result.get("orderId") if isinstance(result, dict) else None
-        if not isinstance(order_id, str) or not order_id:
+        if not isinstance(result, dict) or not isinstance(order_id, str) or not order_id:
             raise InvalidCallback("the notification names no order")
-        mid = result.get("mid") if isinstance(result, dict) else None
+        mid = result.get("mid")
         if mid is not None and mid != self.merchant_id:
             raise InvalidCallback("the notification is for another merchant")
         answer = self._read(data, order_id)
