@@ -130,6 +130,26 @@ def test_checkout_needs_a_login(shop: Flask) -> None:
     assert "/login" in response.headers["Location"]
 
 
+@pytest.mark.parametrize(
+    ("next_url", "landing"),
+    [
+        ("/%09/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/orders", "/orders"),
+    ],
+)
+def test_login_goes_back_only_to_a_page_of_the_shop(
+    shop: Flask, next_url: str, landing: str
+) -> None:
+    response = shop.test_client().post(
+        f"/login?next={next_url}", data={"email": "anna@example.com", "password": "anna"}
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == landing
+
+
 def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
     client = client_of(shop, "bob@example.com")
     response = place_order(client, 3)  # 39.00 + 4.90 delivery
