@@ -23,6 +23,9 @@ from flask_loyalty_rewards.admin import index_view_class
 from .models import Customer, Order, Product, db, loyalty_models
 
 HERE = Path(__file__).resolve().parent
+#: Largest request the shop reads (Flask answers 413 above it): room for a pool upload of
+#: LOYALTY_POOL_UPLOAD_MAX_CODES codes, far below what would tie a worker up.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 loyalty = LoyaltyRewards()
 login_manager = LoginManager()
@@ -98,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY", "example-shop-not-secret"),
         SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         LOYALTY_ADMIN_ACCESS=is_admin,
         LOYALTY_LOGIN_ENDPOINT="shop.login",
         LOYALTY_BASE_TEMPLATE="shop/base.html",

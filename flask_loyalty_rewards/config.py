@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_ADMIN_COUNT_CAP": 10_000,
     # Most rows a CSV export may hold.
     "LOYALTY_ADMIN_EXPORT_MAX_ROWS": 50_000,
+    # Most codes one pool upload may hold (it is read and stored in batches); above it the
+    # upload is refused as a whole with a message. Limit the request size with Flask's
+    # MAX_CONTENT_LENGTH too.
+    "LOYALTY_POOL_UPLOAD_MAX_CODES": 100_000,
     # Name of the CLI group (`flask loyalty ...`); None registers no commands.
     "LOYALTY_CLI_GROUP": "loyalty",
     # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -314,8 +314,14 @@ class LoyaltyRewards:
     ) -> RedeemedRewardMixin:
         return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
 
-    def add_pool_codes(self, campaign: Any, text: str) -> codes.UploadReport:
-        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool."""
+    def add_pool_codes(self, campaign: Any, text: str | Iterable[str]) -> codes.UploadReport:
+        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
+
+        ``text`` is the text or an iterable of its lines (read in batches); a header line is
+        skipped and codes that exist anywhere already are reported, not added. Raises
+        :class:`~flask_loyalty_rewards.InvalidInput` above ``LOYALTY_POOL_UPLOAD_MAX_CODES``
+        codes (nothing is added then).
+        """
         from . import clock
 
         ctx = self._ctx()

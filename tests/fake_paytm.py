@@ -76,15 +76,29 @@ class FakePaytm:
     def paths(self) -> list[str]:
         return [path.rsplit("/", 1)[-1] for path, _ in self.requests]
 
-    def callback(self, order_id: str, status: str, key: str = MERCHANT_KEY) -> tuple[bytes, str]:
-        """A notification as PayTM posts it: the JSON body and its x-checksum."""
+    def callback(
+        self, order_id: str, status: str, key: str = MERCHANT_KEY, **result: Any
+    ) -> tuple[bytes, str]:
+        """A notification as PayTM posts it: the JSON body and its x-checksum.
+
+        It states the order's amount (``50.00`` for an order the fake never saw); ``result``
+        adds or replaces fields of its ``result`` object (``amount=None`` leaves it out).
+        """
         state, code, message = ANSWERS[status]
+        order = self.orders.get(order_id)
+        fields: dict[str, Any] = {
+            "mid": MERCHANT_ID,
+            "orderId": order_id,
+            "paytmOrderId": "P" + order_id,
+            "amount": order.amount if order else "50.00",
+            **result,
+        }
         body = json.dumps(
             {
                 "status": state,
                 "statusCode": code,
                 "statusMessage": message,
-                "result": {"mid": MERCHANT_ID, "orderId": order_id, "paytmOrderId": "P" + order_id},
+                "result": {k: v for k, v in fields.items() if v is not None},
             },
             separators=(",", ":"),
         )

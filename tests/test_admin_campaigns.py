@@ -233,13 +233,63 @@ def test_pool_upload_reports_added_duplicates_blank_lines_and_known_codes(
 ):
     other = admin_data.campaign(code_source=CodeSource.POOL)
     upload(admin_client, other, text="KNOWN1")
-    body = upload(admin_client, pool, file=b"code\r\nAAA1\r\n\r\nAAA1\r\nBBB2\r\nKNOWN1\r\n  \r\n")
+    body = upload(admin_client, pool, file=b"AAA1\r\n\r\nAAA1\r\nBBB2\r\nKNOWN1\r\n  \r\n")
     report = body[body.index('id="loyalty-pool-report"') :]
-    assert "Added 3 code(s)." in report  # the header line "code" is a code too: shown, not hidden
+    assert "Added 2 code(s)." in report
     assert "Repeated in the file (added once): 1: AAA1" in report
     assert "Blank lines skipped: 2" in report
-    assert "Already known, not added: 1: KNOWN1" in report
-    assert "Codes left: <strong>3</strong>" in body
+    assert "Already in use elsewhere, not added: 1: KNOWN1" in report
+    assert "Codes left: <strong>2</strong>" in body
+
+
+@pytest.mark.parametrize("header", ["code,comment", "Code", '"coupon code",x', "CODES,valid until"])
+def test_pool_upload_skips_a_header_row(admin_client, admin_data, pool, header):
+    body = upload(admin_client, pool, file=f"{header}\nAAA1,first\nBBB2,second\n".encode())
+
+    report = body[body.index('id="loyalty-pool-report"') :]
+    assert "Added 2 code(s)." in report
+    assert "Header line skipped" in report
+    codes = admin_data.run(lambda s, m: sorted(c.code for c in s.query(m.CouponCode)))
+    assert codes == ["AAA1", "BBB2"]
+
+
+def test_pool_upload_refuses_another_campaigns_shared_code(admin_client, admin_data, pool):
+    admin_data.campaign(name="Welcome", code_source=CodeSource.SHARED, shared_code="WELCOME-10")
+
+    body = upload(admin_client, pool, text="welcome10\nFRESH1")
+
+    assert "Added 1 code(s)." in body
+    assert "Already in use elsewhere, not added: 1: welcome10" in body
+    codes = admin_data.run(lambda s, m: [c.code for c in s.query(m.CouponCode)])
+    assert codes == ["FRESH1"]
+
+
+def test_pool_upload_above_the_limit_is_refused_whole(app, admin_client, admin_data, pool):
+    app.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] = 1200  # three batches' worth, and then some
+    lines = "\n".join(f"C{i}" for i in range(1201))
+
+    body = upload(admin_client, pool, file=f"code\n{lines}\n".encode())
+
+    assert "at most 1200 codes (LOYALTY_POOL_UPLOAD_MAX_CODES); nothing was added" in flashes(body)
+    assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
+
+
+def test_pool_upload_of_exactly_the_limit_is_stored_in_batches(app, admin_client, admin_data, pool):
+    app.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] = 1200
+
+    body = upload(admin_client, pool, file="\n".join(f"C{i}" for i in range(1200)).encode())
+
+    assert "Added 1200 code(s)." in body
+    assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 1200
+
+
+def test_pool_upload_not_utf8_after_the_first_batches_keeps_nothing(admin_client, admin_data, pool):
+    good = "\n".join(f"C{i}" for i in range(1100)).encode()
+
+    body = upload(admin_client, pool, file=good + b"\n\xff\xfeBAD\n")
+
+    assert "The file is not UTF-8 text" in flashes(body)
+    assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
 
 
 def test_pool_upload_accepts_pasted_codes(admin_client, pool):

@@ -491,6 +491,70 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
         assert status_of(redeemed_id) == "3: DE_002: Request accepted"
 
 
+def test_a_failure_notice_posted_again_after_a_retry_leaves_the_new_attempt_alone(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    paytm.next_transfers("FAILURE", "ACCEPTED")
+    customer_points = 1000
+    with app.app_context():
+        customer = add_customer(points=customer_points)
+        customer_id = customer.id
+        redeemed_id = host.loyalty.redeem(customer, add_campaign()).id
+        first_order_id = payout_of(redeemed_id).order_id
+    body, checksum = paytm.callback(first_order_id, "FAILURE")
+    assert post_callback(app, body, checksum).status_code == 200
+    with app.app_context():
+        cashback.retry(context(), payout_of(redeemed_id).id, actor="admin:ops@example.com")
+
+    replayed = post_callback(app, body, checksum)
+
+    assert replayed.status_code == 409
+    assert replayed.json is not None
+    assert replayed.json["error"]["code"] == "stale_attempt"
+    assert replayed.json["error"]["details"]["current_order_id"] == f"{first_order_id}-R2"
+    with app.app_context():
+        assert status_of(redeemed_id) == "3: DE_002: Request accepted"
+        with pytest.raises(InvalidStatusChange) as refused:
+            cashback.cancel(context(), payout_of(redeemed_id).id, reason="Replayed", actor="x")
+        assert refused.value.reason == "payout_not_cancelable"
+        customer = host.db.session.get(host.Customer, customer_id)
+        assert host.loyalty.active_points(customer) == customer_points - 500
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [{"amount": "5000.00"}, {"amount": "49.99"}, {"currency": "USD"}],
+    ids=["more", "less", "another currency"],
+)
+def test_a_notice_about_another_amount_or_currency_is_refused(
+    app: Flask, paytm: FakePaytm, stated: dict[str, str]
+) -> None:
+    paytm.next_transfers("ACCEPTED")
+    with app.app_context():
+        redeemed_id = redeem_cashback()
+        order_id = payout_of(redeemed_id).order_id
+    body, checksum = paytm.callback(order_id, "SUCCESS", **stated)
+
+    response = post_callback(app, body, checksum)
+
+    assert response.status_code == 409
+    assert response.json is not None and response.json["error"]["code"] == "callback_mismatch"
+    with app.app_context():
+        assert status_of(redeemed_id) == "3: DE_002: Request accepted"
+
+
+def test_a_notice_stating_the_payouts_amount_in_another_notation_is_read(
+    app: Flask, paytm: FakePaytm
+) -> None:
+    paytm.next_transfers("ACCEPTED")
+    with app.app_context():
+        redeemed_id = redeem_cashback()
+        order_id = payout_of(redeemed_id).order_id
+    body, checksum = paytm.callback(order_id, "SUCCESS", amount="50", currency="inr")
+
+    assert post_callback(app, body, checksum).status_code == 200
+
+
 def test_a_callback_for_an_unknown_order_is_404(app: Flask, paytm: FakePaytm) -> None:
     body, checksum = paytm.callback("CB999-nope", "SUCCESS")
 
@@ -506,18 +570,30 @@ def test_the_manual_provider_takes_no_callbacks(app: Flask) -> None:
 # -- admin actions: retry, cancel, manual settlement ---------------------------------------------
 
 
-def test_retrying_a_failed_payout_resends_the_same_order_id(ctx: Flask, paytm: FakePaytm) -> None:
+def test_retrying_a_failed_payout_sends_it_as_the_next_attempt(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
     paytm.next_transfers("FAILURE")
     redeemed_id = redeem_cashback()
     payout = payout_of(redeemed_id)
+    first_order_id = payout.order_id
 
     cashback.retry(context(), payout.id, actor="admin:ops@example.com")
 
     again = payout_of(redeemed_id)
-    assert again.order_id == payout.order_id
+    assert again.order_id == f"{first_order_id}-R2"
     assert (again.state, again.attempts) == (PayoutState.SUCCESS, 2)
-    assert paytm.orders[payout.order_id].transfer_requests == 2
-    assert paytm.money_paid(payout.order_id) == 1
+    assert paytm.money_paid(first_order_id) == 0
+    assert paytm.money_paid(again.order_id) == 1
+
+
+@pytest.mark.parametrize(
+    ("order_id", "following"),
+    [("CB7-ab12", "CB7-ab12-R2"), ("CB7-ab12-R2", "CB7-ab12-R3"), ("CB7-R9-R10", "CB7-R9-R11")],
+)
+def test_each_retry_numbers_its_attempt(order_id: str, following: str) -> None:
+    assert cashback.next_attempt_order_id(order_id) == following
+    assert cashback.attempt_of(following)[0] == cashback.attempt_of(order_id)[0]
 
 
 def test_retrying_shows_the_request_until_paytm_answers(ctx: Flask, paytm: FakePaytm) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
@@ -60,7 +62,7 @@ def test_people_who_are_not_admins_are_refused(app: Flask, login: Any) -> None:
     assert client.post(PAYOUTS + "retry/", data={"id": "1"}).status_code == 403
 
 
-def test_retry_sends_a_failed_payout_again_under_the_same_order_id(
+def test_retry_sends_a_failed_payout_again_as_a_new_attempt(
     app: Flask, admin_client: Any, paytm: FakePaytm
 ) -> None:
     paytm.next_transfers("FAILURE")
@@ -68,11 +70,11 @@ def test_retry_sends_a_failed_payout_again_under_the_same_order_id(
 
     page = post(admin_client, "retry/", id=payout_id)
 
-    assert "sent again under the same order id" in flashes(page)
+    assert "sent again, as a new attempt with its own order id" in flashes(page)
     with app.app_context():
         payout = payout_of(redeemed_id)
         assert payout.state is PayoutState.SUCCESS
-    assert paytm.orders[payout.order_id].transfer_requests == 2
+    assert payout.order_id.endswith("-R2")
     assert paytm.money_paid(payout.order_id) == 1
 
 
@@ -134,3 +136,30 @@ def test_an_admin_settles_a_manual_payout(
 
     with app.app_context():
         assert str(status_of(redeemed_id)).startswith(text)
+
+
+@pytest.mark.parametrize(
+    ("back_to", "landing"),
+    [
+        ("/\t/evil.example", PAYOUTS),
+        ("//evil.example", PAYOUTS),
+        ("http://evil.example/", PAYOUTS),
+        (None, PAYOUTS + "details/?id={payout_id}"),  # the details page's own form
+    ],
+)
+def test_an_action_goes_back_only_to_a_page_of_this_site(
+    app: Flask, admin_client: Any, paytm: FakePaytm, back_to: str | None, landing: str
+) -> None:
+    paytm.next_transfers("FAILURE")
+    _, _, payout_id = redeem(app)
+    details = admin_client.get(f"{PAYOUTS}details/?id={payout_id}").get_data(as_text=True)
+    if back_to is None:
+        back_to = html.unescape(re.search(r'name="url" value="([^"]*)"', details)[1])  # type: ignore[index]
+
+    response = admin_client.post(
+        PAYOUTS + "retry/",
+        data={"id": payout_id, "url": back_to, "csrf_token": csrf_token(admin_client)},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == landing.format(payout_id=payout_id)

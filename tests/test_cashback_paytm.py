@@ -225,6 +225,17 @@ def test_a_callback_with_a_valid_checksum_is_read(
     result = provider.verify_callback(body, {"x-checksum": checksum})
 
     assert (result.outcome, result.order_id, result.code) == (Outcome.SUCCESS, "CB1-abc", "DE_001")
+    assert (result.amount, result.currency) == (Decimal("50.00"), None)
+
+
+@pytest.mark.parametrize("amount", [None, "", "fifty", "NaN", "Infinity", 50.5, True])
+def test_a_callback_without_a_readable_amount_is_refused(
+    provider: PaytmProvider, fake_paytm: FakePaytm, amount: Any
+) -> None:
+    body, checksum = fake_paytm.callback("CB1-abc", "FAILURE", amount=amount)
+
+    with pytest.raises(InvalidCallback, match="amount"):
+        provider.verify_callback(body, {"x-checksum": checksum})
 
 
 @pytest.mark.parametrize(

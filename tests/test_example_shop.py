@@ -130,6 +130,36 @@ def test_checkout_needs_a_login(shop: Flask) -> None:
     assert "/login" in response.headers["Location"]
 
 
+@pytest.mark.parametrize(
+    ("next_url", "landing"),
+    [
+        ("/%09/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/orders", "/orders"),
+    ],
+)
+def test_login_goes_back_only_to_a_page_of_the_shop(
+    shop: Flask, next_url: str, landing: str
+) -> None:
+    response = shop.test_client().post(
+        f"/login?next={next_url}", data={"email": "anna@example.com", "password": "anna"}
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == landing
+
+
+def test_a_request_larger_than_the_shops_limit_is_refused_unread(shop: Flask) -> None:
+    from example_shop.app import MAX_REQUEST_BYTES
+
+    response = shop.test_client().post(
+        "/login", data=b"x" * (MAX_REQUEST_BYTES + 1), content_type="text/csv"
+    )
+
+    assert response.status_code == 413
+
+
 def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
     client = client_of(shop, "bob@example.com")
     response = place_order(client, 3)  # 39.00 + 4.90 delivery

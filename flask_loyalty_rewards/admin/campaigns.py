@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +20,7 @@ from ..services import campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
 from .fields import UTCDateTimeField, enum_select
 
+NOT_UTF8 = "The file is not UTF-8 text; save it as UTF-8 CSV and upload it again."
 DATETIME_FIELDS = ("active_from", "active_to", "visible_from", "visible_to")
 
 
@@ -168,12 +171,14 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             )
         elif request.method == "POST":
             if form.validate():
-                text = self._uploaded_text(form)
-                if text is not None:
+                lines = self._uploaded_lines(form)
+                if lines is not None:
                     try:
-                        report = get_state().extension.add_pool_codes(campaign, text)
+                        report = get_state().extension.add_pool_codes(campaign, lines)
                     except LoyaltyError as exc:
                         flash(f"Refused: {exc.message}", "error")
+                    except UnicodeDecodeError:
+                        flash(NOT_UTF8, "error")
             else:
                 flash(
                     "Nothing uploaded: "
@@ -202,19 +207,13 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             return None
         return self.db_session.get(self.model, campaign_id)
 
-    def _uploaded_text(self, form: PoolForm) -> str | None:
+    def _uploaded_lines(self, form: PoolForm) -> Iterable[str] | None:
+        """The upload's lines, read from the file as they are stored (never all at once)."""
         upload = form.file.data
         if upload is not None and getattr(upload, "filename", None):
-            raw = upload.read()
-            try:
-                return str(raw.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                flash(
-                    "The file is not UTF-8 text; save it as UTF-8 CSV and upload it again.", "error"
-                )
-                return None
+            return io.TextIOWrapper(upload.stream, encoding="utf-8-sig")
         if form.text.data and form.text.data.strip():
-            return str(form.text.data)
+            return str(form.text.data).splitlines()
         flash("Choose a CSV file or paste the codes.", "error")
         return None
 

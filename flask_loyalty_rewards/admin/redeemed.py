@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import macro
 from markupsafe import Markup
 from wtforms import SelectField
@@ -24,6 +23,7 @@ from wtforms.validators import InputRequired
 from .. import clock
 from ..errors import LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
+from ..redirects import local_url
 from ..services.redemption import DELIVERY_TRANSITIONS
 from .access import LoyaltyAdminMixin, action, expose
 from .forms import CancelForm, RowForm, form_error, when
@@ -332,7 +332,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
             flash(f"{len(refused)} reward(s) refused and left unchanged: {shown}{more}", "error")
 
     def _back(self) -> Any:
-        return redirect(get_redirect_target() or self.get_url(".index_view"))
+        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))
 
 
 def _delivery_order(status: DeliveryStatus) -> int:

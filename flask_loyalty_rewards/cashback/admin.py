@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import macro
 from markupsafe import Markup
 from werkzeug.routing import BuildError
@@ -23,6 +22,7 @@ from ..admin.access import LoyaltyAdminMixin, expose
 from ..admin.forms import CancelForm, RowForm, form_error, when
 from ..admin.grid import ChoiceFilter
 from ..errors import LoyaltyError
+from ..redirects import local_url
 from ..services import cashback
 from .models import PayoutState
 from .providers import ManualProvider
@@ -139,7 +139,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             self._change(
                 form.id.data,
                 lambda ctx, pid: cashback.retry(ctx, pid, actor=self.actor()),
-                "The payout is sent again under the same order id.",
+                "The payout is sent again, as a new attempt with its own order id.",
             )
         else:
             flash(form_error(form), "error")
@@ -193,4 +193,4 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         flash(done, "success")
 
     def _back(self) -> Any:
-        return redirect(get_redirect_target() or self.get_url(".index_view"))
+        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))

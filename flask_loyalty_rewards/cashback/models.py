@@ -22,7 +22,7 @@ class PayoutState(enum.Enum):
     """
 
     INIT = "init"  # created with the redemption, nothing sent yet
-    RETRY = "retry"  # failed, an admin asked to send it again (same order id)
+    RETRY = "retry"  # failed, an admin asked to send it again (the next attempt's order id)
     SENDING = "sending"  # a transfer request is (or was, if the worker died) under way
     UNKNOWN = "unknown"  # the provider's answer was lost (timeout, 5xx, garbage)
     PENDING = "pending"  # the provider accepted it; the money is on its way
@@ -54,8 +54,9 @@ OPEN_STATES = frozenset(
 class CashbackPayoutMixin(_LoyaltyTable):
     """Money owed to a customer for a cashback reward, and what the provider said about it.
 
-    ``order_id`` is generated once, at redeem time, and sent on every attempt: the provider
-    deduplicates on it, so a retry can never pay twice.
+    ``order_id`` is the current attempt's: generated at redeem time and sent on every request
+    of that attempt (the provider deduplicates on it, so a lost answer never pays twice). An
+    admin's retry of a failed payout starts the next attempt, ``<first order id>-R2``, ``-R3``...
     """
 
     __loyalty_table__ = "cashback_payout"

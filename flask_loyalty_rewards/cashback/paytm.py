@@ -2,7 +2,8 @@
 
 Requests are JSON bodies POSTed with the merchant id in ``x-mid`` and, in ``x-checksum``, the
 signature PayTM's own ``paytmchecksum`` library computes over the exact body text with the
-merchant key. Callbacks PayTM posts to ``LOYALTY_PAYTM_CALLBACK_URL`` are checked the same way.
+merchant key. Callbacks PayTM posts to ``LOYALTY_PAYTM_CALLBACK_URL`` are checked the same way,
+and must state the ``amount`` they are about (the service compares it with the payout's).
 
 PayTM statuses map to ours: ``SUCCESS`` -> success; ``FAILURE`` and ``CANCELLED`` -> failure;
 ``ACCEPTED``, ``PENDING`` and ``QUEUED`` -> pending. A timeout, a refused connection, an HTTP
@@ -18,6 +19,7 @@ refused duplicate is never taken for a failure of a payout that was already made
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import urllib.error
@@ -151,15 +153,17 @@ class PaytmProvider:
             raise InvalidCallback("the notification is not PayTM's JSON")
         result = data.get("result")
         order_id = result.get("orderId") if isinstance(result, dict) else None
-        if not isinstance(order_id, str) or not order_id:
+        if not isinstance(result, dict) or not isinstance(order_id, str) or not order_id:
             raise InvalidCallback("the notification names no order")
-        mid = result.get("mid") if isinstance(result, dict) else None
+        mid = result.get("mid")
         if mid is not None and mid != self.merchant_id:
             raise InvalidCallback("the notification is for another merchant")
         answer = self._read(data, order_id)
         if answer.outcome is Outcome.UNKNOWN:
             raise InvalidCallback(f"the notification's status is unreadable: {answer.message}")
-        return answer
+        return dataclasses.replace(
+            answer, amount=_notice_amount(result), currency=_notice_currency(result)
+        )
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -242,6 +246,30 @@ class PaytmProvider:
             order_id,
             str(reference) if reference else None,
         )
+
+
+def _notice_amount(result: dict[str, Any]) -> Decimal:
+    """The amount a notification is about: PayTM states it (``"50.00"``) on every notice."""
+    value = result.get("amount")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidCallback("the notification states no amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError as exc:
+        raise InvalidCallback("the notification's amount is not a number") from exc
+    if not amount.is_finite():
+        raise InvalidCallback("the notification's amount is not a number")
+    return amount
+
+
+def _notice_currency(result: dict[str, Any]) -> str | None:
+    """PayTM pays rupees and usually leaves the currency out; one it states must be a code."""
+    value = result.get("currency")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidCallback("the notification's currency is not a currency code")
+    return value.strip().upper()
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 class Outcome(enum.Enum):
     SUCCESS = "success"  # the money arrived
-    FAILURE = "failure"  # definitely not paid; safe to retry under the same order id
+    FAILURE = "failure"  # definitely not paid; safe to retry (under the next attempt's order id)
     PENDING = "pending"  # accepted, not settled yet
     UNKNOWN = "unknown"  # we cannot tell whether the provider has the order
     NOT_FOUND = "not_found"  # status query only: the provider never got this order
@@ -51,13 +51,19 @@ class TransferRequest:
 
 @dataclass(frozen=True)
 class ProviderResult:
-    """What the provider said, in its own words (``code``, ``message``) and in ours."""
+    """What the provider said, in its own words (``code``, ``message``) and in ours.
+
+    A notification states the ``amount`` and ``currency`` it is about when the provider sends
+    them; the service refuses one that does not match the payout.
+    """
 
     outcome: Outcome
     code: str
     message: str
     order_id: str | None = None
     reference: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
 
 
 class ProviderUnavailable(Exception):
@@ -86,7 +92,11 @@ class PayoutProvider(Protocol):
         """The order's status now; ``NOT_FOUND`` only when the provider surely never got it."""
 
     def verify_callback(self, body: bytes, headers: Mapping[str, str]) -> ProviderResult:
-        """Check a notification's signature and read it; raise :class:`InvalidCallback`."""
+        """Check a notification's signature and read it; raise :class:`InvalidCallback`.
+
+        The result names the order id of the attempt it is about, and the amount (and currency,
+        if the provider sends one) it says was paid or refused.
+        """
 
 
 class ManualProvider:

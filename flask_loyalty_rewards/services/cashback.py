@@ -3,8 +3,9 @@
 How money moves, and why it can neither get lost nor be paid twice:
 
 1. Redeeming a cashback reward spends the points and creates its payout row in the *same*
-   transaction, with a provider order id made once and used for every attempt. The grid shows
-   ``0: INIT: INIT``.
+   transaction, with a provider order id made once. The grid shows ``0: INIT: INIT``. An
+   admin's retry of a failed payout is a new attempt with its own order id (the first one with
+   ``-R2`` appended, then ``-R3``...), so a notice about an earlier attempt can never settle it.
 2. Only after the commit is the provider called (right away, unless
    ``LOYALTY_CASHBACK_SEND_ON_REDEEM`` is off; ``flask loyalty cashback-sync`` does it then).
    A worker first *claims* the row with a conditional update (a lease, ``claim_token``), so two
@@ -13,7 +14,8 @@ How money moves, and why it can neither get lost nor be paid twice:
    (timeout, 5xx, garbage) leaves the payout *unknown*; whoever picks it up next asks the
    provider for the order's status before sending anything again, under the same order id.
 4. Provider callbacks and the status poll converge on the same row; a final state (paid,
-   failed, cancelled) is never overwritten by a late or repeated message.
+   failed, cancelled) is never overwritten by a late or repeated message, and a notice about
+   an earlier attempt, or about another amount or currency, is refused.
 
 The grid's text (``RedeemedReward.cashback_status``) is always :func:`status_text`:
 ``0: INIT: INIT``; ``1: <code>: <message>`` once paid; ``2: <failure code>: <failure message>``;
@@ -31,6 +33,7 @@ import datetime as dt
 import enum
 import importlib
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -91,6 +94,14 @@ class InvalidCallbackError(LoyaltyError):
 
     code = "invalid_callback"
     http_status = 400
+
+
+class CallbackConflict(LoyaltyError):
+    """A genuine notification that does not fit the payout: about an earlier attempt
+    (``stale_attempt``) or about another amount or currency (``callback_mismatch``)."""
+
+    code = "callback_conflict"
+    http_status = 409
 
 
 def status_text(status_code: int, provider_code: str, message: str) -> str:
@@ -154,6 +165,24 @@ def destination_for(ctx: Context, redeemed: RedeemedRewardMixin) -> PayoutDestin
 def new_order_id(redeemed_id: int) -> str:
     """Unique across databases too (tests, staging and production may share a PayTM account)."""
     return f"CB{redeemed_id}-{secrets.token_hex(6)}"
+
+
+_ATTEMPT_SUFFIX = re.compile(r"-R([0-9]{1,9})\Z")
+
+
+def attempt_of(order_id: str) -> tuple[str, int]:
+    """The first attempt's order id and the attempt number: ``("CB7-ab12", 3)`` for
+    ``CB7-ab12-R3``; an order id without the suffix is attempt 1."""
+    match = _ATTEMPT_SUFFIX.search(order_id)
+    if match is None:
+        return order_id, 1
+    return order_id[: match.start()], int(match.group(1))
+
+
+def next_attempt_order_id(order_id: str) -> str:
+    """The order id an admin's retry sends: ``CB7-ab12`` -> ``CB7-ab12-R2`` -> ``CB7-ab12-R3``."""
+    first, attempt = attempt_of(order_id)
+    return f"{first}-R{attempt + 1}"
 
 
 def create_payout(
@@ -467,8 +496,10 @@ def _write(
     now: dt.datetime,
     *,
     next_check_at: dt.datetime | None = None,
+    order_id: str | None = None,
 ) -> None:
-    """Set a payout's state and text directly (inside a unit of work, the row locked or claimed)."""
+    """Set a payout's state and text directly (inside a unit of work, the row locked or claimed);
+    ``order_id`` starts a new attempt."""
     table = ctx.models.CashbackPayout.__table__
     status = _STATUS_OF[state]
     values: dict[str, Any] = {
@@ -482,6 +513,8 @@ def _write(
         "next_check_at": next_check_at,
         "completed_at": now if state.is_final else None,
     }
+    if order_id is not None:
+        values["order_id"] = order_id
     ctx.session.execute(sa.update(table).where(table.c.id == payout_id).values(**values))
     _set_text(ctx, redeemed_id, status_text(status, code, message))
 
@@ -523,7 +556,12 @@ def sync(ctx: Context, limit: int = 100) -> SyncReport:
 def handle_callback(
     ctx: Context, provider_name: str, body: bytes, headers: Mapping[str, str]
 ) -> CashbackPayoutMixin:
-    """Verify a provider's notification and record what it says (repeats change nothing)."""
+    """Verify a provider's notification and record what it says (repeats change nothing).
+
+    Raises :class:`InvalidCallbackError` (bad signature or content), :class:`NotFound` (no such
+    order, or a provider without notifications) and :class:`CallbackConflict` (a notice about
+    an earlier attempt, or about another amount or currency).
+    """
     try:
         provider = provider_named(ctx.config, provider_name)
         result = provider.verify_callback(body, headers)
@@ -542,7 +580,9 @@ def handle_callback(
             )
         ).scalar_one_or_none()
         if payout is None:
+            _refuse_earlier_attempt(ctx, provider.name, result)
             raise NotFound("no such payout", order_id=result.order_id)
+        _check_notice_matches(payout, result)
         state = _STATE_OF[result.outcome]
         if state is PayoutState.UNKNOWN or not _may_become(payout, state):
             return payout  # a final state stands; a late or repeated notice changes nothing
@@ -561,6 +601,56 @@ def handle_callback(
         )
     ctx.session.refresh(payout)
     return payout
+
+
+def _refuse_earlier_attempt(ctx: Context, provider: str, result: ProviderResult) -> None:
+    """A notice about an attempt an admin's retry replaced: it must not settle the new one."""
+    first, attempt = attempt_of(str(result.order_id))
+    model = ctx.models.CashbackPayout
+    stmt = sa.select(model).where(
+        model.provider == provider,
+        sa.or_(model.order_id == first, model.order_id.startswith(f"{first}-R", autoescape=True)),
+    )
+    for payout in ctx.session.scalars(stmt):
+        current_first, current = attempt_of(payout.order_id)
+        if current_first == first and current > attempt:
+            if result.outcome is Outcome.SUCCESS:
+                log.error(
+                    "%s reports the earlier attempt %s of payout %s paid: check before paying %s",
+                    provider,
+                    result.order_id,
+                    payout.id,
+                    payout.order_id,
+                )
+            raise CallbackConflict(
+                "This notice is about an earlier attempt of the payout; it changes nothing.",
+                code="stale_attempt",
+                order_id=result.order_id,
+                current_order_id=payout.order_id,
+            )
+
+
+def _check_notice_matches(payout: CashbackPayoutMixin, result: ProviderResult) -> None:
+    """A notice about another amount or currency than the payout's is not about this payout."""
+    amount_differs = result.amount is not None and result.amount != Decimal(payout.amount)
+    currency_differs = result.currency is not None and result.currency != payout.currency
+    if amount_differs or currency_differs:
+        log.error(
+            "%s notice for %s states %s %s, the payout is %s %s",
+            payout.provider,
+            payout.order_id,
+            result.amount,
+            result.currency,
+            payout.amount,
+            payout.currency,
+        )
+        raise CallbackConflict(
+            "This notice states another amount or currency than the payout's.",
+            code="callback_mismatch",
+            order_id=payout.order_id,
+            amount=str(result.amount) if result.amount is not None else None,
+            currency=result.currency,
+        )
 
 
 def _may_become(payout: CashbackPayoutMixin, state: PayoutState) -> bool:
@@ -599,7 +689,11 @@ def _refuse(message: str, reason: str, payout: CashbackPayoutMixin) -> InvalidSt
 
 
 def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPayoutMixin:
-    """Send a failed payout again under its original order id."""
+    """Send a failed payout again, as a new attempt with its own order id (``...-R2``).
+
+    The provider never mixes the attempts up, and a notice about the failed attempt, posted
+    again later, is refused instead of failing this one.
+    """
     actor = text_argument(actor, "actor")
     now = clock.now()
     with unit_of_work(ctx):
@@ -618,6 +712,7 @@ def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPay
             f"Sent again at the request of {actor or 'an admin'}",
             now,
             next_check_at=now,
+            order_id=next_attempt_order_id(row.order_id),
         )
         _send_after_commit(ctx, row.id)
     ctx.session.refresh(row)
@@ -722,14 +817,17 @@ def check_core_cancel(ctx: Context, redeemed: RedeemedRewardMixin) -> None:
 
 __all__ = [
     "INIT_TEXT",
+    "CallbackConflict",
     "InvalidCallbackError",
     "SyncReport",
+    "attempt_of",
     "cancel",
     "cancelable",
     "cashback_amount",
     "check_core_cancel",
     "create_payout",
     "handle_callback",
+    "next_attempt_order_id",
     "process",
     "retry",
     "send_now",

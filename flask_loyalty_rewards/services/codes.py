@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,61 +90,113 @@ def hand_out(ctx: Context, picked: PickedCode, redeemed_id: int, now: dt.datetim
 class UploadReport:
     added: list[str] = field(default_factory=list)
     duplicates_in_file: list[str] = field(default_factory=list)
+    #: Codes that exist already: in any pool, as a redeemed reward's code, or (compared as a
+    #: customer would type them) as a campaign's shared code.
     already_known: list[str] = field(default_factory=list)
     blank_lines: int = 0
     invalid: list[str] = field(default_factory=list)
+    #: The first line when it is a header (``code,comment``), not taken as a code.
+    header: str | None = None
 
 
-def parse_codes(text: str) -> tuple[list[str], UploadReport]:
-    """Read one code per line (or the first CSV column); report blanks and repeats, drop nothing."""
-    report = UploadReport()
-    seen: set[str] = set()
-    codes: list[str] = []
-    for line in text.splitlines():
-        value = line.split(",", 1)[0].strip().strip('"').strip()
-        if not value:
-            report.blank_lines += 1
-            continue
-        if len(value) > MAX_CODE_LENGTH or any(ch.isspace() for ch in value):
-            report.invalid.append(value[:80])
-            continue
-        if value in seen:
-            report.duplicates_in_file.append(value)
-            continue
-        seen.add(value)
-        codes.append(value)
-    return codes, report
+#: First cells that make the first line a header, compared without case.
+HEADER_CELLS = frozenset({"code", "codes", "coupon", "coupon code", "coupon_code", "coupon codes"})
+#: Codes looked up and inserted per statement while an upload is read.
+POOL_BATCH = 500
+
+
+def _first_cell(line: str) -> str:
+    return line.split(",", 1)[0].strip().strip('"').strip()
 
 
 def add_pool_codes(
-    ctx: Context, campaign: RewardCampaignMixin, text: str, now: dt.datetime
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    text: str | Iterable[str],
+    now: dt.datetime,
+    *,
+    max_codes: int | None = None,
 ) -> UploadReport:
-    """Add uploaded codes to a campaign's pool; codes that exist anywhere already are reported."""
-    if not isinstance(text, str):
-        raise InvalidInput("codes must be text")
-    codes, report = parse_codes(text)
+    """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
+
+    ``text`` may be the whole text or any iterable of lines (an open file): it is read and
+    stored ``POOL_BATCH`` codes at a time. A first line whose first cell is a column name
+    (``code``, ``coupon code``...) is the header. Codes that exist anywhere already are
+    reported, not added. Raises :class:`InvalidInput` when the upload holds more than
+    ``max_codes`` codes (default ``LOYALTY_POOL_UPLOAD_MAX_CODES``); run inside a unit of work,
+    nothing of it is then kept.
+    """
+    lines: Iterable[str] = text.splitlines() if isinstance(text, str) else text
+    limit = int(ctx.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] if max_codes is None else max_codes)
+    report = UploadReport()
+    shared = _shared_codes(ctx)
+    seen: set[str] = set()
+    batch: list[str] = []
+    entries = 0
+    for line in lines:
+        if not isinstance(line, str):
+            raise InvalidInput("codes must be text")
+        value = _first_cell(line)
+        if not value:
+            report.blank_lines += 1
+            continue
+        if entries == 0 and report.header is None and value.lower() in HEADER_CELLS:
+            report.header = line.strip()[:80]
+            continue
+        entries += 1
+        if entries > limit:
+            raise InvalidInput(
+                f"An upload may hold at most {limit} codes (LOYALTY_POOL_UPLOAD_MAX_CODES); "
+                "nothing was added. Split the file and upload the parts one by one.",
+                max_codes=limit,
+            )
+        if len(value) > MAX_CODE_LENGTH or any(ch.isspace() for ch in value):
+            report.invalid.append(value[:80])
+        elif value in seen:
+            report.duplicates_in_file.append(value)
+        else:
+            seen.add(value)
+            batch.append(value)
+            if len(batch) >= POOL_BATCH:
+                _store(ctx, campaign, batch, shared, report, now)
+                batch = []
+    if batch:
+        _store(ctx, campaign, batch, shared, report, now)
+    return report
+
+
+def _shared_codes(ctx: Context) -> set[str]:
+    """Every campaign's shared code, as customers may type it (few: one per campaign)."""
+    table = ctx.models.RewardCampaign.__table__
+    found = ctx.session.scalars(
+        sa.select(table.c.shared_code).where(table.c.shared_code.is_not(None))
+    )
+    return {normalize_code(code) for code in found}
+
+
+def _store(
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    batch: list[str],
+    shared: set[str],
+    report: UploadReport,
+    now: dt.datetime,
+) -> None:
     table = ctx.models.CouponCode.__table__
     rr = ctx.models.RedeemedReward.__table__
-    known: set[str] = set()
-    for start in range(0, len(codes), 500):
-        chunk = codes[start : start + 500]
-        known.update(
-            ctx.session.execute(sa.select(table.c.code).where(table.c.code.in_(chunk))).scalars()
-        )
-        known.update(
-            ctx.session.execute(
-                sa.select(rr.c.unique_code).where(rr.c.unique_code.in_(chunk))
-            ).scalars()
-        )
-    fresh = [c for c in codes if c not in known]
-    report.already_known = [c for c in codes if c in known]
+    known = {code for code in batch if normalize_code(code) in shared}
+    known.update(ctx.session.scalars(sa.select(table.c.code).where(table.c.code.in_(batch))))
+    known.update(
+        ctx.session.scalars(sa.select(rr.c.unique_code).where(rr.c.unique_code.in_(batch)))
+    )
+    fresh = [code for code in batch if code not in known]
+    report.already_known.extend(code for code in batch if code in known)
     if fresh:
         ctx.session.execute(
             sa.insert(table),
-            [{"campaign_id": campaign.id, "code": c, "created_at": now} for c in fresh],
+            [{"campaign_id": campaign.id, "code": code, "created_at": now} for code in fresh],
         )
-    report.added = fresh
-    return report
+    report.added.extend(fresh)
 
 
 def codes_left(ctx: Context, campaign_ids: list[int]) -> dict[int, int]:
