@@ -7,7 +7,22 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from .bounds import MAX_COUNT, parse_whole
 from .extension import get_state
+
+
+class WholeNumber(click.ParamType[int]):
+    """A positive whole number in ASCII digits (``click.INT`` takes any script's digits)."""
+
+    name = "integer"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        number = value if isinstance(value, int) else parse_whole(value)
+        if number is None or not 1 <= number <= MAX_COUNT:
+            self.fail(f"{value!r} is not a whole number from 1 to {MAX_COUNT}", param, ctx)
+        return number
 
 
 def create_cli() -> AppGroup:
@@ -38,7 +53,13 @@ def create_cli() -> AppGroup:
         click.echo("ledger check passed: balances, lots and allocations agree")
 
     @group.command("cashback-sync")
-    @click.option("--limit", default=100, show_default=True, help="Most payouts in this run.")
+    @click.option(
+        "--limit",
+        type=WholeNumber(),
+        default=100,
+        show_default=True,
+        help="Most payouts in this run.",
+    )
     def cashback_sync_command(limit: int) -> None:
         """Send cashback payouts that are due and check pending ones (run it every minute).
 

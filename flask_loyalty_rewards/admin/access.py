@@ -33,8 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, abort, current_app, redirect, request, url_for
 
+from ..bounds import parse_id
 from ..forms import Form
 
 if TYPE_CHECKING:
@@ -104,6 +106,18 @@ class LoyaltyAdminMixin:
         from ..extension import get_state
 
         return get_state().db.session
+
+    def get_one(self, id: Any) -> Any:
+        """The row of the URL's ``?id=``; an integer id no row can have finds no row.
+
+        Flask-Admin hands the URL's text to the database, and PostgreSQL fails on a number
+        past INTEGER; :func:`~flask_loyalty_rewards.bounds.parse_id` is every adapter's parser.
+        """
+        key = sa.inspect(self.model).primary_key  # type: ignore[attr-defined]
+        if len(key) != 1 or not isinstance(key[0].type, sa.Integer):
+            return super().get_one(id)  # type: ignore[misc]
+        row_id = parse_id(id)
+        return None if row_id is None else self.db_session.get(self.model, row_id)  # type: ignore[attr-defined]
 
     def render(self, template: str, **kwargs: Any) -> Any:
         """Give every loyalty template ``loyalty_csrf_token`` for its own POST forms."""

@@ -13,15 +13,24 @@ from flask_admin.model.template import macro
 from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
 
+from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..forms import Form
 from ..models import CodeSource, RewardType
 from ..services import campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
-from .fields import UTCDateTimeField, enum_select
+from .fields import AmountField, UTCDateTimeField, WholeNumberField, enum_select
 
 NOT_UTF8 = "The file is not UTF-8 text; save it as UTF-8 CSV and upload it again."
 DATETIME_FIELDS = ("active_from", "active_to", "visible_from", "visible_to")
+WHOLE_FIELDS = (
+    "cost_in_points",
+    "total_limit",
+    "per_customer_limit",
+    "days_inactive",
+    "days_valid",
+)
+AMOUNT_FIELDS = ("tax_value", "reward_value", "cashback_point_value")
 
 
 class PoolForm(Form):
@@ -96,6 +105,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "reward_type": SelectField,
         "code_source": SelectField,
         **{name: UTCDateTimeField for name in DATETIME_FIELDS},
+        **{name: WholeNumberField for name in WHOLE_FIELDS},
+        **{name: AmountField for name in AMOUNT_FIELDS},
     }
     form_args = {
         "reward_type": enum_select(RewardType, "Reward type"),
@@ -142,9 +153,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         self._set_active(ids, True)
 
     def _set_active(self, ids: list[str], active: bool) -> None:
-        try:
-            campaign_ids = [int(i) for i in ids]
-        except ValueError:
+        campaign_ids = [parse_id(i) for i in ids]
+        if None in campaign_ids:
             flash("Nothing changed: the selection holds something that is not a campaign.", "error")
             return
         try:
@@ -201,11 +211,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         return redirect(self.get_url(".index_view"))
 
     def _campaign(self) -> Any:
-        try:
-            campaign_id = int(request.args.get("id", ""))
-        except ValueError:
-            return None
-        return self.db_session.get(self.model, campaign_id)
+        campaign_id = parse_id(request.args.get("id"))
+        return None if campaign_id is None else self.db_session.get(self.model, campaign_id)
 
     def _uploaded_lines(self, form: PoolForm) -> Iterable[str] | None:
         """The upload's lines, read from the file as they are stored (never all at once)."""

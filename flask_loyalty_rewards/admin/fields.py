@@ -7,7 +7,10 @@ from enum import Enum
 from typing import Any
 
 from flask_admin.form import DateTimeField
+from wtforms import DecimalField, IntegerField
 from wtforms.fields.choices import SelectChoice
+
+from ..bounds import parse_decimal, parse_whole
 
 
 class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
@@ -29,6 +32,42 @@ class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
         if isinstance(self.data, dt.datetime):
             return self.data.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         return str(super()._value())
+
+
+class WholeNumberField(IntegerField):  # type: ignore[misc]
+    """An integer field of ASCII digits only (``int()`` also takes other scripts' digits)."""
+
+    data: Any
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_whole(valuelist[0])
+        if self.data is None:
+            raise ValueError(self.gettext("Not a valid integer value."))
+
+
+class AmountField(DecimalField):  # type: ignore[misc]
+    """A decimal field that takes ASCII digits only: no exponent, NaN or Infinity."""
+
+    data: Any
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_decimal(valuelist[0])
+        if self.data is None:
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+def whole_number(value: Any) -> int:
+    """``coerce`` for a select of ids: ASCII digits only (a ValueError is "Not a valid choice")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = parse_whole(value)
+    if number is None:
+        raise ValueError("not a whole number")
+    return number
 
 
 def enum_select(enum_cls: type[Enum], label: str) -> dict[str, Any]:

@@ -8,22 +8,23 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..bounds import parse_whole
 from ..errors import LoyaltyError
 from ..forms import Form
 from ..services import ledger
 from .access import LoyaltyAdminMixin, expose
-from .fields import UTCDateTimeField
+from .fields import UTCDateTimeField, WholeNumberField, whole_number
 
 #: Rows of each ledger table shown on a customer's page (newest first).
 LEDGER_ROWS = 200
 
 
 class AdjustForm(Form):
-    delta = IntegerField(
+    delta = WholeNumberField(
         "Points (positive to grant, negative to deduct)",
         validators=[InputRequired("Enter a whole number of points.")],
     )
@@ -32,7 +33,7 @@ class AdjustForm(Form):
 
 
 class RedeemForm(Form):
-    campaign = SelectField("Reward", coerce=int, validators=[InputRequired()])
+    campaign = SelectField("Reward", coerce=whole_number, validators=[InputRequired()])
     charge_points = BooleanField("Charge the customer's points", default=True)
 
 
@@ -157,10 +158,7 @@ class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         if isinstance(getattr(ctx.models.customer_pk_type, "python_type", None), type) and (
             ctx.models.customer_pk_type.python_type is int
         ):
-            try:
-                value = int(raw)
-            except ValueError:
-                value = None
+            value = parse_whole(raw)
         try:
             customer = ctx.customer_object(value)
         except LoyaltyError:

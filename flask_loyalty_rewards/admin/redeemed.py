@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from .. import clock
+from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..redirects import local_url
@@ -290,11 +291,8 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         return lambda row: self.extension.unmark_used(row, actor=self.actor())
 
     def _row(self, raw_id: Any) -> Any:
-        try:
-            row_id = int(raw_id)
-        except (TypeError, ValueError):
-            return None
-        return self.db_session.get(self.model, row_id)
+        row_id = parse_id(raw_id)
+        return None if row_id is None else self.db_session.get(self.model, row_id)
 
     def _change(self, raw_id: Any, change: Callable[[Any], Any], done: str | None = None) -> None:
         row = self._row(raw_id)

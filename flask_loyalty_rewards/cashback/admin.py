@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Length
 from ..admin.access import LoyaltyAdminMixin, expose
 from ..admin.forms import CancelForm, RowForm, form_error, when
 from ..admin.grid import ChoiceFilter
+from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..redirects import local_url
 from ..services import cashback
@@ -179,9 +180,8 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
         from ..extension import get_state
 
-        try:
-            payout_id = int(raw_id)
-        except (TypeError, ValueError):
+        payout_id = parse_id(raw_id)
+        if payout_id is None:
             flash("That payout does not exist.", "error")
             return
         app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -33,7 +33,10 @@ def init_client(app: Flask, state: LoyaltyState) -> None:
         return
 
     from .api import create_api_blueprint, exempt_from_host_csrf
+    from .common import ID_CONVERTER, IdConverter
     from .pages import create_pages_blueprint
+
+    app.url_map.converters[ID_CONVERTER] = IdConverter
 
     app.register_blueprint(
         create_pages_blueprint(state), url_prefix=app.config["LOYALTY_URL_PREFIX"]

@@ -218,8 +218,8 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
             },
         )
 
-    @api.get("/redeemed-rewards/<int:redeemed_id>")
-    def redeemed_reward(redeemed_id: int) -> ResponseReturnValue:
+    @api.get("/redeemed-rewards/<loyalty_id:redeemed_id>")
+    def redeemed_reward(redeemed_id: int | None) -> ResponseReturnValue:
         row = catalog.redeemed_reward(
             services_context(state),
             g.loyalty_customer,

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import Any
 
+from flask import current_app
+from werkzeug.routing import BaseConverter
+
+from ..bounds import parse_id
 from ..errors import NotFound
 from ..extension import LoyaltyState
 from ..services.context import Context
 
+#: The URL converter of row ids in our routes (``<loyalty_id:name>``).
+ID_CONVERTER = "loyalty_id"
+
+
+class IdConverter(BaseConverter):
+    """A row id in a URL: ASCII digits only (Flask's ``int`` takes any script's digits).
+
+    An id no row can have converts to None, which :func:`path_id` answers "not found" (refusing
+    it here would skip the API's own JSON answer for unknown URLs).
+    """
+
+    regex = r"[0-9]+"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int | None:
+        return parse_id(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def path_id(value: int | None, what: str) -> int:
+    """An id taken from the URL; one no row can have is simply "not found"."""
+    if value is None:
+        raise NotFound(f"no such {what}")
+    return value
+
 
 def services_context(state: LoyaltyState) -> Context:
     return state.context(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-def path_id(value: int, what: str) -> int:
-    """An id taken from the URL; one no row can have is simply "not found"."""
-    if not 0 < value < 2**31:
-        raise NotFound(f"no such {what}")
-    return value

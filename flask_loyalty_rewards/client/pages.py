@@ -19,6 +19,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
 
 from .. import clock
+from ..bounds import MAX_COUNT, parse_whole
 from ..errors import LoyaltyError, NotFound
 from ..forms import Form
 from ..services import catalog, ledger, redemption
@@ -88,7 +89,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         )
 
     def confirm_page(
-        campaign_id: int, form: RedeemForm, error: str | None = None, status: int = 200
+        campaign_id: int | None, form: RedeemForm, error: str | None = None, status: int = 200
     ) -> ResponseReturnValue:
         ctx = services_context(state)
         now = clock.now()
@@ -107,14 +108,14 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         )
         return page, status
 
-    @bp.get("/rewards/<int:campaign_id>/redeem")
-    def confirm_redeem(campaign_id: int) -> ResponseReturnValue:
+    @bp.get("/rewards/<loyalty_id:campaign_id>/redeem")
+    def confirm_redeem(campaign_id: int | None) -> ResponseReturnValue:
         form = RedeemForm(formdata=None)
         form.idempotency_key.data = new_token()
         return confirm_page(campaign_id, form)
 
-    @bp.post("/rewards/<int:campaign_id>/redeem")
-    def redeem(campaign_id: int) -> ResponseReturnValue:
+    @bp.post("/rewards/<loyalty_id:campaign_id>/redeem")
+    def redeem(campaign_id: int | None) -> ResponseReturnValue:
         form = RedeemForm()
         if not form.validate_on_submit():
             if form.errors.get("idempotency_key"):
@@ -136,12 +137,11 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
     @bp.get("/my-rewards")
     def my_rewards() -> str:
         ctx = services_context(state)
-        page = request.args.get("page", "1")
-        number = int(page) if page.isdigit() and 0 < len(page) < 10 else 1
+        number = parse_whole(request.args.get("page")) or 1
         listing = catalog.redeemed_rewards(
             ctx,
             g.loyalty_customer,
-            page=max(1, number),
+            page=min(max(1, number), MAX_COUNT),
             per_page=current_app.config["LOYALTY_CLIENT_PAGE_SIZE"],
         )
         return render_template(
@@ -152,8 +152,8 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
             page_url=lambda n: f"{url_for('.my_rewards')}?{urlencode({'page': n})}",
         )
 
-    @bp.get("/my-rewards/<int:redeemed_id>")
-    def redeemed_reward(redeemed_id: int) -> str:
+    @bp.get("/my-rewards/<loyalty_id:redeemed_id>")
+    def redeemed_reward(redeemed_id: int | None) -> str:
         ctx = services_context(state)
         try:
             row = catalog.redeemed_reward(

@@ -11,10 +11,21 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 
 from .. import clock
+from ..bounds import MAX_COUNT, MAX_ID, parse_whole
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..services.catalog import MAX_PER_PAGE
 
-_ID = validate.Range(min=1, max=2**31 - 1)
+_ID = validate.Range(min=1, max=MAX_ID)
+
+
+class WholeNumber(fields.Integer):
+    """An integer from a query string: ASCII digits only (``int()`` takes any script's digits)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and parse_whole(value) is None:
+            raise self.make_error("invalid")
+        number: int = super()._deserialize(value, attr, data, **kwargs)
+        return number
 
 
 class ErrorBodySchema(Schema):
@@ -137,5 +148,5 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=2**31))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = WholeNumber(load_default=1, validate=validate.Range(min=1, max=MAX_COUNT))
+    per_page = WholeNumber(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,12 +16,21 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..bounds import (
+    MAX_COUNT,
+    MAX_DAYS,
+    MAX_MONEY,
+    MAX_POINT_VALUE,
+    MAX_POINTS,
+    MONEY_PLACES,
+    POINT_VALUE_PLACES,
+    amount_problem,
+    whole_problem,
+)
 from ..errors import InvalidInput
 from ..models import CodeSource, RewardType
 from ..models.mixins import RewardCampaignMixin
 from .context import Context, integer_id, unit_of_work
-
-MAX_MONEY = Decimal("9999999999.99")
 
 
 def take_slot(campaign: sa.Table, campaign_id: Any) -> sa.Update:
@@ -122,17 +130,29 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
     cost = values.get("cost_in_points")
     if not isinstance(cost, int) or isinstance(cost, bool) or cost <= 0:
         problems["cost_in_points"] = "The cost in points must be a whole number above 0."
+    elif cost > MAX_POINTS:
+        problems["cost_in_points"] = f"The cost in points may be at most {MAX_POINTS}."
     for field in ("tax_value", "reward_value"):
         money = values.get(field)
         if money is None:
             if field == "tax_value":
                 problems[field] = "Enter the tax value (0 if none)."
             continue
-        if not isinstance(money, Decimal) or money < 0 or money > MAX_MONEY:
-            problems[field] = f"Enter an amount between 0 and {MAX_MONEY}."
+        if amount_problem(money, maximum=MAX_MONEY, places=MONEY_PLACES):
+            problems[field] = (
+                f"Enter an amount between 0 and {MAX_MONEY}, with at most {MONEY_PLACES} decimals."
+            )
     per_point = values.get("cashback_point_value")
-    if per_point is not None and (not isinstance(per_point, Decimal) or per_point < 0):
-        problems["cashback_point_value"] = "Enter an amount of 0 or more."
+    if per_point is not None:
+        if amount_problem(per_point, maximum=MAX_POINT_VALUE, places=POINT_VALUE_PLACES):
+            problems["cashback_point_value"] = (
+                f"Enter an amount between 0 and {MAX_POINT_VALUE}, "
+                f"with at most {POINT_VALUE_PLACES} decimals."
+            )
+        elif "cost_in_points" not in problems and per_point * cost > MAX_MONEY:
+            problems["cashback_point_value"] = (
+                f"The cashback (cost in points times this) may be at most {MAX_MONEY}."
+            )
     if (
         values.get("reward_type") is RewardType.CASHBACK
         and values.get("reward_value") is None
@@ -142,16 +162,22 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
             "A cashback reward pays money: enter its reward value or a cashback per point."
         )
     currency = values.get("currency")
-    if currency and (len(currency) != 3 or not currency.isalpha()):
+    if currency and (
+        not isinstance(currency, str)
+        or len(currency) != 3
+        or not currency.isascii()
+        or not currency.isalpha()
+    ):
         problems["currency"] = "Use a three-letter currency code such as EUR."
     for field in ("total_limit", "per_customer_limit"):
         limit = values.get(field)
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            problems[field] = "Leave empty for no limit, or enter a whole number above 0."
+        if limit is not None and whole_problem(limit, minimum=1, maximum=MAX_COUNT):
+            problems[field] = (
+                f"Leave empty for no limit, or enter a whole number from 1 to {MAX_COUNT}."
+            )
     for field in ("days_inactive", "days_valid"):
-        days = values.get(field)
-        if not isinstance(days, int) or days < 0 or days > 36_500:
-            problems[field] = "Enter a number of days between 0 and 36500."
+        if whole_problem(values.get(field), minimum=0, maximum=MAX_DAYS):
+            problems[field] = f"Enter a number of days between 0 and {MAX_DAYS}."
     for start, end in (("active_from", "active_to"), ("visible_from", "visible_to")):
         first, last = values.get(start), values.get(end)
         if isinstance(first, dt.datetime) and isinstance(last, dt.datetime) and last <= first:

@@ -38,13 +38,14 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
 from .. import clock
+from ..bounds import MAX_MONEY
 from ..cashback.models import OPEN_STATES, CashbackPayoutMixin, PayoutState
 from ..cashback.providers import (
     InvalidCallback,
@@ -120,16 +121,27 @@ INIT_TEXT = status_text(STATUS_INIT, "INIT", "INIT")
 
 
 def cashback_amount(campaign: RewardCampaignMixin) -> Decimal:
-    """The money a cashback campaign pays (see the module docstring for the rounding rule)."""
+    """The money a cashback campaign pays (see the module docstring for the rounding rule).
+
+    Raises :class:`RewardUnavailable` (``cashback_not_configured``) when the campaign pays
+    nothing, or more than :data:`~flask_loyalty_rewards.bounds.MAX_MONEY` (settings written
+    past :func:`~flask_loyalty_rewards.services.campaigns.check_campaign`).
+    """
+    rounding = ROUND_HALF_EVEN
     if campaign.reward_value is not None:
-        amount = Decimal(campaign.reward_value).quantize(CENT)
+        value = Decimal(campaign.reward_value)
     elif campaign.cashback_point_value is not None:
         value = Decimal(campaign.cashback_point_value) * campaign.cost_in_points
-        amount = value.quantize(CENT, rounding=ROUND_DOWN)
+        rounding = ROUND_DOWN
     else:
         raise RewardUnavailable(
             "cashback_not_configured", "This cashback reward has no amount configured."
         )
+    if not value.is_finite() or value > MAX_MONEY:
+        raise RewardUnavailable(
+            "cashback_not_configured", "This cashback reward's amount is out of range."
+        )
+    amount = value.quantize(CENT, rounding=rounding)
     if amount <= 0:
         raise RewardUnavailable("cashback_not_configured", "This cashback reward is worth nothing.")
     return amount

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from .. import clock
+from ..bounds import MAX_COUNT
 from ..errors import InvalidInput, NotFound
 from ..models.mixins import (
     PointsLotMixin,
@@ -55,8 +56,8 @@ def page_arguments(page: Any, per_page: Any) -> tuple[int, int]:
     for value, name in ((page, "page"), (per_page, "per_page")):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput(f"{name} must be a whole number")
-    if not 1 <= page <= 2**31:
-        raise InvalidInput("page must be between 1 and 2147483648")
+    if not 1 <= page <= MAX_COUNT:
+        raise InvalidInput(f"page must be between 1 and {MAX_COUNT}", page="out of range")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
     return page, per_page

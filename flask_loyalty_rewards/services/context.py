@@ -22,13 +22,12 @@ from flask import Flask
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..bounds import MAX_ID
 from ..errors import InvalidInput, NotFound, RewardUnavailable
 from ..models import LoyaltyModels
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import CustomerProfile
 
-#: The most points one call may move; far above any real order, far below BIGINT.
-MAX_POINTS = 10**12
 MAX_KEY_LENGTH = 255
 
 SelectT = TypeVar("SelectT", bound=sa.Select[Any])
@@ -223,19 +222,8 @@ def _python_type(type_: sa.types.TypeEngine[Any]) -> type | None:
 def integer_id(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{what} must be given by its integer id, not {type(value).__name__}")
-    if not 0 < value < 2**31:
+    if not 0 < value <= MAX_ID:
         raise InvalidInput(f"{what} id is out of range")
-    return value
-
-
-def points_argument(value: Any, name: str = "points") -> int:
-    """A positive whole number of points; anything else is refused before a row is written."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be a whole number, not {type(value).__name__}")
-    if value <= 0:
-        raise InvalidInput(f"{name} must be greater than zero")
-    if value > MAX_POINTS:
-        raise InvalidInput(f"{name} must be at most {MAX_POINTS}")
     return value
 
 

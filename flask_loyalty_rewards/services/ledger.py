@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from .. import clock, signals
+from ..bounds import points_argument
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
 from ..models import NEVER, EntryKind
 from ..models.mixins import PointsLotMixin, has_points_left
@@ -28,7 +29,6 @@ from .context import (
     Context,
     fingerprint,
     idempotency_key_argument,
-    points_argument,
     required_text,
     text_argument,
     unit_of_work,

@@ -1,0 +1,153 @@
+"""Bad input to the admin's forms and actions: a clear message, never a 500, never a write.
+
+Ids no row can have (2**63 overflowed the database driver), numbers in other scripts' digits
+(an Arabic-Indic five was taken as 5), NaN and amounts past a column's size all answer with a
+flashed message or a field error, and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests import host
+from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token, flashes
+from tests.test_admin_campaigns import form
+
+#: Ids that are not ids of any row: past INTEGER, past BIGINT, negative, zero, not ASCII.
+BAD_IDS = [str(2**31), str(2**63), str(10**30), "-1", "0", "\u0665", "1_0", " ", "1e3", "x"]
+
+
+def all_rows(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
+    with app.app_context():
+        try:
+            return {
+                t.name: sorted(
+                    (tuple(r) for r in host.db.session.execute(sa.select(t)).all()), key=repr
+                )
+                for t in host.models.tables()
+            }
+        finally:
+            host.db.session.remove()
+
+
+@pytest.fixture
+def row(admin_data: Any) -> int:
+    """One redeemed reward, with its customer and campaign."""
+    return int(admin_data.redeemed(admin_data.customer(), admin_data.campaign(cost_in_points=5)))
+
+
+#: Each row action of the grid and of the payouts, with the message for an unknown row.
+ROW_ACTIONS = [
+    (GRID + "usage/", {"used": "1"}, "That redeemed reward does not exist."),
+    (GRID + "delivery/", {"status": "shipped"}, "That redeemed reward does not exist."),
+    (GRID + "cancel/", {"reason": "typo"}, "That redeemed reward does not exist."),
+    (GRID + "action/", {"action": "mark_used"}, "does not exist"),
+    (CAMPAIGNS + "action/", {"action": "deactivate"}, "not a campaign"),
+    ("/admin/loyalty/cashback/retry/", {}, "That payout does not exist."),
+]
+
+
+def test_actions_on_an_id_no_row_has_say_so_and_change_nothing(
+    app: Flask, admin_client: Any, row: int
+) -> None:
+    token = csrf_token(admin_client)
+    before = all_rows(app)
+    for url, fields, message in ROW_ACTIONS:
+        for bad_id in BAD_IDS:
+            data = {**fields, "id": bad_id, "rowid": bad_id, "csrf_token": token}
+            response = admin_client.post(url, data=data, follow_redirects=True)
+            assert response.status_code == 200, (url, bad_id)
+            assert message in flashes(response.get_data(as_text=True)), (url, bad_id)
+    assert all_rows(app) == before
+
+
+def test_pages_of_an_id_no_row_has_are_not_found(admin_client: Any, row: int) -> None:
+    for bad_id in BAD_IDS:
+        pool = admin_client.get(
+            CAMPAIGNS + "pool/", query_string={"id": bad_id}, follow_redirects=True
+        )
+        assert "That reward campaign does not exist." in flashes(pool.get_data(as_text=True))
+        for url in (CAMPAIGNS + "edit/", CAMPAIGNS + "details/", GRID + "details/"):
+            response = admin_client.get(url, query_string={"id": bad_id}, follow_redirects=True)
+            assert response.status_code == 200, (url, bad_id)
+            assert "does not exist" in flashes(response.get_data(as_text=True)), (url, bad_id)
+
+
+def test_an_adjustment_takes_ascii_digits_only(
+    app: Flask, admin_client: Any, admin_data: Any
+) -> None:
+    customer = admin_data.customer()
+    token = csrf_token(admin_client, f"{POINTS}customer/?customer_id={customer}")
+    before = all_rows(app)
+    for delta in ["\u0665", "\u0661\u0660", "1_0", "5e1", "NaN", str(2**63), "-" + str(2**63)]:
+        response = admin_client.post(
+            f"{POINTS}customer/adjust/?customer_id={customer}",
+            data={"delta": delta, "reason": "gift", "csrf_token": token},
+            follow_redirects=True,
+        )
+        shown = flashes(response.get_data(as_text=True))
+        assert "No points changed" in shown or "Refused" in shown, delta
+    assert all_rows(app) == before
+
+
+def test_redeeming_on_behalf_takes_the_reward_by_ascii_digits_only(
+    app: Flask, admin_client: Any, admin_data: Any
+) -> None:
+    customer = admin_data.customer()
+    campaign = admin_data.campaign(cost_in_points=1)
+    digits = "".join(chr(0x0660 + int(d)) for d in str(campaign))
+    admin_data.run(lambda s, m: host.loyalty.earn_points(customer, 10))
+    token = csrf_token(admin_client, f"{POINTS}customer/?customer_id={customer}")
+    before = all_rows(app)
+    response = admin_client.post(
+        f"{POINTS}customer/redeem/?customer_id={customer}",
+        data={"campaign": digits, "charge_points": "y", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Nothing redeemed" in flashes(response.get_data(as_text=True))
+    assert all_rows(app) == before
+
+
+#: Campaign form values past a bound (docs: bounds), by field.
+OUT_OF_BOUNDS = [
+    ("cost_in_points", str(2**63)),
+    ("cost_in_points", str(10**12 + 1)),
+    ("cost_in_points", "\u0661\u0660\u0660"),
+    ("total_limit", str(2**31)),
+    ("total_limit", str(10**25)),
+    ("per_customer_limit", str(2**31)),
+    ("days_valid", "36501"),
+    ("tax_value", "NaN"),
+    ("tax_value", "sNaN"),
+    ("tax_value", "Infinity"),
+    ("tax_value", "10000000000"),
+    ("tax_value", "0.001"),
+    ("reward_value", "-Infinity"),
+    ("cashback_point_value", "1e30"),
+    ("cashback_point_value", "1" + "0" * 30),
+    ("cashback_point_value", "NaN"),
+    ("cashback_point_value", "0.0000001"),
+]
+
+
+def test_a_campaign_value_out_of_bounds_is_a_field_error(app: Flask, admin_client: Any) -> None:
+    token = csrf_token(admin_client, CAMPAIGNS + "new/")
+    before = all_rows(app)
+    for field, value in OUT_OF_BOUNDS:
+        data = form(**{field: value}, csrf_token=token)
+        if field == "cashback_point_value":
+            data.update(reward_type="cashback", fulfillment_tracking="", currency="EUR")
+        response = admin_client.post(CAMPAIGNS + "new/", data=data)
+        assert response.status_code == 200, (field, value)
+        assert field_errors(response.get_data(as_text=True), field), (field, value)
+    assert all_rows(app) == before
+
+
+def field_errors(page: str, field: str) -> bool:
+    """Whether the form marks ``field`` invalid (Flask-Admin's Bootstrap 4 markup)."""
+    return bool(re.search(rf'class="[^"]*is-invalid[^"]*"[^>]*id="{field}"', page))
