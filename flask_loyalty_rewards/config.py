@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_CLI_GROUP": "loyalty",
     # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).
     "LOYALTY_SQLITE_BEGIN_IMMEDIATE": True,
+    # -- events and webhooks (see docs: events) --
+    # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
+    "LOYALTY_EVENTS": True,
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

@@ -21,6 +21,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
+from .events import EventMixin
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -61,6 +62,7 @@ class LoyaltyModels:
     RewardHistory: type[RewardHistoryMixin]
     IdempotencyKey: type[IdempotencyKeyMixin]
     CashbackPayout: type[CashbackPayoutMixin]
+    Event: type[EventMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -79,6 +81,7 @@ class LoyaltyModels:
             self.RewardHistory,
             self.IdempotencyKey,
             self.CashbackPayout,
+            self.Event,
         ]
         return [c.__table__ for c in classes]
 
@@ -142,6 +145,7 @@ def create_models(
         RewardHistory=concrete("RewardHistory", RewardHistoryMixin),
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
+        Event=concrete("Event", EventMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,
