@@ -93,6 +93,8 @@ class PointsRevokedData(_Schema):
 
 
 class ExpiredLotData(_Schema):
+    """Points of one lot."""
+
     lot_id = fields.Integer(required=True)
     points = fields.Integer(required=True)
     expires_at = fields.AwareDateTime(required=True, allow_none=True)
@@ -139,35 +141,49 @@ class RewardRedeemedData(RewardData):
 
 
 class RewardUsedData(RewardData):
+    """A reward marked used (at the checkout or by an admin); gifts go to Ordered."""
+
     used_at = fields.AwareDateTime(required=True)
     order_reference = fields.String(required=True, allow_none=True)
 
 
 class RewardUnusedData(RewardData):
+    """A use undone; ``coupon_status`` is the status it went back to."""
+
     coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
 
 
 class DeliveryStatusChangedData(RewardData):
+    """A gift's delivery moved on (Ordered, Shipped, Delivered, Canceled)."""
+
     from_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
     to_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
 
 
 class RedemptionCancelledData(RewardData):
+    """A redemption undone: its points went back to the lots they came from."""
+
     points_returned = fields.Integer(required=True)
     reason = fields.String(required=True)
 
 
 class RewardExpiredData(RewardData):
+    """An unused coupon whose validity ended."""
+
     active_to = fields.AwareDateTime(required=True, allow_none=True)
 
 
 class CashbackStatusChangedData(RewardData):
+    """A cashback payout's status, as the admin grid shows it, changed."""
+
     cashback_status = fields.String(
         required=True, metadata={"description": "As the grid shows it: `code: provider code: text`"}
     )
 
 
 class TestData(_Schema):
+    """Sent to one endpoint by an admin's "Send test event"; no change behind it."""
+
     message = fields.String(required=True)
 
 
