@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_POINTS_PENDING_DAYS": 0,
     # IANA time zone whose days and months the rounding above follows.
     "LOYALTY_TIMEZONE": "UTC",
+    # -- events and webhooks (see docs: events) --
+    # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
+    "LOYALTY_EVENTS": True,
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

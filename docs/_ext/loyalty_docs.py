@@ -175,7 +175,126 @@ class OpenApiReference(SphinxDirective):
         return list(container.children)
 
 
+_REWARD = {
+    "redeemed_reward_id": 318,
+    "campaign_id": 4,
+    "reward_name": "10% off your next order",
+    "reward_type": "percentage_discount_code",
+    "coupon_code": "7KQ2-M9XD-4RTB-WZ3P",
+    "actor": None,
+}
+_WHEN = "2026-03-01T09:30:00+00:00"
+#: One example ``data`` per event type (a test checks each against the type's schema).
+EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "points_earned": {
+        "lot_id": 812,
+        "points": 120,
+        "expires_at": "2027-03-01T09:30:00+00:00",
+        "available_from": None,
+        "reason": "Order 1043",
+        "reference": "order-1043",
+        "actor": None,
+    },
+    "points_adjusted": {
+        "points": -50,
+        "lot_id": None,
+        "expires_at": None,
+        "reason": "Duplicate order booked twice",
+        "actor": "ann@shop.example",
+    },
+    "points_revoked": {
+        "lot_id": 812,
+        "points": 70,
+        "already_spent": 50,
+        "already_expired": 0,
+        "reason": "Order 1043 refunded",
+        "reference": "order-1043",
+        "actor": None,
+    },
+    "points_expired": {
+        "points": 30,
+        "lots": [{"lot_id": 640, "points": 30, "expires_at": _WHEN}],
+    },
+    "points_expiring_soon": {
+        "points": 30,
+        "expires_at": "2026-03-15T00:00:00+00:00",
+        "days_before": 14,
+        "lots": [{"lot_id": 640, "points": 30, "expires_at": "2026-03-15T00:00:00+00:00"}],
+    },
+    "reward_redeemed": {
+        **_REWARD,
+        "points_spent": 500,
+        "active_points_after": 740,
+        "coupon_status": "active",
+        "active_from": _WHEN,
+        "active_to": "2026-03-31T09:30:00+00:00",
+        "redeemed_at": _WHEN,
+    },
+    "reward_used": {**_REWARD, "used_at": _WHEN, "order_reference": "order-1051"},
+    "reward_unused": {**_REWARD, "actor": "ann@shop.example", "coupon_status": "active"},
+    "delivery_status_changed": {
+        **_REWARD,
+        "reward_type": "gift",
+        "coupon_code": None,
+        "actor": "ann@shop.example",
+        "from_status": "ordered",
+        "to_status": "shipped",
+    },
+    "redemption_cancelled": {
+        **_REWARD,
+        "actor": "ann@shop.example",
+        "points_returned": 500,
+        "reason": "Customer asked",
+    },
+    "reward_expired": {**_REWARD, "active_to": _WHEN},
+    "cashback_status_changed": {
+        **_REWARD,
+        "reward_type": "cashback",
+        "coupon_code": None,
+        "cashback_status": "1: DE_001: Successful disbursal to Wallet is done.",
+    },
+    "test": {"message": "A test event sent from the admin."},
+}
+
+
+class EventsReference(SphinxDirective):
+    """Every event type: what it means, its data schema, its version and an example body."""
+
+    def run(self) -> list[nodes.Node]:
+        from flask_loyalty_rewards.services import events
+
+        self.env.note_dependency(str(ROOT / "flask_loyalty_rewards" / "services" / "events.py"))
+        lines: list[str] = []
+        for event_type, (schema, version) in events.SCHEMAS.items():
+            doc = " ".join((schema.__doc__ or "").split())
+            example = {
+                "id": "5f0c2a5e-8d0b-4a47-9a64-1f1c2b3d4e5f",
+                "type": event_type.value,
+                "version": version,
+                "timestamp": _WHEN,
+                "customer_id": "42",
+                "data": EVENT_EXAMPLES[event_type.value],
+            }
+            name = schema.__name__
+            lines += [
+                f".. _event-{event_type.value}:",
+                "",
+                f".. rubric:: {event_type.value}",
+                "",
+                f"{doc} Version {version}; data: :ref:`{name} <openapi-schema-{name.lower()}>`.",
+                "",
+                ".. code-block:: json",
+                "",
+                *("   " + line for line in json.dumps(example, indent=2).splitlines()),
+                "",
+            ]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="events.py"), 0, container)
+        return list(container.children)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("loyalty-events", EventsReference)
     app.add_directive("loyalty-config", ConfigTable)
     app.add_directive("loyalty-openapi", OpenApiReference)
     return {"parallel_read_safe": True, "version": "1"}

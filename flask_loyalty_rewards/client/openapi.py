@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from ..services import events
 from . import API_BLUEPRINT, schemas
 
 
@@ -154,6 +155,9 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         },
     )
     for name, schema in _SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    # Not served by the API: the bodies webhooks POST (see docs: events).
+    for name, schema in events.json_schemas().items():
         spec.components.schema(name, schema=schema)
     prefix = f"{API_BLUEPRINT}."
     paths: dict[str, dict[str, dict[str, Any]]] = {}

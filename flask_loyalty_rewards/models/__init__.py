@@ -21,6 +21,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
+from .events import EventMixin
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -63,6 +64,7 @@ class LoyaltyModels:
     IdempotencyKey: type[IdempotencyKeyMixin]
     OrderPoints: type[OrderPointsMixin]
     CashbackPayout: type[CashbackPayoutMixin]
+    Event: type[EventMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -82,6 +84,7 @@ class LoyaltyModels:
             self.IdempotencyKey,
             self.OrderPoints,
             self.CashbackPayout,
+            self.Event,
         ]
         return [c.__table__ for c in classes]
 
@@ -146,6 +149,7 @@ def create_models(
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
         OrderPoints=concrete("OrderPoints", OrderPointsMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
+        Event=concrete("Event", EventMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,

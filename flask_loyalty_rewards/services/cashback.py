@@ -60,6 +60,7 @@ from ..cashback.providers import (
 )
 from ..errors import InvalidInput, InvalidStatusChange, LoyaltyError, NotFound, RewardUnavailable
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from . import events
 from .context import Context, integer_id, text_argument, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -489,13 +490,25 @@ def _finish(
                 ctx,
                 claim.redeemed_reward_id,
                 status_text(_STATUS_OF[state], result.code, result.message),
+                now,
             )
     return state
 
 
-def _set_text(ctx: Context, redeemed_id: int, text: str) -> None:
+def _set_text(ctx: Context, redeemed_id: int, text: str, now: dt.datetime) -> None:
+    """Show the payout's status on the reward, announcing it when it changed."""
     rr = ctx.models.RedeemedReward.__table__
+    reward = ctx.session.execute(sa.select(rr).where(rr.c.id == redeemed_id)).one()
+    if reward.cashback_status == text:
+        return
     ctx.session.execute(sa.update(rr).where(rr.c.id == redeemed_id).values(cashback_status=text))
+    events.record(
+        ctx,
+        events.EventType.CASHBACK_STATUS_CHANGED,
+        reward.customer_id,
+        now,
+        {**events.reward_data(reward, actor=None), "cashback_status": text},
+    )
 
 
 def _write(
@@ -528,7 +541,7 @@ def _write(
     if order_id is not None:
         values["order_id"] = order_id
     ctx.session.execute(sa.update(table).where(table.c.id == payout_id).values(**values))
-    _set_text(ctx, redeemed_id, status_text(status, code, message))
+    _set_text(ctx, redeemed_id, status_text(status, code, message), now)
 
 
 def _run(ctx: Context, claim: Claim) -> PayoutState | None:

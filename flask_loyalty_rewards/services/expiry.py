@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from .. import clock, signals
 from ..models import CouponStatus, EntryKind, HistoryEvent
 from ..models.mixins import has_points_left
-from . import ledger
+from . import events, ledger
 from .context import Context, unit_of_work
 from .redemption import add_history
 
@@ -70,7 +70,7 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
         ledger.lock_account(ctx, customer_id, now)
         due = ctx.session.execute(
             ctx.locked(
-                sa.select(lot.c.id, lot.c.remaining)
+                sa.select(lot.c.id, lot.c.remaining, lot.c.expires_at)
                 .where(
                     lot.c.customer_id == customer_id,
                     has_points_left(lot.c.remaining),
@@ -93,6 +93,17 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
             )
             ctx.session.execute(
                 sa.update(lot).where(lot.c.id.in_([row.id for row in due])).values(expired_at=now)
+            )
+            lots = [
+                {"lot_id": row.id, "points": row.remaining, "expires_at": row.expires_at}
+                for row in due
+            ]
+            events.record(
+                ctx,
+                events.EventType.POINTS_EXPIRED,
+                customer_id,
+                now,
+                {"points": points, "lots": lots},
             )
             app = ctx.app
             ctx.after_commit.append(
@@ -144,6 +155,14 @@ def _move_coupons(ctx: Context, now: dt.datetime, old: CouponStatus, new: Coupon
                     .scalars()
                 )
 
+                for row in rows:
+                    events.record(
+                        ctx,
+                        events.EventType.REWARD_EXPIRED,
+                        row.customer_id,
+                        now,
+                        {**events.reward_data(row, actor=None), "active_to": row.active_to},
+                    )
                 ctx.after_commit.extend(
                     signals.later(signals.coupon_expired, app, redeemed=row) for row in rows
                 )

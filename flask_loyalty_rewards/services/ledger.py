@@ -25,6 +25,7 @@ from ..bounds import points_argument
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
 from ..models import NEVER, EntryKind
 from ..models.mixins import PointsLotMixin, has_points_left
+from . import events
 from .context import (
     Context,
     fingerprint,
@@ -574,6 +575,36 @@ def earn_points(
             actor=actor,
             kind=kind,
         )
+        if kind is EntryKind.ADJUST:
+            events.record(
+                ctx,
+                events.EventType.POINTS_ADJUSTED,
+                customer_id,
+                now,
+                {
+                    "points": points,
+                    "lot_id": lot.id,
+                    "expires_at": expires_at,
+                    "reason": reason,
+                    "actor": actor,
+                },
+            )
+        else:
+            events.record(
+                ctx,
+                events.EventType.POINTS_EARNED,
+                customer_id,
+                now,
+                {
+                    "lot_id": lot.id,
+                    "points": points,
+                    "expires_at": expires_at,
+                    "available_from": available_from,
+                    "reason": reason,
+                    "reference": reference,
+                    "actor": actor,
+                },
+            )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
         return lot
@@ -621,6 +652,21 @@ def revoke_points(
         lot.revoked_at = now
         spent, expired = lot_outflows(ctx, lot.id)
         result = RevokeResult(revoked=revoked, already_spent=spent, already_expired=expired)
+        events.record(
+            ctx,
+            events.EventType.POINTS_REVOKED,
+            customer_id,
+            now,
+            {
+                "lot_id": lot.id,
+                "points": revoked,
+                "already_spent": spent,
+                "already_expired": expired,
+                "reason": reason,
+                "reference": lot.reference,
+                "actor": actor,
+            },
+        )
         store_key(ctx, customer_id, "revoke", key, request, result_json=result.to_json())
         return result
 
@@ -691,5 +737,18 @@ def adjust_points(
         ensure_account(ctx, customer_id, now)
         after = spend(
             ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor
+        )
+        events.record(
+            ctx,
+            events.EventType.POINTS_ADJUSTED,
+            customer_id,
+            now,
+            {
+                "points": -points,
+                "lot_id": None,
+                "expires_at": None,
+                "reason": reason,
+                "actor": actor,
+            },
         )
     return after

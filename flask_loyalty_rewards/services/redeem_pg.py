@@ -86,15 +86,39 @@ _PARAMETERS = {
 }
 
 
-def redeem(ctx: Context, reward: dict[str, Any], *, key: tuple[str, str, str] | None) -> Outcome:
-    """Run the statement for the reward row ``reward``; ``key`` is (scope, key, fingerprint)."""
+#: The event row's columns the caller gives (:func:`.events.redeemed_template`), by parameter.
+_EVENT_PARAMETERS = {
+    "event_id": "ev_id",
+    "type": "ev_type",
+    "version": "ev_version",
+    "payload_0": "ev_p0",
+    "payload_1": "ev_p1",
+    "payload_2": "ev_p2",
+}
+
+
+def redeem(
+    ctx: Context,
+    reward: dict[str, Any],
+    *,
+    key: tuple[str, str, str] | None,
+    event: dict[str, Any] | None,
+) -> Outcome:
+    """Run the statement for the reward row ``reward``; ``key`` is (scope, key, fingerprint).
+
+    ``event`` is the ``reward_redeemed`` outbox row, written by the same statement (None: the
+    host turned events off).
+    """
     params = {parameter: reward[name] for name, parameter in _PARAMETERS.items()}
     params.update(
         kind=EntryKind.SPEND, event=HistoryEvent.REDEEMED, status=reward["coupon_status"].value
     )
     if key is not None:
         params.update(key_scope=key[0], key_value=key[1], key_fingerprint=key[2])
-    row = ctx.session.execute(_statement(ctx.models, with_key=key is not None), params).one()
+    if event is not None:
+        params.update({parameter: event[name] for name, parameter in _EVENT_PARAMETERS.items()})
+    statement = _statement(ctx.models, with_key=key is not None, with_event=event is not None)
+    row = ctx.session.execute(statement, params).one()
     return Outcome(
         active_after=None if row.active_after is None else int(row.active_after),
         reward_id=None if row.reward_id is None else int(row.reward_id),
@@ -103,7 +127,7 @@ def redeem(ctx: Context, reward: dict[str, Any], *, key: tuple[str, str, str] | 
 
 
 @functools.cache
-def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
+def _statement(models: LoyaltyModels, *, with_key: bool, with_event: bool) -> sa.Select[Any]:
     """Built once per set of models: a prebuilt statement costs nothing to compile again.
 
     Parameter names are never a column's name: SQLAlchemy would read a parameter named like a
@@ -184,6 +208,7 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             rr.c.coupon_code,
             rr.c.redeemed_by,
             rr.c.redeemed_at,
+            rr.c.active_points_after,
         )
         .cte("reward")
     )
@@ -265,6 +290,35 @@ def _statement(models: LoyaltyModels, *, with_key: bool) -> sa.Select[Any]:
             )
             .returning(key_table.c.id)
             .cte("stored_key")
+        )
+    if with_event:
+        event_table = models.Event.__table__
+
+        def text(name: str) -> sa.BindParameter[Any]:
+            return sa.bindparam(name, type_=sa.Text())
+
+        payload = sa.func.concat(
+            text("ev_p0"),
+            reward.c.id,
+            text("ev_p1"),
+            reward.c.active_points_after,
+            text("ev_p2"),
+        )
+        writes.append(
+            sa.insert(event_table)
+            .from_select(
+                ["event_id", "type", "version", "customer_id", "occurred_at", "payload"],
+                sa.select(
+                    sa.bindparam("ev_id", type_=event_table.c.event_id.type),
+                    sa.bindparam("ev_type", type_=event_table.c.type.type),
+                    sa.bindparam("ev_version", type_=event_table.c.version.type),
+                    reward.c.customer_id,
+                    reward.c.redeemed_at,
+                    payload,
+                ),
+            )
+            .returning(event_table.c.id)
+            .cte("event")
         )
     statement = sa.select(
         sa.select(gate.c.active_after).scalar_subquery().label("active_after"),

@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import Address, CustomerProfile
-from . import campaigns, cashback, codes, ledger, redeem_pg
+from . import campaigns, cashback, codes, events, ledger, redeem_pg
 from .context import (
     Context,
     fingerprint,
@@ -285,7 +285,12 @@ def _redeem_in_one_statement(
 ) -> tuple[RedeemedRewardMixin | None, int | None]:
     """The reward, or None and what the gate left (None: not passed) for the step path."""
     values.update(_code_values(codes.pick_code(ctx, campaign, values["redeemed_at"])))
-    outcome = redeem_pg.redeem(ctx, values, key=None if key is None else ("redeem", key, request))
+    outcome = redeem_pg.redeem(
+        ctx,
+        values,
+        key=None if key is None else ("redeem", key, request),
+        event=events.redeemed_template(values) if events.enabled(ctx) else None,
+    )
     if outcome.reward_id is None:
         return None, outcome.active_after
     if not outcome.slot_taken:
@@ -441,6 +446,13 @@ def _redeem_step_by_step(
         )
     codes.hand_out(ctx, picked, row.id, now)
     add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
+    events.record(
+        ctx,
+        events.EventType.REWARD_REDEEMED,
+        customer_id,
+        now,
+        events.redeemed_data(values, row.id, active_after),
+    )
     if key is not None:
         store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
     if not slot_first:
@@ -525,6 +537,17 @@ def mark_used(
             to_value=DeliveryStatus.ORDERED,
             note=order_reference,
         )
+        events.record(
+            ctx,
+            events.EventType.REWARD_USED,
+            row.customer_id,
+            now,
+            {
+                **events.reward_data(row, actor=actor),
+                "used_at": now,
+                "order_reference": order_reference,
+            },
+        )
         app = ctx.app
         ctx.after_commit.append(signals.later(signals.reward_used, app, redeemed=row, actor=actor))
     return row
@@ -560,7 +583,14 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
         add_history(
             ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
         )
-        _sync_status(ctx, row, now, actor)
+        status = _sync_status(ctx, row, now, actor)
+        events.record(
+            ctx,
+            events.EventType.REWARD_UNUSED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "coupon_status": status},
+        )
         app = ctx.app
         ctx.after_commit.append(
             signals.later(signals.reward_unused, app, redeemed=row, actor=actor)
@@ -610,6 +640,13 @@ def set_delivery_status(
             from_value=old,
             to_value=new,
         )
+        events.record(
+            ctx,
+            events.EventType.DELIVERY_STATUS_CHANGED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "from_status": old, "to_status": new},
+        )
         app = ctx.app
         ctx.after_commit.append(
             signals.later(
@@ -645,9 +682,10 @@ def cancel_redemption(
                 entry.redeemed_reward_id == row.id, entry.kind == EntryKind.SPEND
             )
         ).scalar_one_or_none()
+        returned = 0
         if spend_entry is not None:
             ledger.lock_account(ctx, row.customer_id, now)
-            ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
+            returned = ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
         campaigns.count_slot(ctx, row.campaign_id, -1, limited=True)
         row.coupon_status = CouponStatus.CANCELED
         row.canceled_at = now
@@ -661,6 +699,13 @@ def cancel_redemption(
             from_value=status,
             to_value=CouponStatus.CANCELED,
             note=reason,
+        )
+        events.record(
+            ctx,
+            events.EventType.REDEMPTION_CANCELLED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "points_returned": returned, "reason": reason},
         )
         app = ctx.app
         ctx.after_commit.append(

@@ -1,0 +1,354 @@
+"""The transactional outbox: every state change writes its event in the change's transaction.
+
+A service writes the event of its change here, next to the change itself, so the event commits
+with the change or not at all: nothing is ever announced for a transaction that rolled back, and
+nothing that committed goes unannounced. Webhooks (:mod:`.webhooks`) deliver the rows later.
+
+Each event's body is the JSON a webhook sends::
+
+    {"id": "<uuid>", "type": "reward_redeemed", "version": 1,
+     "timestamp": "2026-01-31T12:00:00+00:00", "customer_id": "42", "data": {...}}
+
+``data`` is defined by one marshmallow schema per type (:data:`SCHEMAS`); a change that breaks a
+type's data gets a new ``version``. Bodies carry ids and amounts, never the customer's personal
+data: receivers look the customer up by ``customer_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import Schema, fields
+
+from ..models import CouponStatus, DeliveryStatus, RewardType
+from .context import Context
+
+
+class EventType(str, enum.Enum):
+    """Every event the outbox writes."""
+
+    POINTS_EARNED = "points_earned"
+    POINTS_ADJUSTED = "points_adjusted"
+    POINTS_REVOKED = "points_revoked"
+    POINTS_EXPIRED = "points_expired"
+    POINTS_EXPIRING_SOON = "points_expiring_soon"
+    REWARD_REDEEMED = "reward_redeemed"
+    REWARD_USED = "reward_used"
+    REWARD_UNUSED = "reward_unused"
+    DELIVERY_STATUS_CHANGED = "delivery_status_changed"
+    REDEMPTION_CANCELLED = "redemption_cancelled"
+    REWARD_EXPIRED = "reward_expired"
+    CASHBACK_STATUS_CHANGED = "cashback_status_changed"
+    #: Sent by an admin's "send test event" to one endpoint; never written by a change.
+    TEST = "test"
+
+
+# -- payload schemas ----------------------------------------------------------------------------
+
+
+class _Schema(Schema):
+    class Meta:
+        ordered = True
+
+
+class PointsEarnedData(_Schema):
+    """Points added: an earning (``points_earned``) or an admin's positive correction."""
+
+    lot_id = fields.Integer(required=True, metadata={"description": "The lot holding them."})
+    points = fields.Integer(required=True)
+    expires_at = fields.AwareDateTime(required=True, allow_none=True)
+    available_from = fields.AwareDateTime(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    reference = fields.String(required=True, allow_none=True)
+    actor = fields.String(required=True, allow_none=True)
+
+
+class PointsAdjustedData(_Schema):
+    """An admin's correction; ``points`` is signed (negative: taken, soonest-expiring first)."""
+
+    points = fields.Integer(required=True)
+    lot_id = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The new lot (points > 0)."}
+    )
+    expires_at = fields.AwareDateTime(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    actor = fields.String(required=True, allow_none=True)
+
+
+class PointsRevokedData(_Schema):
+    """A refunded order's points taken back (what was left of them)."""
+
+    lot_id = fields.Integer(required=True)
+    points = fields.Integer(required=True, metadata={"description": "Taken back now."})
+    already_spent = fields.Integer(required=True)
+    already_expired = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    reference = fields.String(required=True, allow_none=True)
+    actor = fields.String(required=True, allow_none=True)
+
+
+class ExpiredLotData(_Schema):
+    """Points of one lot."""
+
+    lot_id = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    expires_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class PointsExpiredData(_Schema):
+    """Points whose time ran out, per lot."""
+
+    points = fields.Integer(required=True)
+    lots = fields.List(fields.Nested(ExpiredLotData), required=True)
+
+
+class PointsExpiringSoonData(_Schema):
+    """A reminder: points that expire on one date, sent once per lot and reminder window."""
+
+    points = fields.Integer(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    days_before = fields.Integer(
+        required=True, metadata={"description": "The reminder window (--days) that sent it."}
+    )
+    lots = fields.List(fields.Nested(ExpiredLotData), required=True)
+
+
+class RewardData(_Schema):
+    """What every event of a redeemed reward says about the reward."""
+
+    redeemed_reward_id = fields.Integer(required=True)
+    campaign_id = fields.Integer(required=True)
+    reward_name = fields.String(required=True)
+    reward_type = fields.Enum(RewardType, by_value=True, required=True)
+    coupon_code = fields.String(required=True, allow_none=True)
+    actor = fields.String(required=True, allow_none=True)
+
+
+class RewardRedeemedData(RewardData):
+    """A reward bought with points (the only way points are spent)."""
+
+    points_spent = fields.Integer(required=True)
+    active_points_after = fields.Integer(required=True)
+    coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
+    active_from = fields.AwareDateTime(required=True)
+    active_to = fields.AwareDateTime(required=True, allow_none=True)
+    redeemed_at = fields.AwareDateTime(required=True)
+
+
+class RewardUsedData(RewardData):
+    """A reward marked used (at the checkout or by an admin); gifts go to Ordered."""
+
+    used_at = fields.AwareDateTime(required=True)
+    order_reference = fields.String(required=True, allow_none=True)
+
+
+class RewardUnusedData(RewardData):
+    """A use undone; ``coupon_status`` is the status it went back to."""
+
+    coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
+
+
+class DeliveryStatusChangedData(RewardData):
+    """A gift's delivery moved on (Ordered, Shipped, Delivered, Canceled)."""
+
+    from_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
+    to_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
+
+
+class RedemptionCancelledData(RewardData):
+    """A redemption undone: its points went back to the lots they came from."""
+
+    points_returned = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class RewardExpiredData(RewardData):
+    """An unused coupon whose validity ended."""
+
+    active_to = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class CashbackStatusChangedData(RewardData):
+    """A cashback payout's status, as the admin grid shows it, changed."""
+
+    cashback_status = fields.String(
+        required=True, metadata={"description": "As the grid shows it: `code: provider code: text`"}
+    )
+
+
+class TestData(_Schema):
+    """Sent to one endpoint by an admin's "Send test event"; no change behind it."""
+
+    message = fields.String(required=True)
+
+
+#: Each type's data schema and current version.
+SCHEMAS: dict[EventType, tuple[type[Schema], int]] = {
+    EventType.POINTS_EARNED: (PointsEarnedData, 1),
+    EventType.POINTS_ADJUSTED: (PointsAdjustedData, 1),
+    EventType.POINTS_REVOKED: (PointsRevokedData, 1),
+    EventType.POINTS_EXPIRED: (PointsExpiredData, 1),
+    EventType.POINTS_EXPIRING_SOON: (PointsExpiringSoonData, 1),
+    EventType.REWARD_REDEEMED: (RewardRedeemedData, 1),
+    EventType.REWARD_USED: (RewardUsedData, 1),
+    EventType.REWARD_UNUSED: (RewardUnusedData, 1),
+    EventType.DELIVERY_STATUS_CHANGED: (DeliveryStatusChangedData, 1),
+    EventType.REDEMPTION_CANCELLED: (RedemptionCancelledData, 1),
+    EventType.REWARD_EXPIRED: (RewardExpiredData, 1),
+    EventType.CASHBACK_STATUS_CHANGED: (CashbackStatusChangedData, 1),
+    EventType.TEST: (TestData, 1),
+}
+
+_DUMPERS = {event_type: schema() for event_type, (schema, _) in SCHEMAS.items()}
+
+
+class EventSchema(_Schema):
+    """The envelope of every event: the body a webhook POSTs."""
+
+    id = fields.String(required=True, metadata={"description": "Stable UUID; = webhook-id."})
+    type = fields.Enum(EventType, by_value=True, required=True)
+    version = fields.Integer(required=True, metadata={"description": "Of the type's data."})
+    timestamp = fields.AwareDateTime(required=True, metadata={"description": "When it happened."})
+    customer_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The customer's key, as text."}
+    )
+    data = fields.Dict(
+        required=True, metadata={"description": "The type's data (the <Type>Data schemas)."}
+    )
+
+
+_ENVELOPE = EventSchema()
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def enabled(ctx: Context) -> bool:
+    return bool(ctx.config["LOYALTY_EVENTS"])
+
+
+def body(
+    event_type: EventType, event_id: str, customer_id: Any, now: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The event's JSON body (as a dict), ``data`` checked and dumped by the type's schema."""
+    envelope: dict[str, Any] = _ENVELOPE.dump(
+        {
+            "id": event_id,
+            "type": event_type,
+            "version": SCHEMAS[event_type][1],
+            "timestamp": now,
+            "customer_id": None if customer_id is None else str(customer_id),
+            "data": {},
+        }
+    )
+    envelope["data"] = _DUMPERS[event_type].dump(data)
+    return envelope
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_values(
+    event_type: EventType, customer_id: Any, now: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The event table's columns for one event (a new id each time)."""
+    event_id = str(uuid.uuid4())
+    return {
+        "event_id": event_id,
+        "type": event_type.value,
+        "version": SCHEMAS[event_type][1],
+        "customer_id": customer_id,
+        "occurred_at": now,
+        "payload": encode(body(event_type, event_id, customer_id, now, data)),
+    }
+
+
+def record(
+    ctx: Context,
+    event_type: EventType,
+    customer_id: Any,
+    now: dt.datetime,
+    data: dict[str, Any],
+    *,
+    once_key: str | None = None,
+) -> bool:
+    """Write one event in the current transaction; returns whether it was written.
+
+    With ``once_key``, an event already written under that key is not written again (the
+    unique key decides, so two runners at once write it once).
+    """
+    if not enabled(ctx):
+        return False
+    values = row_values(event_type, customer_id, now, data)
+    table = ctx.models.Event.__table__
+    if once_key is None:
+        ctx.session.execute(sa.insert(table).values(**values))
+        return True
+    return bool(ctx.insert_ignore(table, {**values, "once_key": once_key}))
+
+
+def reward_data(row: Any, *, actor: str | None) -> dict[str, Any]:
+    """The part every redeemed reward's event shares, from the reward (row or column values)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        "redeemed_reward_id": get("id"),
+        "campaign_id": get("campaign_id"),
+        "reward_name": get("reward_name"),
+        "reward_type": get("reward_type"),
+        "coupon_code": get("coupon_code"),
+        "actor": actor,
+    }
+
+
+def redeemed_data(values: dict[str, Any], reward_id: int, active_after: int) -> dict[str, Any]:
+    """``reward_redeemed``'s data from the reward's column values (both redemption paths)."""
+    return {
+        **reward_data({**values, "id": reward_id}, actor=values["redeemed_by"]),
+        "points_spent": values["cost_in_points"],
+        "active_points_after": active_after,
+        "coupon_status": values["coupon_status"],
+        "active_from": values["active_from"],
+        "active_to": values["active_to"],
+        "redeemed_at": values["redeemed_at"],
+    }
+
+
+#: The two values of ``reward_redeemed`` only the one-statement redemption knows (PostgreSQL).
+_LATE_KEYS = ('"redeemed_reward_id":', '"active_points_after":')
+
+
+def redeemed_template(values: dict[str, Any]) -> dict[str, Any]:
+    """``reward_redeemed``'s row for a statement that fills in the reward's id and points after.
+
+    The body is cut around those two numbers (``payload_0`` id ``payload_1`` points
+    ``payload_2``), so the statement joins text and the body reads exactly as on the step path.
+    A key followed by ``:`` cannot occur inside a JSON string, where its quote is escaped.
+    """
+    row = row_values(
+        EventType.REWARD_REDEEMED,
+        values["customer_id"],
+        values["redeemed_at"],
+        redeemed_data(values, 0, 0),
+    )
+    head, id_key, rest = row.pop("payload").partition(_LATE_KEYS[0] + "0")
+    middle, after_key, tail = rest.partition(_LATE_KEYS[1] + "0")
+    assert id_key and after_key, "reward_redeemed's body lost a key"
+    return {
+        **row,
+        "payload_0": head + _LATE_KEYS[0],
+        "payload_1": middle + _LATE_KEYS[1],
+        "payload_2": tail,
+    }
+
+
+def json_schemas() -> dict[str, type[Schema]]:
+    """The schemas by component name, for the OpenAPI document."""
+    names: dict[str, type[Schema]] = {"Event": EventSchema, "ExpiredLotData": ExpiredLotData}
+    names.update({schema.__name__: schema for schema, _ in SCHEMAS.values()})
+    return names
