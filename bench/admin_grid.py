@@ -263,18 +263,36 @@ def search_pages() -> dict[str, tuple[str, str, str]]:
     }
 
 
-def timed(client: Any, url: str, repeat: int) -> tuple[float, float]:
-    """Median and best server time (ms) of ``repeat`` requests after a warm-up."""
+class SQLTimer:
+    """Seconds spent in the database driver (statements sent until their rows are read)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.total = 0.0
+        self.started: list[float] = []
+        sa.event.listen(engine, "before_cursor_execute", self.before)
+        sa.event.listen(engine, "after_cursor_execute", self.after)
+
+    def before(self, *args: Any) -> None:
+        self.started.append(time.perf_counter())
+
+    def after(self, *args: Any) -> None:
+        self.total += time.perf_counter() - self.started.pop()
+
+
+def timed(client: Any, url: str, repeat: int, sql: SQLTimer) -> tuple[float, float, float]:
+    """Median and best server time, and median SQL time (ms) of ``repeat`` requests."""
     response = client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}")
-    times = []
+    times, sql_times = [], []
     for _ in range(repeat):
+        sql.total = 0.0
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
+        sql_times.append(sql.total * 1000)
         assert response.status_code == 200
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), statistics.median(sql_times)
 
 
 def main() -> None:
@@ -283,6 +301,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--deep-page", type=int, default=10_000, help="1-based page number")
+    parser.add_argument("--skip-stock", action="store_true", help="measure our views only")
     args = parser.parse_args()
 
     app = create_app(args.url)
@@ -320,15 +339,19 @@ def main() -> None:
         f"/admin/stock/?page={deep}",
         f"/admin/stock_sorted/?page={deep}",
     )
+    with app.app_context():
+        sql = SQLTimer(db.engine)
     print(
         f"\n{dialect}, {args.rows:,} rows, {PAGE_SIZE} rows per page,"
-        f" server ms: median / best of {args.repeat}"
+        f" server ms: median / best of {args.repeat} (SQL: median time in the database driver)"
     )
-    print(f"{'page':<26}{'ours':>16}{'stock':>16}{'stock sorted':>16}")
+    print(f"{'page':<30}{'ours':>16}{'ours SQL':>10}{'stock':>16}{'stock sorted':>16}")
     for label, urls in pages.items():
-        figures = [timed(client, url, args.repeat) for url in urls]
-        cells = "".join(f"{f'{median:.1f} / {best:.1f}':>16}" for median, best in figures)
-        print(f"{label:<26}{cells}")
+        chosen = urls[:1] if args.skip_stock else urls
+        figures = [timed(client, url, args.repeat, sql) for url in chosen]
+        cells = [f"{f'{median:.1f} / {best:.1f}':>16}" for median, best, _ in figures]
+        cells.insert(1, f"{figures[0][2]:>10.1f}")
+        print(f"{label:<30}{''.join(cells)}", flush=True)
 
 
 if __name__ == "__main__":
