@@ -8,8 +8,10 @@ Usage::
 The database is filled once (COPY on PostgreSQL, executemany elsewhere) and reused by later runs
 with the same URL and --rows. Each page is requested through Flask's test client: the figure is
 the whole server time (queries and rendering), the median of --repeat runs after one warm-up.
-Stock views are plain ``flask_admin.contrib.sqla.ModelView``s on the same table, once as shipped
-(no sort) and once sorted like ours (redeem date, newest first), all at the same page size.
+The searches (e-mail, surname, phone, coupon code) are compared with stock Flask-Admin's search
+over the same columns (``ILIKE '%term%'``, a full scan). Stock views are plain
+``flask_admin.contrib.sqla.ModelView``s on the same table, once as shipped (no sort) and once
+sorted like ours (redeem date, newest first), all at the same page size.
 The deep page is measured twice for our view: reached through the pager's link on the page
 before it (a keyset cursor, as an admin clicking "next" gets it) and typed as ?page=N in the URL
 (no cursor: the deferred-join OFFSET path). Stock views have one path only.
@@ -29,6 +31,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Flask
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_loyalty_rewards import LoyaltyRewards, create_models
 from flask_loyalty_rewards.models import CouponStatus, DeliveryStatus, RewardType
+from flask_loyalty_rewards.services.search import code_key, search_keys
 
 db = SQLAlchemy()
 
@@ -54,6 +58,7 @@ models = create_models(db, customer_model=Customer)
 RR = models.RedeemedReward
 CUSTOMERS = 1000
 PAGE_SIZE = 50
+FIRST_NAMES = ["Ann", "Bob", "Carla", "Dawid", "Ewa", "Farid", "Grace", "Henryk", "Iga", "Jan"]
 
 
 class StockView(ModelView):  # type: ignore[misc]
@@ -61,6 +66,12 @@ class StockView(ModelView):  # type: ignore[misc]
 
     page_size = PAGE_SIZE
     column_filters = ["delivery_status"]
+    column_searchable_list = [
+        "customer_email",
+        "customer_last_name",
+        "customer_phone",
+        "coupon_code",
+    ]
 
 
 class StockSortedView(StockView):
@@ -100,19 +111,28 @@ def rows(count: int) -> Any:
         if used:
             delivery = rng.choice(deliveries) if kind is RewardType.GIFT else DeliveryStatus.ORDERED
         customer = n % CUSTOMERS + 1
+        code = f"CODE-{n:08d}"
+        person = {
+            "email": f"customer{customer}@example.com",
+            "phone": f"+48 600 {customer:06d}",
+            "first_name": FIRST_NAMES[customer % len(FIRST_NAMES)],
+            "last_name": f"Surname{customer}",
+        }
         yield {
             "campaign_id": 1,
             "customer_id": customer,
-            "coupon_code": f"CODE-{n:08d}",
-            "unique_code": f"CODE-{n:08d}",
+            "coupon_code": code,
+            "unique_code": code,
             "reward_name": f"Reward {n % 40}",
             "reward_type": kind.value,
             "cost_in_points": 100 + n % 900,
             "tax_value": Decimal("1.23"),
-            "customer_email": f"customer{customer}@example.com",
-            "customer_phone": "+48 600 000 000",
-            "customer_first_name": "Ann",
-            "customer_last_name": "Smith",
+            "customer_email": person["email"],
+            "customer_phone": person["phone"],
+            "customer_first_name": person["first_name"],
+            "customer_last_name": person["last_name"],
+            **search_keys(**person),
+            "search_code": code_key(code),
             "address_line1": "1 Main Street",
             "address_line2": "",
             "address_postal_code": "00-950",
@@ -135,7 +155,10 @@ def fill(app: Flask, count: int) -> None:
         table = RR.__table__
         engine = db.engine
         present = None
-        if sa.inspect(engine).has_table(table.name):
+        inspector = sa.inspect(engine)
+        if inspector.has_table(table.name) and {
+            c["name"] for c in inspector.get_columns(table.name)
+        } == set(table.c.keys()):
             with engine.connect() as conn:
                 present = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
         if present == count:
@@ -221,18 +244,55 @@ def filter_arg(app: Flask, endpoint: str, name: str, operation: str) -> str:
     raise LookupError(f"no filter {name!r} {operation!r} on {endpoint}")
 
 
-def timed(client: Any, url: str, repeat: int) -> tuple[float, float]:
-    """Median and best server time (ms) of ``repeat`` requests after a warm-up."""
+def search_pages() -> dict[str, tuple[str, str, str]]:
+    """Searches of our grid (prefix keys) beside stock Flask-Admin's ILIKE '%term%' search."""
+    cases = {
+        "search e-mail, 1 customer": "customer777@",
+        "search e-mail, 111 customers": "customer1",
+        "search surname": "surname42",
+        "search phone": "+48 600 000 777",
+        "search coupon code": "code-00500000",
+    }
+    return {
+        label: (
+            f"/admin/loyalty/redeemed/?search={quote(term)}",
+            f"/admin/stock/?search={quote(term)}",
+            f"/admin/stock_sorted/?search={quote(term)}",
+        )
+        for label, term in cases.items()
+    }
+
+
+class SQLTimer:
+    """Seconds spent in the database driver (statements sent until their rows are read)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.total = 0.0
+        self.started: list[float] = []
+        sa.event.listen(engine, "before_cursor_execute", self.before)
+        sa.event.listen(engine, "after_cursor_execute", self.after)
+
+    def before(self, *args: Any) -> None:
+        self.started.append(time.perf_counter())
+
+    def after(self, *args: Any) -> None:
+        self.total += time.perf_counter() - self.started.pop()
+
+
+def timed(client: Any, url: str, repeat: int, sql: SQLTimer) -> tuple[float, float, float]:
+    """Median and best server time, and median SQL time (ms) of ``repeat`` requests."""
     response = client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}")
-    times = []
+    times, sql_times = [], []
     for _ in range(repeat):
+        sql.total = 0.0
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
+        sql_times.append(sql.total * 1000)
         assert response.status_code == 200
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), statistics.median(sql_times)
 
 
 def main() -> None:
@@ -241,6 +301,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--deep-page", type=int, default=10_000, help="1-based page number")
+    parser.add_argument("--skip-stock", action="store_true", help="measure our views only")
     args = parser.parse_args()
 
     app = create_app(args.url)
@@ -261,6 +322,7 @@ def main() -> None:
             f"/admin/stock/?{stock_shipped}=SHIPPED",
             f"/admin/stock_sorted/?{stock_sorted_shipped}=SHIPPED",
         ),
+        **search_pages(),
         f"page {args.deep_page:,} typed": (
             f"/admin/loyalty/redeemed/?page={deep}",
             f"/admin/stock/?page={deep}",
@@ -277,15 +339,19 @@ def main() -> None:
         f"/admin/stock/?page={deep}",
         f"/admin/stock_sorted/?page={deep}",
     )
+    with app.app_context():
+        sql = SQLTimer(db.engine)
     print(
         f"\n{dialect}, {args.rows:,} rows, {PAGE_SIZE} rows per page,"
-        f" server ms: median / best of {args.repeat}"
+        f" server ms: median / best of {args.repeat} (SQL: median time in the database driver)"
     )
-    print(f"{'page':<26}{'ours':>16}{'stock':>16}{'stock sorted':>16}")
+    print(f"{'page':<30}{'ours':>16}{'ours SQL':>10}{'stock':>16}{'stock sorted':>16}")
     for label, urls in pages.items():
-        figures = [timed(client, url, args.repeat) for url in urls]
-        cells = "".join(f"{f'{median:.1f} / {best:.1f}':>16}" for median, best in figures)
-        print(f"{label:<26}{cells}")
+        chosen = urls[:1] if args.skip_stock else urls
+        figures = [timed(client, url, args.repeat, sql) for url in chosen]
+        cells = [f"{f'{median:.1f} / {best:.1f}':>16}" for median, best, _ in figures]
+        cells.insert(1, f"{figures[0][2]:>10.1f}")
+        print(f"{label:<30}{''.join(cells)}", flush=True)
 
 
 if __name__ == "__main__":

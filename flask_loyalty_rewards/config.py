@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     # The admin grid counts matching rows up to this many, then shows "more than" (or, for an
     # unfiltered list, the database's estimate of the table size): counting millions is slow.
     "LOYALTY_ADMIN_COUNT_CAP": 10_000,
+    # Columns of the host's customer model the Customer points list searches (each word of the
+    # search starts one of them, any case); None: whichever of email, first_name, last_name and
+    # phone the model has. What the list shows comes from the customer_profile callback.
+    "LOYALTY_ADMIN_CUSTOMER_COLUMNS": None,
     # Most rows a CSV export may hold.
     "LOYALTY_ADMIN_EXPORT_MAX_ROWS": 50_000,
     # Most codes one pool upload may hold (it is read and stored in batches); above it the

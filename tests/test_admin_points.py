@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests import host
 from tests.admin_html import POINTS, csrf_token, flashes, grid
 
@@ -145,3 +147,69 @@ def test_customer_values_are_escaped_on_the_ledger_page(admin_client, admin_data
     body = page(admin_client, customer)
     assert "<script>alert(1)" not in body and "<img src=x" not in body
     assert "&lt;script&gt;" in body
+
+
+# -- finding a customer ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def holders(admin_data):
+    """Two customers holding points: Ann Smith and Bob Annan."""
+    ann = admin_data.customer(email="Ann.Smith@Example.com", first_name="Ann", last_name="Smith")
+    bob = admin_data.customer(email="bob@shop.test", first_name="Bob", last_name="Annan")
+    for customer in (ann, bob):
+        admin_data.run(lambda s, m, c=customer: host.loyalty.earn_points(c, 10))
+    return ann, bob
+
+
+def listed(client, search=""):
+    rows = grid(client.get(POINTS, query_string={"search": search}).get_data(as_text=True))[1]
+    return [(r["E-mail"], r["Name"]) for r in rows]
+
+
+def test_list_names_each_customer_through_the_profile_callback(admin_client, holders):
+    assert sorted(listed(admin_client)) == [
+        ("Ann.Smith@Example.com", "Ann Smith"),
+        ("bob@shop.test", "Bob Annan"),
+    ]
+
+
+def test_search_finds_customers_by_the_start_of_an_e_mail_or_name_in_any_case(
+    admin_client, holders
+):
+    assert listed(admin_client, "ANN.s") == [("Ann.Smith@Example.com", "Ann Smith")]
+    assert sorted(listed(admin_client, "ann")) == [
+        ("Ann.Smith@Example.com", "Ann Smith"),
+        ("bob@shop.test", "Bob Annan"),
+    ]
+    assert listed(admin_client, "bob annan") == [("bob@shop.test", "Bob Annan")]
+    assert listed(admin_client, "example.com") == []
+    assert listed(admin_client, "100%_") == []
+
+
+def test_search_finds_a_customer_by_id(admin_client, holders):
+    assert listed(admin_client, str(holders[1])) == [("bob@shop.test", "Bob Annan")]
+
+
+def test_list_never_counts_past_the_cap(app, admin_client, holders):
+    app.config["LOYALTY_ADMIN_COUNT_CAP"] = 1
+    body = admin_client.get(POINTS, query_string={"search": "ann"}).get_data(as_text=True)
+    assert "More than 1 customers match" in body
+    assert len(grid(body)[1]) == 2
+
+
+def test_configured_columns_are_the_ones_searched(app):
+    from flask_loyalty_rewards.admin.points import customer_columns
+
+    app.config["LOYALTY_ADMIN_CUSTOMER_COLUMNS"] = ("email",)
+    assert customer_columns(app, host.Customer) == [host.Customer.email]
+    app.config["LOYALTY_ADMIN_CUSTOMER_COLUMNS"] = None
+    assert [c.key for c in customer_columns(app, host.Customer)] == [
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+    ]
+    app.config["LOYALTY_ADMIN_CUSTOMER_COLUMNS"] = ("nickname",)
+    with pytest.raises(ValueError, match="no column 'nickname'"):
+        customer_columns(app, host.Customer)

@@ -34,7 +34,7 @@ __all__ = [
 
 def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | None) -> None:
     from .campaigns import RewardCampaignView
-    from .points import CustomerPointsView
+    from .points import CustomerPointsView, customer_columns
     from .redeemed import RedeemedRewardView
 
     setup_admin(app, state, admin, base_view)
@@ -61,7 +61,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         endpoint="loyalty_campaigns",
         url="loyalty/campaigns",
     )
-    add_admin_view(
+    points = add_admin_view(
         app,
         CustomerPointsView,
         models.Account,
@@ -70,3 +70,5 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         endpoint="loyalty_points",
         url="loyalty/points",
     )
+    points.searched_columns = customer_columns(app, models.customer_model)
+    points.page_size = size

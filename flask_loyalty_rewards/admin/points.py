@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from wtforms import BooleanField, SelectField, StringField
@@ -18,9 +18,33 @@ from ..forms import Form
 from ..services import ledger
 from .access import LoyaltyAdminMixin, expose
 from .fields import UTCDateTimeField, WholeNumberField, whole_number
+from .grid import FastListMixin
 
 #: Rows of each ledger table shown on a customer's page (newest first).
 LEDGER_ROWS = 200
+#: The customer model's columns searched when ``LOYALTY_ADMIN_CUSTOMER_COLUMNS`` is None.
+PROFILE_COLUMNS = ("email", "first_name", "last_name", "phone")
+PROFILES_KEY = "loyalty_admin_profiles"
+
+
+def customer_columns(app: Any, customer_model: type[Any]) -> list[Any]:
+    """The host's customer columns the list searches (see ``LOYALTY_ADMIN_CUSTOMER_COLUMNS``)."""
+    names = app.config["LOYALTY_ADMIN_CUSTOMER_COLUMNS"]
+    mapper = sa.inspect(customer_model)
+    if names is None:
+        names = [n for n in PROFILE_COLUMNS if n in mapper.column_attrs]
+    columns = []
+    for name in names:
+        if name not in mapper.column_attrs:
+            raise ValueError(
+                f"LOYALTY_ADMIN_CUSTOMER_COLUMNS: {customer_model.__name__} has no column {name!r}"
+            )
+        columns.append(getattr(customer_model, name))
+    return columns
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class AdjustForm(Form):
@@ -37,20 +61,87 @@ class RedeemForm(Form):
     charge_points = BooleanField("Charge the customer's points", default=True)
 
 
-class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
+class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: ignore[misc]
+    """Customers holding points, named by the host's ``customer_profile``, found by its columns."""
+
     can_create = False
     can_edit = False
     can_delete = False
     list_template = "loyalty_rewards/admin/points_list.html"
-    column_list = ["customer_id", "balance", "updated_at"]
+    column_list = ["customer_id", "email", "name", "balance", "updated_at"]
     column_labels = {
         "customer_id": "Customer",
+        "email": "E-mail",
+        "name": "Name",
         "balance": "Points held (pending included)",
         "updated_at": "Last change",
     }
     column_sortable_list = ["customer_id", "balance", "updated_at"]
     column_default_sort = ("updated_at", True)
-    column_formatters = {"customer_id": macro("customer_link")}
+    column_formatters = {
+        "customer_id": macro("customer_link"),
+        "email": lambda view, context, model, name: view.profile(model).email,
+        "name": lambda view, context, model, name: view.full_name(model),
+    }
+    search_hint = "Customer id, or the start of an e-mail or name"
+    #: Set by init_admin: the customer model's columns the search compares.
+    searched_columns: list[Any] = []
+
+    def searched(self, query: Any, term: str) -> Any:
+        """Each word starts one of the searched columns (any case); a whole term may be an id."""
+        ctx = self._ctx()
+        models = ctx.models
+        customer = models.customer_model
+        words = term.split()
+        if not words:
+            return query
+        key = sa.inspect(customer).primary_key[0]
+        query = query.join(customer, key == self.model.customer_id)
+        by_id = self._as_key(ctx, term.strip())
+        conditions = [
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(_escape_like(word.lower()) + "%", escape="\\")
+                    for column in self.searched_columns
+                )
+            )
+            for word in words
+        ]
+        matches = sa.and_(*conditions) if self.searched_columns else sa.false()
+        if by_id is not None:
+            matches = sa.or_(matches, self.model.customer_id == by_id)
+        return query.filter(matches)
+
+    def get_list(self, *args: Any, **kwargs: Any) -> tuple[int | None, Any]:
+        count, rows = super().get_list(*args, **kwargs)
+        self._load_profiles(rows)
+        return count, rows
+
+    def profile(self, account: Any) -> Any:
+        """The page's customer as the host's ``customer_profile`` describes them."""
+        from ..profile import CustomerProfile
+
+        return g.get(PROFILES_KEY, {}).get(account.customer_id) or CustomerProfile()
+
+    def full_name(self, account: Any) -> str:
+        profile = self.profile(account)
+        return f"{profile.first_name} {profile.last_name}".strip()
+
+    def _load_profiles(self, rows: list[Any]) -> None:
+        """One query for the page's customers, then the host's callback for each."""
+        ctx = self._ctx()
+        customer = ctx.models.customer_model
+        key = sa.inspect(customer).primary_key[0]
+        ids = [row.customer_id for row in rows]
+        found = ctx.session.scalars(sa.select(customer).where(key.in_(ids))) if ids else []
+        setattr(g, PROFILES_KEY, {ctx.customer_id(c): ctx.profile_of(c) for c in found})
+
+    def _as_key(self, ctx: Any, raw: str) -> Any:
+        """``raw`` as a customer key, or None when it cannot be one."""
+        try:
+            return ctx._customer_key(parse_whole(raw) if _int_keys(ctx) else raw)
+        except LoyaltyError:
+            return None
 
     @expose("/customer/", methods=("GET",))
     def customer_view(self) -> Any:
@@ -155,9 +246,7 @@ class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     def _customer(self, ctx: Any) -> Any:
         raw = request.values.get("customer_id", "").strip()
         value: Any = raw
-        if isinstance(getattr(ctx.models.customer_pk_type, "python_type", None), type) and (
-            ctx.models.customer_pk_type.python_type is int
-        ):
+        if _int_keys(ctx):
             value = parse_whole(raw)
         try:
             customer = ctx.customer_object(value)
@@ -175,6 +264,11 @@ class CustomerPointsView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         from ..extension import get_state
 
         return get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _int_keys(ctx: Any) -> bool:
+    python_type = getattr(ctx.models.customer_pk_type, "python_type", None)
+    return python_type is int
 
 
 def _problems(prefix: str, form: Any) -> str:

@@ -26,6 +26,7 @@ from ..errors import LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..redirects import local_url
 from ..services.redemption import DELIVERY_TRANSITIONS
+from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
 from .forms import CancelForm, RowForm, form_error, when
 from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_cell
@@ -116,6 +117,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
     column_sortable_list = ["redeemed_at", "used_at", "delivery_status"]
     sort_tiebreaks = {"delivery_status": ("redeemed_at",)}
     column_default_sort = ("redeemed_at", True)
+    search_hint = "E-mail, name, surname, phone or code (starts with)"
     column_formatters = {
         **FORMATTERS,
         "used": _used_box,
@@ -172,6 +174,10 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
     def get_query(self) -> Any:
         # The grid shows the copies taken at redeem time; the campaign join is not needed.
         return super().get_query().options(sa.orm.lazyload(self.model.campaign))
+
+    def searched(self, query: Any, term: str) -> Any:
+        condition = reward_matches(self.model, term)
+        return query if condition is None else query.filter(condition)
 
     def get_export_value(self, model: Any, name: str) -> str:
         return safe_cell(super().get_export_value(model, name))

@@ -160,6 +160,7 @@ def create_models(
         if isinstance(cls, type) and hasattr(cls, "__table__"):
             _refuse_naive_datetimes(cls)
     _count_redemptions(models)
+    _keep_search_keys(models)
     per_db[table_prefix] = models
     return models
 
@@ -178,6 +179,32 @@ def _count_redemptions(models: LoyaltyModels) -> None:
         count_slots_when_limited(connection, target, rewards)
 
     event.listen(campaign, "before_update", before_update)
+
+
+#: The redeemed reward columns its search keys are made from.
+SEARCHED_COLUMNS = (
+    "customer_email",
+    "customer_first_name",
+    "customer_last_name",
+    "customer_phone",
+    "coupon_code",
+)
+
+
+def _keep_search_keys(models: LoyaltyModels) -> None:
+    """The ``search_*`` columns follow the snapshot columns, from services and plain ORM code."""
+    from ..services.search import fill_keys
+
+    def before_insert(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        fill_keys(target)
+
+    def before_update(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        attrs = sa.inspect(target).attrs
+        if any(attrs[name].history.has_changes() for name in SEARCHED_COLUMNS):
+            fill_keys(target)
+
+    event.listen(models.RedeemedReward, "before_insert", before_insert)
+    event.listen(models.RedeemedReward, "before_update", before_update)
 
 
 def _refuse_naive_datetimes(cls: type[Any]) -> None:

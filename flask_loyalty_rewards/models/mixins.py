@@ -25,7 +25,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .types import ORDER_AMOUNT, Money, UTCDateTime
+from .types import ORDER_AMOUNT, Money, UTCDateTime, search_key_type
 
 
 def _now() -> dt.datetime:
@@ -385,12 +385,23 @@ class RedeemedRewardMixin(_LoyaltyTable):
     cashback_status: Mapped[str | None] = mapped_column(sa.String(255))
     canceled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: Case-folded copies of the customer data and the code, searched by prefix (the admin
+    #: grid's search, services/search.py); set from the columns above on every insert.
+    search_email: Mapped[str] = mapped_column(search_key_type(255), nullable=False, default="")
+    search_name: Mapped[str] = mapped_column(search_key_type(241), nullable=False, default="")
+    search_surname: Mapped[str] = mapped_column(search_key_type(120), nullable=False, default="")
+    search_phone: Mapped[str] = mapped_column(search_key_type(64), nullable=False, default="")
+    search_code: Mapped[str] = mapped_column(search_key_type(64), nullable=False, default="")
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         p = cls.__loyalty_prefix__
         return (
             sa.Index(f"ix_{p}rr_redeemed", "redeemed_at", "id"),
+            *(
+                sa.Index(f"ix_{p}rr_{key}", f"search_{key}")
+                for key in ("email", "name", "surname", "phone", "code")
+            ),
             sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
             sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),

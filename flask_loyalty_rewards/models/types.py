@@ -56,3 +56,20 @@ ORDER_AMOUNT = sa.Numeric(18, 4, asdecimal=True)
 
 #: "Never expires" sorts after every real date; stored so that spending order uses a plain index.
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
+
+
+def search_key_type(length: int) -> sa.types.TypeEngine[str]:
+    """Text compared byte by byte (code point order) on every backend: a prefix is a range.
+
+    Case folding is done before the value is stored (:mod:`..services.search`), so the column
+    needs no case-insensitive collation, and a binary one makes ``key >= 'ann' AND key < 'ano'``
+    exact and served by a plain B-tree index: PostgreSQL's "C" collation, MariaDB's
+    ``utf8mb4_bin``, SQLite's default ``BINARY``.
+    """
+    return (
+        sa.String(length)
+        .with_variant(sa.String(length, collation="C"), "postgresql")
+        .with_variant(
+            mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+        )
+    )

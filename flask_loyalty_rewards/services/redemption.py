@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import Address, CustomerProfile
-from . import campaigns, cashback, codes, events, ledger, redeem_pg
+from . import campaigns, cashback, codes, events, ledger, redeem_pg, search
 from .context import (
     Context,
     fingerprint,
@@ -328,6 +328,12 @@ def _reward_values(
         "customer_phone": profile.phone,
         "customer_first_name": profile.first_name,
         "customer_last_name": profile.last_name,
+        **search.search_keys(
+            email=profile.email,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            phone=profile.phone,
+        ),
         "address_line1": address.line1,
         "address_line2": address.line2,
         "address_postal_code": address.postal_code,
@@ -348,7 +354,11 @@ def _reward_values(
 
 
 def _code_values(picked: codes.PickedCode) -> dict[str, Any]:
-    return {"coupon_code": picked.code, "unique_code": picked.code if picked.unique else None}
+    return {
+        "coupon_code": picked.code,
+        "unique_code": picked.code if picked.unique else None,
+        "search_code": search.code_key(picked.code),
+    }
 
 
 def _attach(
