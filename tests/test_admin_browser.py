@@ -89,7 +89,7 @@ def test_move_a_gift_from_ordered_to_shipped_in_the_browser(live_server, admin_p
     admin_page.goto(f"{live_server}{GRID}details/?id={rid}")
     admin_page.locator("#loyalty-delivery-status").select_option("shipped")
     admin_page.get_by_role("button", name="Change delivery status").click()
-    admin_page.wait_for_load_state()
+    admin_page.wait_for_url(f"**{GRID}details/?id={rid}")  # back on the reward's own page
     assert "Delivery status set to Shipped." in admin_page.locator(".alert").inner_text()
     history = admin_page.locator("#loyalty-history").inner_text()
     assert "Delivery status changed" in history and "Shipped" in history
