@@ -62,6 +62,17 @@ DEFAULTS: dict[str, Any] = {
     # -- events and webhooks (see docs: events) --
     # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
     "LOYALTY_EVENTS": True,
+    # -- generated coupon codes (see docs: campaigns, "Code format") --
+    # Random characters per code; with the alphabet they must give at least 64 bits.
+    "LOYALTY_CODE_LENGTH": 16,
+    # Characters codes are drawn from: Crockford's base 32 (no I, L, O, U).
+    "LOYALTY_CODE_ALPHABET": "0123456789ABCDEFGHJKMNPQRSTVWXYZ",
+    # Characters per group when the code is shown and stored; 0: no grouping.
+    "LOYALTY_CODE_GROUP": 4,
+    # Between groups: "-", " " or "" (customers may type codes with or without it).
+    "LOYALTY_CODE_SEPARATOR": "-",
+    # Text put before every generated code, e.g. "SHOP" (upper-case letters, digits, dashes).
+    "LOYALTY_CODE_PREFIX": "",
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

@@ -44,6 +44,7 @@ class LoyaltyState:
             models=self.models,
             config=app.config,
             profile_loader=self.extension._customer_profile,
+            coupon_issuer=self.extension._coupon_issuer,
             owns_transaction=fresh
             and not current.in_transaction()
             and not (current.new or current.dirty or current.deleted),
@@ -98,6 +99,7 @@ class LoyaltyRewards:
         self._admin_base_view = admin_base_view
         self._customer_loader: Callable[[], Any] | None = None
         self._customer_profile: Callable[[Any], CustomerProfile] | None = None
+        self._coupon_issuer: Callable[[Any], Any] | None = None
         if app is not None:
             self.init_app(app, db=db, models=models, admin=admin, admin_base_view=admin_base_view)
 
@@ -111,6 +113,16 @@ class LoyaltyRewards:
     def customer_profile(self, fn: F) -> F:
         """Register the callable returning a :class:`CustomerProfile` for a customer."""
         self._customer_profile = fn
+        return fn
+
+    def coupon_issuer(self, fn: F) -> F:
+        """Register ``fn(redeemed_reward)``, called when a reward with a code is redeemed.
+
+        It runs inside the redemption's transaction, in the host's session: a voucher row it
+        adds to the session commits together with the reward, and if it raises, the whole
+        redemption is rolled back (points, reward, code) and the exception reaches the caller.
+        """
+        self._coupon_issuer = fn
         return fn
 
     # -- set-up -------------------------------------------------------------------------------
@@ -136,7 +148,9 @@ class LoyaltyRewards:
             raise RuntimeError("call db.init_app(app) before loyalty.init_app(app)")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        earning.EarningRules.from_config(app.config)  # a wrong setting fails here, not later
+        # A wrong setting fails here, not at the first order or redemption.
+        earning.EarningRules.from_config(app.config)
+        codes.CodeFormat.from_config(app.config)
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)

@@ -40,6 +40,8 @@ class Context:
     models: LoyaltyModels
     config: Mapping[str, Any]
     profile_loader: Callable[[Any], CustomerProfile] | None = None
+    #: The host's callback creating its own voucher for a code-bearing reward, if any.
+    coupon_issuer: Callable[[Any], Any] | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     #: The call began on a session with no transaction and nothing pending: nothing of the
     #: host's can be in the transaction, so a refusal may roll all of it back (no savepoint).
