@@ -19,6 +19,12 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_API_CSRF_EXEMPT": False,
     # Redeemed rewards per page on the client's "My rewards" page (the API takes ?per_page=).
     "LOYALTY_CLIENT_PAGE_SIZE": 20,
+    # With no admin= passed to init_app, create a Flask-Admin ourselves (fluid layout, its index
+    # behind the same access rules) to hold the loyalty views.
+    "LOYALTY_ADMIN_CREATE": False,
+    # Title and URL of that Flask-Admin.
+    "LOYALTY_ADMIN_NAME": "Admin",
+    "LOYALTY_ADMIN_URL": "/admin",
     # Callable returning True when the current user may use the admin views; None denies all.
     "LOYALTY_ADMIN_ACCESS": None,
     # Callable returning a name for the history ("who did it"); default: the access hook's user.

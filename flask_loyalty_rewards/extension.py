@@ -56,8 +56,51 @@ class LoyaltyState:
         return self.context(app, fresh=fresh)
 
     def current_customer(self) -> Any:
+        """The request's customer: the host's ``customer_loader``, else Flask-Login's user."""
         loader = self.extension._customer_loader
-        return loader() if loader is not None else None
+        if loader is not None:
+            return loader()
+        return login_customer(self.models.customer_model)
+
+
+def login_customer(customer_model: type[Any]) -> Any:
+    """Flask-Login's ``current_user`` when the app uses it and it is a customer; else None.
+
+    Anonymous visitors are None. A logged-in user of another model than the customer model
+    raises ``TypeError``: the host then says how to find the customer (``customer_loader``).
+    """
+    if not has_app_context() or getattr(current_app, "login_manager", None) is None:
+        return None
+    try:
+        from flask_login import current_user  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - the app has a login_manager, so it is installed
+        return None
+    user = current_user._get_current_object()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not isinstance(user, customer_model):
+        raise TypeError(
+            f"Flask-Login's current_user is a {type(user).__name__}, not a "
+            f"{customer_model.__name__}: register @loyalty.customer_loader"
+        )
+    return user
+
+
+def create_admin(app: Flask) -> Any:
+    """A Flask-Admin of our own for a host without one (``LOYALTY_ADMIN_CREATE``).
+
+    Fluid layout, so the wide grids (the redeemed rewards' Action column) fit a 1280 px
+    screen; its index gets the same access rules as our views (see ``init_admin``).
+    """
+    from flask_admin import Admin, AdminIndexView
+    from flask_admin.theme import Bootstrap4Theme
+
+    return Admin(
+        app,
+        name=app.config["LOYALTY_ADMIN_NAME"],
+        theme=Bootstrap4Theme(fluid=True),
+        index_view=AdminIndexView(url=app.config["LOYALTY_ADMIN_URL"]),
+    )
 
 
 def get_state(app: Flask | None = None) -> LoyaltyState:
@@ -167,6 +210,8 @@ class LoyaltyRewards:
             from .cli import create_cli
 
             app.cli.add_command(create_cli(), name=app.config["LOYALTY_CLI_GROUP"])
+        if admin is None and app.config["LOYALTY_ADMIN_CREATE"]:
+            admin = create_admin(app)
         if admin is not None:
             from .admin import init_admin
 
