@@ -48,8 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_POOL_UPLOAD_MAX_CODES": 100_000,
     # Name of the CLI group (`flask loyalty ...`); None registers no commands.
     "LOYALTY_CLI_GROUP": "loyalty",
-    # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).
-    "LOYALTY_SQLITE_BEGIN_IMMEDIATE": True,
+    # On SQLite, which transactions begin with BEGIN IMMEDIATE: "ours" (our units of work only),
+    # "all" (every transaction of the host's engine) or None (see docs: databases, SQLite).
+    "LOYALTY_SQLITE_BEGIN_IMMEDIATE": "ours",
     # -- earning rules of earn_for_order (see docs: points, and services/earning.py) --
     # Points per currency unit of an order's amount: a Decimal or its text (1 point per 10 units
     # is Decimal("0.1")); never a float.

@@ -198,7 +198,8 @@ class LoyaltyRewards:
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
 
-        if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"]:
+        sqlite.check_mode(app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"])
+        if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "all":
             with app.app_context():
                 for engine in db.engines.values():
                     sqlite.configure(engine)

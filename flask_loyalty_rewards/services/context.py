@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .. import sqlite as sqlite_transactions
 from ..bounds import MAX_ID
 from ..errors import InvalidInput, NotFound, RewardUnavailable
 from ..models import LoyaltyModels
@@ -285,6 +286,8 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
     the savepoint is left out: on failure the whole transaction is rolled back instead.
     """
     session = ctx.session
+    if ctx.dialect == "sqlite" and ctx.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "ours":
+        sqlite_transactions.begin_unit_of_work(session, ctx.models.Account)
     if ctx.owns_transaction and not (session.new or session.dirty or session.deleted):
         with _whole_transaction(ctx):
             yield
