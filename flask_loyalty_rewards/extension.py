@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
-from . import sqlite
+from . import changes, sqlite
 from .config import DEFAULTS
 from .errors import NotInitialized
 from .models import LoyaltyModels
@@ -143,6 +144,7 @@ class LoyaltyRewards:
         self._customer_loader: Callable[[], Any] | None = None
         self._customer_profile: Callable[[Any], CustomerProfile] | None = None
         self._coupon_issuer: Callable[[Any], Any] | None = None
+        self._watches: list[changes.Watch] = []
         if app is not None:
             self.init_app(app, db=db, models=models, admin=admin, admin_base_view=admin_base_view)
 
@@ -167,6 +169,21 @@ class LoyaltyRewards:
         """
         self._coupon_issuer = fn
         return fn
+
+    def on_change(self, model: type[Any], attribute: str) -> Callable[[F], F]:
+        """Register ``fn(instance, old, new)``, run when a change of ``model.attribute`` commits.
+
+        For reacting to the host's own models (an order's status) without wrapping their
+        methods; see :mod:`flask_loyalty_rewards.changes` for when it runs and what a raise does.
+        """
+        if attribute not in sa.inspect(model).attrs:
+            raise TypeError(f"{model.__name__} has no mapped attribute {attribute!r}")
+
+        def register(fn: F) -> F:
+            self._watches.append(changes.Watch(model, attribute, fn))
+            return fn
+
+        return register
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -197,6 +214,7 @@ class LoyaltyRewards:
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
+        changes.watch_session(db.session, self._watches)
 
         sqlite.check_mode(app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"])
         if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "all":

@@ -14,11 +14,13 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -288,6 +290,10 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
     session = ctx.session
     if ctx.dialect == "sqlite" and ctx.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "ours":
         sqlite_transactions.begin_unit_of_work(session, ctx.models.Account)
+    if _joining.get():
+        with _joined_transaction(ctx):
+            yield
+        return
     if ctx.owns_transaction and not (session.new or session.dirty or session.deleted):
         with _whole_transaction(ctx):
             yield
@@ -313,6 +319,38 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
         ctx.after_commit.clear()
         raise
     _announce(ctx)
+
+
+_joining: ContextVar[bool] = ContextVar("loyalty_joining", default=False)
+
+
+@contextmanager
+def joined() -> Iterator[None]:
+    """Service calls in the body join the host's transaction that is committing: each runs
+    in a savepoint (a refusal undoes only its own work) and the host's commit commits it."""
+    token = _joining.set(True)
+    try:
+        yield
+    finally:
+        _joining.reset(token)
+
+
+@contextmanager
+def _joined_transaction(ctx: Context) -> Iterator[None]:
+    session = ctx.session
+    savepoint = session.begin_nested()
+    try:
+        yield
+        session.flush()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        ctx.after_commit.clear()
+        raise
+    savepoint.commit()
+    callbacks, ctx.after_commit[:] = list(ctx.after_commit), []
+    if callbacks:
+        event.listen(session, "after_commit", lambda _: [cb() for cb in callbacks], once=True)
 
 
 @contextmanager
