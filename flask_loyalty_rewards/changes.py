@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from .services.context import joined
 
-CHANGES_KEY = "loyalty_changes"
 #: Rounds of callbacks one commit may run (a callback's own changes are seen in the next one).
 MAX_ROUNDS = 10
 
@@ -33,16 +32,23 @@ class Watch:
     callback: Callable[[Any, Any, Any], Any]
 
 
-def watch_session(session: Any, watches: list[Watch]) -> None:
+def watch_session(session: Any, watches: list[Watch], active: Callable[[], bool]) -> None:
     """Listen to ``session``'s flushes and commits for the ``watches`` (a list shared with the
-    extension, so callbacks registered later are seen). Once per session and list."""
+    extension, so callbacks registered later are seen). Once per session and list.
+
+    ``active`` says whether the watches apply now: a session shared by several apps runs only
+    the callbacks of the extension mounted on the current one.
+    """
     marks: set[int] = session.__dict__.setdefault("_loyalty_change_watches", set())
     if id(watches) in marks:
         return
     marks.add(id(watches))
+    changes_key = f"loyalty_changes_{id(watches)}"
 
     def before_flush(target: Session, flush_context: Any, instances: Any) -> None:
-        found = target.info.setdefault(CHANGES_KEY, [])
+        if not watches or not active():
+            return
+        found = target.info.setdefault(changes_key, [])
         for obj in [*target.new, *target.dirty]:
             for w in watches:
                 if not isinstance(obj, w.model):
@@ -53,9 +59,11 @@ def watch_session(session: Any, watches: list[Watch]) -> None:
                     found.append((w, obj, old, history.added[0]))
 
     def before_commit(target: Session) -> None:
+        if not watches or not active():
+            return
         for _ in range(MAX_ROUNDS):
             target.flush()
-            found = target.info.pop(CHANGES_KEY, [])
+            found = target.info.pop(changes_key, [])
             if not found:
                 return
             with joined():
@@ -66,7 +74,7 @@ def watch_session(session: Any, watches: list[Watch]) -> None:
         )
 
     def forget(target: Session, *args: Any) -> None:
-        target.info.pop(CHANGES_KEY, None)
+        target.info.pop(changes_key, None)
 
     event.listen(session, "before_flush", before_flush)
     event.listen(session, "before_commit", before_commit)

@@ -214,7 +214,7 @@ class LoyaltyRewards:
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
-        changes.watch_session(db.session, self._watches)
+        changes.watch_session(db.session, self._watches, self._mounted_here)
 
         sqlite.check_mode(app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"])
         if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "all":
@@ -238,6 +238,13 @@ class LoyaltyRewards:
         from .cashback import init_cashback
 
         init_cashback(app, state)
+
+    def _mounted_here(self) -> bool:
+        """Whether the current app (if any) runs this extension object."""
+        if not has_app_context():
+            return False
+        state = current_app.extensions.get(EXTENSION_KEY)
+        return state is not None and state.extension is self
 
     def _ctx(self) -> Context:
         return get_state().current_context(fresh=True)
