@@ -21,6 +21,8 @@ def create_app(database_url, **config):
     app = shop.create_app(database_url, **config)
     loyalty.init_app(app, db=shop.db, models=models)
     return app
+
+
 # [end glue]
 
 
@@ -32,4 +34,6 @@ def apply_reward_code(customer, code, order):
         order.total = order.total * (100 - reward.reward_value) / 100
     shop.db.session.add(order)
     loyalty.use_coupon(customer, code, order_reference=str(order.id))  # commits the order too
+
+
 # [end checkout]
