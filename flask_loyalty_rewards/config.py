@@ -19,6 +19,12 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_API_CSRF_EXEMPT": False,
     # Redeemed rewards per page on the client's "My rewards" page (the API takes ?per_page=).
     "LOYALTY_CLIENT_PAGE_SIZE": 20,
+    # With no admin= passed to init_app, create a Flask-Admin ourselves (fluid layout, its index
+    # behind the same access rules) to hold the loyalty views.
+    "LOYALTY_ADMIN_CREATE": False,
+    # Title and URL of that Flask-Admin.
+    "LOYALTY_ADMIN_NAME": "Admin",
+    "LOYALTY_ADMIN_URL": "/admin",
     # Callable returning True when the current user may use the admin views; None denies all.
     "LOYALTY_ADMIN_ACCESS": None,
     # Callable returning a name for the history ("who did it"); default: the access hook's user.
@@ -42,8 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_POOL_UPLOAD_MAX_CODES": 100_000,
     # Name of the CLI group (`flask loyalty ...`); None registers no commands.
     "LOYALTY_CLI_GROUP": "loyalty",
-    # On SQLite, begin every transaction with BEGIN IMMEDIATE (see docs: SQLite).
-    "LOYALTY_SQLITE_BEGIN_IMMEDIATE": True,
+    # On SQLite, which transactions begin with BEGIN IMMEDIATE: "ours" (our units of work only),
+    # "all" (every transaction of the host's engine) or None (see docs: databases, SQLite).
+    "LOYALTY_SQLITE_BEGIN_IMMEDIATE": "ours",
     # -- earning rules of earn_for_order (see docs: points, and services/earning.py) --
     # Points per currency unit of an order's amount: a Decimal or its text (1 point per 10 units
     # is Decimal("0.1")); never a float.
@@ -62,6 +69,17 @@ DEFAULTS: dict[str, Any] = {
     # -- events and webhooks (see docs: events) --
     # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
     "LOYALTY_EVENTS": True,
+    # -- generated coupon codes (see docs: campaigns, "Code format") --
+    # Random characters per code; with the alphabet they must give at least 64 bits.
+    "LOYALTY_CODE_LENGTH": 16,
+    # Characters codes are drawn from: Crockford's base 32 (no I, L, O, U).
+    "LOYALTY_CODE_ALPHABET": "0123456789ABCDEFGHJKMNPQRSTVWXYZ",
+    # Characters per group when the code is shown and stored; 0: no grouping.
+    "LOYALTY_CODE_GROUP": 4,
+    # Between groups: "-", " " or "" (customers may type codes with or without it).
+    "LOYALTY_CODE_SEPARATOR": "-",
+    # Text put before every generated code, e.g. "SHOP" (upper-case letters, digits, dashes).
+    "LOYALTY_CODE_PREFIX": "",
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
-from . import sqlite
+from . import changes, sqlite
 from .config import DEFAULTS
 from .errors import NotInitialized
 from .models import LoyaltyModels
@@ -44,6 +45,7 @@ class LoyaltyState:
             models=self.models,
             config=app.config,
             profile_loader=self.extension._customer_profile,
+            coupon_issuer=self.extension._coupon_issuer,
             owns_transaction=fresh
             and not current.in_transaction()
             and not (current.new or current.dirty or current.deleted),
@@ -55,8 +57,51 @@ class LoyaltyState:
         return self.context(app, fresh=fresh)
 
     def current_customer(self) -> Any:
+        """The request's customer: the host's ``customer_loader``, else Flask-Login's user."""
         loader = self.extension._customer_loader
-        return loader() if loader is not None else None
+        if loader is not None:
+            return loader()
+        return login_customer(self.models.customer_model)
+
+
+def login_customer(customer_model: type[Any]) -> Any:
+    """Flask-Login's ``current_user`` when the app uses it and it is a customer; else None.
+
+    Anonymous visitors are None. A logged-in user of another model than the customer model
+    raises ``TypeError``: the host then says how to find the customer (``customer_loader``).
+    """
+    if not has_app_context() or getattr(current_app, "login_manager", None) is None:
+        return None
+    try:
+        from flask_login import current_user  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - the app has a login_manager, so it is installed
+        return None
+    user = current_user._get_current_object()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not isinstance(user, customer_model):
+        raise TypeError(
+            f"Flask-Login's current_user is a {type(user).__name__}, not a "
+            f"{customer_model.__name__}: register @loyalty.customer_loader"
+        )
+    return user
+
+
+def create_admin(app: Flask) -> Any:
+    """A Flask-Admin of our own for a host without one (``LOYALTY_ADMIN_CREATE``).
+
+    Fluid layout, so the wide grids (the redeemed rewards' Action column) fit a 1280 px
+    screen; its index gets the same access rules as our views (see ``init_admin``).
+    """
+    from flask_admin import Admin, AdminIndexView
+    from flask_admin.theme import Bootstrap4Theme
+
+    return Admin(
+        app,
+        name=app.config["LOYALTY_ADMIN_NAME"],
+        theme=Bootstrap4Theme(fluid=True),
+        index_view=AdminIndexView(url=app.config["LOYALTY_ADMIN_URL"]),
+    )
 
 
 def get_state(app: Flask | None = None) -> LoyaltyState:
@@ -98,6 +143,8 @@ class LoyaltyRewards:
         self._admin_base_view = admin_base_view
         self._customer_loader: Callable[[], Any] | None = None
         self._customer_profile: Callable[[Any], CustomerProfile] | None = None
+        self._coupon_issuer: Callable[[Any], Any] | None = None
+        self._watches: list[changes.Watch] = []
         if app is not None:
             self.init_app(app, db=db, models=models, admin=admin, admin_base_view=admin_base_view)
 
@@ -112,6 +159,31 @@ class LoyaltyRewards:
         """Register the callable returning a :class:`CustomerProfile` for a customer."""
         self._customer_profile = fn
         return fn
+
+    def coupon_issuer(self, fn: F) -> F:
+        """Register ``fn(redeemed_reward)``, called when a reward with a code is redeemed.
+
+        It runs inside the redemption's transaction, in the host's session: a voucher row it
+        adds to the session commits together with the reward, and if it raises, the whole
+        redemption is rolled back (points, reward, code) and the exception reaches the caller.
+        """
+        self._coupon_issuer = fn
+        return fn
+
+    def on_change(self, model: type[Any], attribute: str) -> Callable[[F], F]:
+        """Register ``fn(instance, old, new)``, run when a change of ``model.attribute`` commits.
+
+        For reacting to the host's own models (an order's status) without wrapping their
+        methods; see :mod:`flask_loyalty_rewards.changes` for when it runs and what a raise does.
+        """
+        if attribute not in sa.inspect(model).attrs:
+            raise TypeError(f"{model.__name__} has no mapped attribute {attribute!r}")
+
+        def register(fn: F) -> F:
+            self._watches.append(changes.Watch(model, attribute, fn))
+            return fn
+
+        return register
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -136,12 +208,16 @@ class LoyaltyRewards:
             raise RuntimeError("call db.init_app(app) before loyalty.init_app(app)")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        earning.EarningRules.from_config(app.config)  # a wrong setting fails here, not later
+        # A wrong setting fails here, not at the first order or redemption.
+        earning.EarningRules.from_config(app.config)
+        codes.CodeFormat.from_config(app.config)
         state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
+        changes.watch_session(db.session, self._watches, self._mounted_here)
 
-        if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"]:
+        sqlite.check_mode(app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"])
+        if app.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "all":
             with app.app_context():
                 for engine in db.engines.values():
                     sqlite.configure(engine)
@@ -153,6 +229,8 @@ class LoyaltyRewards:
             from .cli import create_cli
 
             app.cli.add_command(create_cli(), name=app.config["LOYALTY_CLI_GROUP"])
+        if admin is None and app.config["LOYALTY_ADMIN_CREATE"]:
+            admin = create_admin(app)
         if admin is not None:
             from .admin import init_admin
 
@@ -160,6 +238,13 @@ class LoyaltyRewards:
         from .cashback import init_cashback
 
         init_cashback(app, state)
+
+    def _mounted_here(self) -> bool:
+        """Whether the current app (if any) runs this extension object."""
+        if not has_app_context():
+            return False
+        state = current_app.extensions.get(EXTENSION_KEY)
+        return state is not None and state.extension is self
 
     def _ctx(self) -> Context:
         return get_state().current_context(fresh=True)

@@ -177,17 +177,31 @@ def test_refusal_keeps_the_hosts_pending_changes_and_session_usable(
     assert row_counts()[models.RedeemedReward.__table__.name] == 0
 
 
-def test_sqlite_transactions_begin_immediate(tmp_path):
-    """SQLite's driver would read outside a transaction; ours takes the write lock up front."""
+def test_sqlite_all_mode_begins_every_transaction_immediate(tmp_path):
+    """SQLite's driver would read outside a transaction; "all" takes the write lock up front."""
     from tests.host import create_app
 
-    app = create_app(f"sqlite:///{tmp_path / 'immediate.sqlite'}")
+    app = create_app(
+        f"sqlite:///{tmp_path / 'immediate.sqlite'}", LOYALTY_SQLITE_BEGIN_IMMEDIATE="all"
+    )
     with app.app_context():
         with statements(db.engine) as seen:
             db.session.execute(sa.select(1))
             db.session.rollback()
         db.engine.dispose()
     assert seen[0] == "BEGIN IMMEDIATE"
+
+
+def test_sqlite_ours_mode_leaves_the_hosts_reads_alone(tmp_path):
+    from tests.host import create_app
+
+    app = create_app(f"sqlite:///{tmp_path / 'ours.sqlite'}")
+    with app.app_context():
+        with statements(db.engine) as seen:
+            db.session.execute(sa.select(1))
+            db.session.rollback()
+        db.engine.dispose()
+    assert seen == ["SELECT 1"]
 
 
 # -- a deadlock's victim ---------------------------------------------------------------------------

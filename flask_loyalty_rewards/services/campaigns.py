@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .. import clock
+from .. import sqlite as sqlite_transactions
 from ..bounds import (
     MAX_COUNT,
     MAX_DAYS,
@@ -108,6 +109,7 @@ def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: 
     if not history.added or campaign.total_limit is None:
         return
     table = campaign.__table__
+    sqlite_transactions.take_write_lock(connection)  # SQLite: the count must not go stale
     connection.execute(
         sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
     ).all()

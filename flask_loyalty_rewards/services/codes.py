@@ -1,14 +1,17 @@
 """Coupon codes: generated, taken from an uploaded pool, or one code shared by everyone.
 
-Generated codes are 16 characters of Crockford's base-32 alphabet (no I, L, O or U, so nothing
-is mistaken for 1 or 0): 80 bits from :mod:`secrets`, far past guessing, shown in groups of four.
+Generated codes follow the ``LOYALTY_CODE_*`` settings (:class:`CodeFormat`); by default 16
+characters of Crockford's base-32 alphabet (no I, L, O or U, so nothing is mistaken for 1 or
+0): 80 bits from :mod:`secrets`, far past guessing, shown in groups of four.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,21 +19,97 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInput, RewardUnavailable
 from ..models import CodeSource
-from ..models.mixins import RewardCampaignMixin
+from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from .context import Context
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
-BITS_PER_CHARACTER = 5
 MAX_CODE_LENGTH = 64
+#: The fewest random bits a generated code may carry: guessing one stays hopeless.
+MIN_CODE_BITS = 64
+#: Separators a customer may type or leave out (:func:`normalize_code` drops them).
+SEPARATORS = ("-", " ", "")
+PREFIX_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
-def generate_code(length: int = CODE_LENGTH) -> str:
-    if length * BITS_PER_CHARACTER < 80:
-        raise ValueError("a generated code needs at least 80 bits (16 characters)")
-    bits = secrets.randbits(length * BITS_PER_CHARACTER)
-    raw = "".join(ALPHABET[(bits >> (BITS_PER_CHARACTER * i)) & 31] for i in range(length))
-    return "-".join(raw[i : i + 4] for i in range(0, length, 4))
+@dataclass(frozen=True)
+class CodeFormat:
+    """How generated codes look: ``prefix`` + ``length`` random characters of ``alphabet``,
+    in groups of ``group`` joined by ``separator`` (``group`` 0: one block)."""
+
+    length: int = CODE_LENGTH
+    alphabet: str = ALPHABET
+    group: int = 4
+    separator: str = "-"
+    prefix: str = ""
+
+    @property
+    def bits(self) -> float:
+        """The randomness of one code: ``length x log2(len(alphabet))``."""
+        return self.length * math.log2(len(self.alphabet))
+
+    @property
+    def total_length(self) -> int:
+        """Characters of a code as stored, separators and prefix included."""
+        groups = math.ceil(self.length / self.group) if self.group else 1
+        return len(self.prefix) + self.length + len(self.separator) * (groups - 1)
+
+    def check(self) -> CodeFormat:
+        """Raise ``ValueError`` naming the setting that makes codes guessable or unreadable."""
+        alphabet = self.alphabet
+        if (
+            not isinstance(alphabet, str)
+            or len(set(alphabet)) != len(alphabet)
+            or len(alphabet) < 2
+        ):
+            raise ValueError("LOYALTY_CODE_ALPHABET must be two or more distinct characters")
+        if normalize_code(alphabet) != alphabet:
+            raise ValueError(
+                "LOYALTY_CODE_ALPHABET may hold only characters a customer cannot mistype: "
+                "upper-case letters other than I, L and O, and digits"
+            )
+        for name, value in (("LENGTH", self.length), ("GROUP", self.group)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"LOYALTY_CODE_{name} must be a whole number")
+        if self.separator not in SEPARATORS:
+            raise ValueError(f"LOYALTY_CODE_SEPARATOR must be one of {SEPARATORS}")
+        if not isinstance(self.prefix, str) or not set(self.prefix) <= PREFIX_CHARACTERS:
+            raise ValueError("LOYALTY_CODE_PREFIX may hold upper-case letters, digits and dashes")
+        if self.bits < MIN_CODE_BITS:
+            raise ValueError(
+                f"generated codes would carry {self.bits:.1f} random bits, fewer than "
+                f"{MIN_CODE_BITS}: raise LOYALTY_CODE_LENGTH or use a larger "
+                "LOYALTY_CODE_ALPHABET"
+            )
+        if self.total_length > MAX_CODE_LENGTH:
+            raise ValueError(f"generated codes would be longer than {MAX_CODE_LENGTH} characters")
+        return self
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CodeFormat:
+        return _code_format(
+            config["LOYALTY_CODE_LENGTH"],
+            config["LOYALTY_CODE_ALPHABET"],
+            config["LOYALTY_CODE_GROUP"],
+            config["LOYALTY_CODE_SEPARATOR"],
+            config["LOYALTY_CODE_PREFIX"],
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _code_format(length: Any, alphabet: Any, group: Any, separator: Any, prefix: Any) -> CodeFormat:
+    return CodeFormat(length, alphabet, group, separator, prefix).check()
+
+
+DEFAULT_FORMAT = CodeFormat()
+
+
+def generate_code(code_format: CodeFormat = DEFAULT_FORMAT) -> str:
+    """A new random code in the given format (characters drawn with :mod:`secrets`)."""
+    raw = "".join(secrets.choice(code_format.alphabet) for _ in range(code_format.length))
+    size = code_format.group or code_format.length
+    body = code_format.separator.join(raw[i : i + size] for i in range(0, len(raw), size))
+    return code_format.prefix + body
 
 
 _LOOK_ALIKES = str.maketrans("OIL", "011")
@@ -70,7 +149,17 @@ def pick_code(ctx: Context, campaign: RewardCampaignMixin, now: dt.datetime) -> 
         if row is None:
             raise RewardUnavailable("no_codes_left")
         return PickedCode(row.code, unique=True, pool_row_id=row.id)
-    return PickedCode(generate_code(), unique=True)
+    return PickedCode(generate_code(CodeFormat.from_config(ctx.config)), unique=True)
+
+
+def issue_to_host(ctx: Context, redeemed: RedeemedRewardMixin) -> None:
+    """Hand a new reward's code to the host's ``coupon_issuer``, inside the redemption.
+
+    Called in the redemption's transaction, so a voucher row the host adds commits with the
+    reward, and anything the callback raises rolls the whole redemption back.
+    """
+    if ctx.coupon_issuer is not None and redeemed.coupon_code is not None:
+        ctx.coupon_issuer(redeemed)
 
 
 def hand_out(ctx: Context, picked: PickedCode, redeemed_id: int, now: dt.datetime) -> None:

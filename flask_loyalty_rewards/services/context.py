@@ -14,14 +14,17 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .. import sqlite as sqlite_transactions
 from ..bounds import MAX_ID
 from ..errors import InvalidInput, NotFound, RewardUnavailable
 from ..models import LoyaltyModels
@@ -40,6 +43,8 @@ class Context:
     models: LoyaltyModels
     config: Mapping[str, Any]
     profile_loader: Callable[[Any], CustomerProfile] | None = None
+    #: The host's callback creating its own voucher for a code-bearing reward, if any.
+    coupon_issuer: Callable[[Any], Any] | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     #: The call began on a session with no transaction and nothing pending: nothing of the
     #: host's can be in the transaction, so a refusal may roll all of it back (no savepoint).
@@ -283,6 +288,12 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
     the savepoint is left out: on failure the whole transaction is rolled back instead.
     """
     session = ctx.session
+    if ctx.dialect == "sqlite" and ctx.config["LOYALTY_SQLITE_BEGIN_IMMEDIATE"] == "ours":
+        sqlite_transactions.begin_unit_of_work(session, ctx.models.Account)
+    if _joining.get():
+        with _joined_transaction(ctx):
+            yield
+        return
     if ctx.owns_transaction and not (session.new or session.dirty or session.deleted):
         with _whole_transaction(ctx):
             yield
@@ -308,6 +319,38 @@ def unit_of_work(ctx: Context) -> Iterator[None]:
         ctx.after_commit.clear()
         raise
     _announce(ctx)
+
+
+_joining: ContextVar[bool] = ContextVar("loyalty_joining", default=False)
+
+
+@contextmanager
+def joined() -> Iterator[None]:
+    """Service calls in the body join the host's transaction that is committing: each runs
+    in a savepoint (a refusal undoes only its own work) and the host's commit commits it."""
+    token = _joining.set(True)
+    try:
+        yield
+    finally:
+        _joining.reset(token)
+
+
+@contextmanager
+def _joined_transaction(ctx: Context) -> Iterator[None]:
+    session = ctx.session
+    savepoint = session.begin_nested()
+    try:
+        yield
+        session.flush()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        ctx.after_commit.clear()
+        raise
+    savepoint.commit()
+    callbacks, ctx.after_commit[:] = list(ctx.after_commit), []
+    if callbacks:
+        event.listen(session, "after_commit", lambda _: [cb() for cb in callbacks], once=True)
 
 
 @contextmanager

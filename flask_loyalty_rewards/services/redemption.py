@@ -246,6 +246,7 @@ def redeem_once(
             row, gate_after = _redeem_in_one_statement(ctx, reward, values, key, request)
         if row is None:
             row = _redeem_step_by_step(ctx, reward, values, gate_after, key, request)
+        codes.issue_to_host(ctx, row)
         if reward.reward_type is RewardType.CASHBACK:
             cashback.create_payout(ctx, row, reward, now)
         app = ctx.app
