@@ -234,6 +234,8 @@ def login() -> str | Response:
         email = (form.email.data or "").strip().lower()
         customer = db.session.scalar(sa.select(Customer).where(Customer.email == email))
         if customer is not None and customer.check_password(form.password.data or ""):
+            customer.start_session()
+            db.session.commit()
             login_user(customer)
             return redirect(safe_next(request.args.get("next")))
         flash("Wrong e-mail or password.", "error")
@@ -242,5 +244,10 @@ def login() -> str | Response:
 
 @shop.post("/logout")
 def logout() -> Response:
+    """Ends the login on the server too: a copied session cookie no longer logs anybody in."""
+    if current_user.is_authenticated:
+        current_user.end_session()
+        db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("shop.products"))
