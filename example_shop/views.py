@@ -72,7 +72,7 @@ def price(subtotal: Decimal, reward: Any = None) -> Prices:
     kind = reward.reward_type
     if kind is RewardType.PERCENTAGE_DISCOUNT_CODE:
         prices.discount = (subtotal * value / 100).quantize(CENT, ROUND_HALF_UP)
-        prices.note = f"{value.normalize()}% off"
+        prices.note = f"{value.normalize():f}% off"  # 10, not 1E+1
     elif kind in (RewardType.DISCOUNT_CODE, RewardType.VALUE_CODE):
         prices.discount = min(subtotal, value)
         prices.note = f"{prices.discount} off"

@@ -280,6 +280,19 @@ def test_free_delivery_code_waives_the_delivery_fee() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("percent", "note"),
+    [("10.00", "10% off"), ("100", "100% off"), ("12.50", "12.5% off"), ("0.5", "0.5% off")],
+)
+def test_a_percentage_code_is_written_in_plain_numbers(percent: str, note: str) -> None:
+    reward = type(
+        "Reward",
+        (),
+        {"reward_type": RewardType.PERCENTAGE_DISCOUNT_CODE, "reward_value": Decimal(percent)},
+    )
+    assert price(Decimal("80.00"), reward).note == note
+
+
 def test_admin_views_are_for_admins_only(shop: Flask) -> None:
     assert client_of(shop, "admin@example.com").get("/admin/loyalty/redeemed/").status_code == 200
     assert client_of(shop, "admin@example.com").get("/admin/customer/").status_code == 200
