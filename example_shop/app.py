@@ -71,10 +71,20 @@ def is_admin() -> bool:
     return bool(current_user.is_authenticated and current_user.is_admin)
 
 
+class AdminForm(FlaskForm):  # type: ignore[misc]
+    """Flask-WTF's form (its CSRF token) with what Flask-Admin's own form base adds: the edited
+    object as ``_obj``, which Flask-Admin's ``Unique`` validator needs to let an unchanged
+    e-mail through on edit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._obj = kwargs.get("obj")
+        super().__init__(*args, **kwargs)
+
+
 class ShopAdminView(ModelView):  # type: ignore[misc]
     """The shop's own admin views, behind the same check as the loyalty views."""
 
-    form_base_class = FlaskForm
+    form_base_class = AdminForm
     can_delete = False
 
     def is_accessible(self) -> bool:

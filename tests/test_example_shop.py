@@ -293,6 +293,44 @@ def test_a_percentage_code_is_written_in_plain_numbers(percent: str, note: str) 
     assert price(Decimal("80.00"), reward).note == note
 
 
+def test_the_shops_customer_admin_saves_an_edit_of_an_unchanged_email(shop: Flask) -> None:
+    admin = client_of(shop, "admin@example.com")
+    bob = query(
+        shop,
+        lambda: db.session.scalars(sa.select(Customer).filter_by(email="bob@example.com")).one(),
+    )
+    fields = {
+        "email": "bob@example.com",
+        "first_name": "Robert",
+        "last_name": bob.last_name,
+        "phone": bob.phone,
+        "street": bob.street,
+        "postal_code": bob.postal_code,
+        "city": bob.city,
+        "country": bob.country,
+    }
+
+    response = admin.post(f"/admin/customer/edit/?id={bob.id}", data=fields)
+
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "Already exists" not in response.get_data(as_text=True)
+    saved = query(shop, lambda: db.session.get(Customer, bob.id))
+    assert (saved.first_name, saved.email) == ("Robert", "bob@example.com")
+
+
+def test_the_shops_customer_admin_still_refuses_another_customers_email(shop: Flask) -> None:
+    admin = client_of(shop, "admin@example.com")
+    carla_id = customer_id(shop, "carla@example.com")
+
+    response = admin.post(
+        f"/admin/customer/edit/?id={carla_id}",
+        data={"email": "anna@example.com", "first_name": "Carla", "last_name": "X"},
+    )
+
+    assert "Already exists." in response.get_data(as_text=True)
+    assert query(shop, lambda: db.session.get(Customer, carla_id).email) == "carla@example.com"
+
+
 def test_admin_views_are_for_admins_only(shop: Flask) -> None:
     assert client_of(shop, "admin@example.com").get("/admin/loyalty/redeemed/").status_code == 200
     assert client_of(shop, "admin@example.com").get("/admin/customer/").status_code == 200
