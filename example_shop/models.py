@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -30,12 +32,30 @@ class Customer(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     country: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    #: The login's secret, part of the id Flask-Login keeps in the session cookie: a new one
+    #: at each login, none after logout, so a copy of the cookie stops working at logout.
+    session_token: Mapped[str | None] = mapped_column(sa.String(64))
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def start_session(self) -> None:
+        """At login: a fresh token (sessions from earlier logins end too)."""
+        self.session_token = secrets.token_urlsafe(32)
+
+    def end_session(self) -> None:
+        """At logout: no token, so no session cookie of this customer works any more."""
+        self.session_token = None
+
+    def get_id(self) -> str:
+        """What Flask-Login stores in the session: ``<id>:<token>``."""
+        return f"{self.id}:{self.session_token}"
+
+    def has_session(self, token: str) -> bool:
+        return self.session_token is not None and hmac.compare_digest(self.session_token, token)
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} <{self.email}>"

@@ -72,7 +72,7 @@ def price(subtotal: Decimal, reward: Any = None) -> Prices:
     kind = reward.reward_type
     if kind is RewardType.PERCENTAGE_DISCOUNT_CODE:
         prices.discount = (subtotal * value / 100).quantize(CENT, ROUND_HALF_UP)
-        prices.note = f"{value.normalize()}% off"
+        prices.note = f"{value.normalize():f}% off"  # 10, not 1E+1
     elif kind in (RewardType.DISCOUNT_CODE, RewardType.VALUE_CODE):
         prices.discount = min(subtotal, value)
         prices.note = f"{prices.discount} off"
@@ -234,6 +234,8 @@ def login() -> str | Response:
         email = (form.email.data or "").strip().lower()
         customer = db.session.scalar(sa.select(Customer).where(Customer.email == email))
         if customer is not None and customer.check_password(form.password.data or ""):
+            customer.start_session()
+            db.session.commit()
             login_user(customer)
             return redirect(safe_next(request.args.get("next")))
         flash("Wrong e-mail or password.", "error")
@@ -242,5 +244,10 @@ def login() -> str | Response:
 
 @shop.post("/logout")
 def logout() -> Response:
+    """Ends the login on the server too: a copied session cookie no longer logs anybody in."""
+    if current_user.is_authenticated:
+        current_user.end_session()
+        db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("shop.products"))

@@ -41,12 +41,17 @@ class InvalidInput(LoyaltyError, ValueError):
 
 
 class NotEnoughPoints(LoyaltyError):
+    """Too few active points: for a reward (the spec's tooltip text), or for an admin's
+    deduction (``message`` says the balance is too small for it)."""
+
     code = "not_enough_points"
     http_status = 409
 
-    def __init__(self, points_needed: int, *, cost: int, active_points: int) -> None:
+    def __init__(
+        self, points_needed: int, *, cost: int, active_points: int, message: str | None = None
+    ) -> None:
         super().__init__(
-            f"You must have {points_needed} more points to get reward",
+            message or f"You must have {points_needed} more points to get reward",
             points_needed=points_needed,
             cost=cost,
             active_points=active_points,

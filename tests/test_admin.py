@@ -488,17 +488,60 @@ def test_csv_export_has_the_spec_columns_and_the_filtered_rows(app, admin_client
     assert rows[1][13] == "Delivered"
 
 
-@pytest.mark.parametrize("payload", ['=HYPERLINK("x")', "+1+1", "-2", "@SUM(A1)", "\t=1", "\r=1"])
+@pytest.mark.parametrize("payload", ['=HYPERLINK("x")', "+1+1", "-2*3", "@SUM(A1)", "\t=1", "\r=1"])
 def test_csv_export_neutralises_formula_cells(admin_client, admin_data, payload):
     admin_data.redeemed(admin_data.customer(first_name=payload), admin_data.campaign())
     row = export(admin_client)[1]
     assert row[8] == "'" + payload
 
 
-def test_safe_cell_leaves_ordinary_text_alone():
-    assert safe_cell("Ann") == "Ann"
+def test_csv_export_keeps_the_spec_dash_and_phone_numbers_as_they_are(admin_client, admin_data):
+    customer = admin_data.customer(phone="+91 98765 43210")
+    admin_data.redeemed(customer, admin_data.campaign(reward_type=RewardType.GIFT))
+
+    row = export(admin_client)[1]
+
+    assert (row[5], row[12]) == ("+91 98765 43210", "-")
+
+
+@pytest.mark.parametrize(
+    "plain",
+    ["Ann", "", "-", "+", "-5", "+3.50", "-0.25", "+91 98765 43210", "+48 600 000 001", "a=b"],
+)
+def test_safe_cell_leaves_what_no_spreadsheet_evaluates_alone(plain):
+    assert safe_cell(plain) == plain
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "=1+1",
+        "=",
+        "@x",
+        "@",
+        "+1+1",
+        "-1-1",
+        "-2*3",
+        "+A1",
+        '-HYPERLINK("http://evil")',
+        "+91-98765-43210",
+        "+91  98765",
+        "+91 98765 ",
+        "-5%",
+        "+1e5",
+        "-\u0665",  # an Arabic-Indic digit is no number a spreadsheet reads
+        "\t5",
+        "\r5",
+        "-cmd|' /C calc'!A0",
+    ],
+)
+def test_safe_cell_guards_what_a_spreadsheet_would_evaluate(formula):
+    assert safe_cell(formula) == "'" + formula
+
+
+def test_safe_cell_reads_values_as_text():
     assert safe_cell(None) == ""
-    assert safe_cell(-5) == "'-5"
+    assert safe_cell(-5) == "-5"
 
 
 # -- escaping -------------------------------------------------------------------------------------

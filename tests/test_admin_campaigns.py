@@ -242,15 +242,15 @@ def test_pool_upload_reports_added_duplicates_blank_lines_and_known_codes(
     assert "Codes left: <strong>2</strong>" in body
 
 
-@pytest.mark.parametrize("header", ["code,comment", "Code", '"coupon code",x', "CODES,valid until"])
-def test_pool_upload_skips_a_header_row(admin_client, admin_data, pool, header):
-    body = upload(admin_client, pool, file=f"{header}\nAAA1,first\nBBB2,second\n".encode())
+def test_pool_upload_skips_a_header_row(admin_client, admin_data, pool):
+    for n, header in enumerate(("code,comment", "Code", '"coupon code",x', "CODES,valid until")):
+        body = upload(admin_client, pool, file=f"{header}\nA{n},first\nB{n},second\n".encode())
 
-    report = body[body.index('id="loyalty-pool-report"') :]
-    assert "Added 2 code(s)." in report
-    assert "Header line skipped" in report
+        report = body[body.index('id="loyalty-pool-report"') :]
+        assert "Added 2 code(s)." in report, header
+        assert "Header line skipped" in report
     codes = admin_data.run(lambda s, m: sorted(c.code for c in s.query(m.CouponCode)))
-    assert codes == ["AAA1", "BBB2"]
+    assert codes == ["A0", "A1", "A2", "A3", "B0", "B1", "B2", "B3"]
 
 
 def test_pool_upload_refuses_another_campaigns_shared_code(admin_client, admin_data, pool):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -399,6 +400,53 @@ def test_points_show_active_pending_and_lots_with_expiry(
 def test_unknown_api_url_is_404_in_the_error_shape(client: Any) -> None:
     response = client.get(f"{API}/nothing/here")
     assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+
+
+def test_every_unknown_api_url_is_a_json_404_whatever_the_method(client: Any) -> None:
+    for path in ("/nothing/here", "/", "", "/rewards/", "/redeemed-rewards/x"):
+        for method in ("GET", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "HEAD"):
+            response = client.open(API + path, method=method)
+            assert (response.status_code, response.mimetype) == (404, "application/json"), (
+                method,
+                path,
+            )
+            if method != "HEAD":
+                assert error_of(response)["code"] == "not_found"
+
+
+def test_a_method_a_route_does_not_have_is_a_json_405(client: Any) -> None:
+    for method in ("TRACE", "PUT", "PATCH", "DELETE", "PROPFIND"):
+        response = client.open(f"{API}/rewards", method=method)
+        assert response.status_code == 405, method
+        assert error_of(response)["code"] == "method_not_allowed"
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_options_advertises_only_the_methods_of_the_route(client: Any) -> None:
+    for path, allowed in (
+        ("/rewards", "GET, HEAD, OPTIONS"),
+        ("/redeemed-rewards", "GET, HEAD, OPTIONS, POST"),
+        ("/redeemed-rewards/1", "GET, HEAD, OPTIONS"),
+        ("/openapi.json", "GET, HEAD, OPTIONS"),
+    ):
+        response = client.options(API + path)
+        assert (response.status_code, response.headers["Allow"]) == (204, allowed), path
+        assert response.get_data() == b""
+
+
+def test_the_openapi_document_states_the_idempotency_key_pattern_the_server_enforces(
+    client: Any,
+) -> None:
+    from flask_loyalty_rewards.client.api import IDEMPOTENCY_KEY_PATTERN
+
+    operation = client.get(f"{API}/openapi.json").get_json()["paths"][f"{API}/redeemed-rewards"]
+    (header,) = [p for p in operation["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    assert header["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN
+    pattern = re.compile(header["schema"]["pattern"])
+    for key in ("with space", "k\u00e9y", "x" * 256, "tab\tkey"):
+        assert not pattern.search(key)
+    for key in ("3f2c9a1e-5b7d-4e2f-9c1a-0d8e7f6a5b4c", "!~", "x" * 255):
+        assert pattern.search(key)
 
 
 def test_wrong_method_is_405_in_the_error_shape(client: Any) -> None:

@@ -527,24 +527,18 @@ def test_a_failure_notice_posted_again_after_a_retry_leaves_the_new_attempt_alon
         assert host.loyalty.active_points(customer) == customer_points - 500
 
 
-@pytest.mark.parametrize(
-    "stated",
-    [{"amount": "5000.00"}, {"amount": "49.99"}, {"currency": "USD"}],
-    ids=["more", "less", "another currency"],
-)
-def test_a_notice_about_another_amount_or_currency_is_refused(
-    app: Flask, paytm: FakePaytm, stated: dict[str, str]
-) -> None:
+def test_a_notice_about_another_amount_or_currency_is_refused(app: Flask, paytm: FakePaytm) -> None:
     paytm.next_transfers("ACCEPTED")
     with app.app_context():
         redeemed_id = redeem_cashback()
         order_id = payout_of(redeemed_id).order_id
-    body, checksum = paytm.callback(order_id, "SUCCESS", **stated)
+    for stated in ({"amount": "5000.00"}, {"amount": "49.99"}, {"currency": "USD"}):
+        body, checksum = paytm.callback(order_id, "SUCCESS", **stated)
 
-    response = post_callback(app, body, checksum)
+        response = post_callback(app, body, checksum)
 
-    assert response.status_code == 409
-    assert response.json is not None and response.json["error"]["code"] == "callback_mismatch"
+        assert response.status_code == 409, stated
+        assert response.json is not None and response.json["error"]["code"] == "callback_mismatch"
     with app.app_context():
         assert status_of(redeemed_id) == "3: DE_002: Request accepted"
 

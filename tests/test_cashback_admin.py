@@ -138,28 +138,21 @@ def test_an_admin_settles_a_manual_payout(
         assert str(status_of(redeemed_id)).startswith(text)
 
 
-@pytest.mark.parametrize(
-    ("back_to", "landing"),
-    [
-        ("/\t/evil.example", PAYOUTS),
-        ("//evil.example", PAYOUTS),
-        ("http://evil.example/", PAYOUTS),
-        (None, PAYOUTS + "details/?id={payout_id}"),  # the details page's own form
-    ],
-)
 def test_an_action_goes_back_only_to_a_page_of_this_site(
-    app: Flask, admin_client: Any, paytm: FakePaytm, back_to: str | None, landing: str
+    app: Flask, admin_client: Any, paytm: FakePaytm
 ) -> None:
     paytm.next_transfers("FAILURE")
     _, _, payout_id = redeem(app)
     details = admin_client.get(f"{PAYOUTS}details/?id={payout_id}").get_data(as_text=True)
-    if back_to is None:
-        back_to = html.unescape(re.search(r'name="url" value="([^"]*)"', details)[1])  # type: ignore[index]
-
-    response = admin_client.post(
-        PAYOUTS + "retry/",
-        data={"id": payout_id, "url": back_to, "csrf_token": csrf_token(admin_client)},
-    )
-
-    assert response.status_code == 302
-    assert response.headers["Location"] == landing.format(payout_id=payout_id)
+    own_page = html.unescape(re.search(r'name="url" value="([^"]*)"', details)[1])  # type: ignore[index]
+    for back_to, landing in (
+        ("/\t/evil.example", PAYOUTS),
+        ("//evil.example", PAYOUTS),
+        ("http://evil.example/", PAYOUTS),
+        (own_page, f"{PAYOUTS}details/?id={payout_id}"),  # the details page's own form
+    ):
+        response = admin_client.post(
+            PAYOUTS + "retry/",
+            data={"id": payout_id, "url": back_to, "csrf_token": csrf_token(admin_client)},
+        )
+        assert (response.status_code, response.headers["Location"]) == (302, landing), back_to

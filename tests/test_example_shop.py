@@ -46,11 +46,24 @@ def customer_id(app: Flask, email: str) -> int:
     return int(query(app, lambda: db.session.scalar(sa.select(Customer.id).filter_by(email=email))))
 
 
+def login_id(app: Flask, email: str) -> str:
+    """What a login of this customer puts in the session cookie (its current login, if any)."""
+
+    def current_login() -> str:
+        customer = db.session.scalars(sa.select(Customer).filter_by(email=email)).one()
+        if customer.session_token is None:
+            customer.start_session()
+            db.session.commit()
+        return str(customer.get_id())
+
+    return str(query(app, current_login))
+
+
 def client_of(app: Flask, email: str | None) -> Any:
     client = app.test_client()
     if email is not None:
         with client.session_transaction() as session:
-            session["_user_id"] = str(customer_id(app, email))
+            session["_user_id"] = login_id(app, email)
             session["_fresh"] = True
     return client
 
@@ -160,6 +173,53 @@ def test_a_request_larger_than_the_shops_limit_is_refused_unread(shop: Flask) ->
     assert response.status_code == 413
 
 
+def test_a_session_cookie_stops_working_at_logout(shop: Flask) -> None:
+    client = shop.test_client()
+    client.post("/login", data={"email": "anna@example.com", "password": "anna"})
+    copied = client.get_cookie("session")
+    assert copied is not None
+    assert client.get("/orders").status_code == 200
+
+    client.post("/logout")
+    replayed = shop.test_client()
+    replayed.set_cookie("session", copied.value)
+
+    response = replayed.get("/orders")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_a_session_from_before_the_customers_last_login_is_refused(shop: Flask) -> None:
+    stale = client_of(shop, "carla@example.com")
+    fresh = shop.test_client()
+    fresh.post("/login", data={"email": "carla@example.com", "password": "carla"})
+
+    assert stale.get("/orders").status_code == 302
+    assert fresh.get("/orders").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/loyalty/", "/admin/"])
+def test_every_page_carries_the_security_headers(shop: Flask, path: str) -> None:
+    from example_shop.app import SECURITY_HEADERS
+
+    response = client_of(shop, "admin@example.com").get(path)
+
+    assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert set(SECURITY_HEADERS) <= set(response.headers.keys())
+
+
+def test_the_shops_pages_allow_no_inline_script_or_style(shop: Flask) -> None:
+    csp = client_of(shop, "anna@example.com").get("/loyalty/").headers["Content-Security-Policy"]
+
+    assert "script-src 'self';" in csp and "style-src 'self';" in csp
+    assert "unsafe-inline" not in csp
+
+
 def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
     client = client_of(shop, "bob@example.com")
     response = place_order(client, 3)  # 39.00 + 4.90 delivery
@@ -218,6 +278,57 @@ def test_free_delivery_code_waives_the_delivery_fee() -> None:
         Decimal("4.90"),
         Decimal("9.50"),
     )
+
+
+@pytest.mark.parametrize(
+    ("percent", "note"),
+    [("10.00", "10% off"), ("100", "100% off"), ("12.50", "12.5% off"), ("0.5", "0.5% off")],
+)
+def test_a_percentage_code_is_written_in_plain_numbers(percent: str, note: str) -> None:
+    reward = type(
+        "Reward",
+        (),
+        {"reward_type": RewardType.PERCENTAGE_DISCOUNT_CODE, "reward_value": Decimal(percent)},
+    )
+    assert price(Decimal("80.00"), reward).note == note
+
+
+def test_the_shops_customer_admin_saves_an_edit_of_an_unchanged_email(shop: Flask) -> None:
+    admin = client_of(shop, "admin@example.com")
+    bob = query(
+        shop,
+        lambda: db.session.scalars(sa.select(Customer).filter_by(email="bob@example.com")).one(),
+    )
+    fields = {
+        "email": "bob@example.com",
+        "first_name": "Robert",
+        "last_name": bob.last_name,
+        "phone": bob.phone,
+        "street": bob.street,
+        "postal_code": bob.postal_code,
+        "city": bob.city,
+        "country": bob.country,
+    }
+
+    response = admin.post(f"/admin/customer/edit/?id={bob.id}", data=fields)
+
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "Already exists" not in response.get_data(as_text=True)
+    saved = query(shop, lambda: db.session.get(Customer, bob.id))
+    assert (saved.first_name, saved.email) == ("Robert", "bob@example.com")
+
+
+def test_the_shops_customer_admin_still_refuses_another_customers_email(shop: Flask) -> None:
+    admin = client_of(shop, "admin@example.com")
+    carla_id = customer_id(shop, "carla@example.com")
+
+    response = admin.post(
+        f"/admin/customer/edit/?id={carla_id}",
+        data={"email": "anna@example.com", "first_name": "Carla", "last_name": "X"},
+    )
+
+    assert "Already exists." in response.get_data(as_text=True)
+    assert query(shop, lambda: db.session.get(Customer, carla_id).email) == "carla@example.com"
 
 
 def test_admin_views_are_for_admins_only(shop: Flask) -> None:

@@ -19,6 +19,20 @@ def shop(own_database_url: str) -> Iterator[str]:
         yield base
 
 
+@pytest.fixture(autouse=True)
+def csp_satisfied(page: Any) -> Iterator[None]:
+    """Every page a test walks through satisfies the shop's Content-Security-Policy."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert refused == []
+
+
 def log_in(page: Any, shop: str, email: str, password: str) -> None:
     page.goto(f"{shop}/login")
     page.fill("input[name=email]", email)
@@ -81,6 +95,12 @@ def test_another_customers_code_is_refused_at_checkout(page: Any, shop: str) -> 
     page.click("#place-order")
     assert "No reward of yours has this code." in page.locator(".flash.error").inner_text()
     assert "Ceramic mug" in page.locator("main table").inner_text()
+
+
+def test_the_shops_stylesheet_applies_under_its_csp(page: Any, shop: str) -> None:
+    page.goto(shop)
+    header = page.locator("header")
+    assert header.evaluate("e => getComputedStyle(e).display") == "flex"
 
 
 def test_customer_cannot_open_the_admin(page: Any, shop: str) -> None:

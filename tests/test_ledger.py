@@ -266,6 +266,9 @@ def test_admin_deduction_beyond_the_balance_is_refused(frozen_clock, make_custom
     with pytest.raises(NotEnoughPoints) as refused:
         loyalty.adjust_points(alice, -25, reason="correction")
     assert refused.value.points_needed == 15
+    assert refused.value.message == (
+        "The balance of 10 active points is too small for a deduction of 25 points."
+    )
     assert loyalty.active_points(alice) == 10
 
 

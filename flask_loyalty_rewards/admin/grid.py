@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,14 +42,24 @@ DEFERRED_JOIN_MAX = 1000
 #: Pager links further than this many pages from the current one page by OFFSET instead.
 MAX_CURSOR_SKIP = 10
 
-#: A cell a spreadsheet would read as a formula starts with one of these (CWE-1236).
+#: A cell a spreadsheet may read as a formula starts with one of these (CWE-1236).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Cells starting with + or - that every spreadsheet reads as plain data, never as a formula:
+#: a bare sign (the grid's dash), a number (``-5``, ``+3.50``), or a phone number of digit
+#: groups separated by single spaces (``+91 98765 43210``; a space between two numbers is no
+#: formula that could be evaluated).
+_PLAIN_SIGNED = re.compile(r"[+-]|[+-][0-9]+(\.[0-9]+)?|\+[0-9]+( [0-9]+)+")
 
 
 def safe_cell(value: Any) -> str:
-    """The text of a CSV cell, with a leading quote when a spreadsheet would evaluate it."""
+    """The text of a CSV cell, with a leading ``'`` when a spreadsheet would evaluate it.
+
+    Guarded: every cell starting with ``=``, ``@``, a tab or a carriage return, and every cell
+    starting with ``+`` or ``-`` that is not a bare sign, a number or a phone number (see
+    ``_PLAIN_SIGNED``): ``+1+1``, ``-2*3``, ``+A1``, ``-HYPERLINK(...)``, ``+91-98765-43210``.
+    """
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_SIGNED.fullmatch(text):
         return "'" + text
     return text
 

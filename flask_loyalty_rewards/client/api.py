@@ -28,10 +28,12 @@ from .common import path_id, services_context
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
 
-#: Idempotency keys: 1-255 visible ASCII characters (a UUID is a good choice).
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+#: Idempotency keys: 1-255 visible ASCII characters (a UUID is a good choice). The OpenAPI
+#: document states this very pattern (ECMA-262 and Python read it alike).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 #: Endpoints that answer without a logged-in customer.
-PUBLIC_ENDPOINTS = frozenset({"openapi", "not_found"})
+PUBLIC_ENDPOINTS = frozenset({"openapi"})
 #: Error codes of plain HTTP errors, by status.
 HTTP_CODES = {
     400: "bad_request",
@@ -42,7 +44,6 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     500: "internal_error",
 }
-ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class ApiError(LoyaltyError):
@@ -102,16 +103,43 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
     redeem_request = schemas.RedeemRequestSchema()
     page_query = schemas.PageQuerySchema()
 
+    @api.before_app_request
+    def unrouted() -> ResponseReturnValue | None:
+        """A URL under the API's prefix that no route takes (unknown path, or a method such as
+        TRACE or DELETE that it does not have) answers in the API's error shape; routing
+        errors never reach a blueprint's error handlers, so this runs before Flask raises them.
+        """
+        exc = request.routing_exception
+        prefix = current_app.config["LOYALTY_API_PREFIX"].rstrip("/")
+        if not prefix or not isinstance(exc, (NotFound, MethodNotAllowed)):
+            return None  # an API mounted at the root leaves the host's own 404s alone
+        if not (request.path == prefix or request.path.startswith(prefix + "/")):
+            return None
+        if isinstance(exc, NotFound):
+            return error_response(404, "not_found", "There is no such API URL.")
+        return http_error(exc)
+
     @api.before_request
-    def authenticate() -> None:
+    def authenticate() -> ResponseReturnValue | None:
         endpoint = (request.endpoint or "").rpartition(".")[2]
+        if request.method == "OPTIONS":
+            return options_response()
         if endpoint in PUBLIC_ENDPOINTS:
-            return
+            return None
         customer = state.current_customer()
         if customer is None:
             raise ApiError(401, "unauthorized", "Log in to use the loyalty API.")
         check_csrf()
         g.loyalty_customer = customer
+        return None
+
+    def options_response() -> Response:
+        """The methods this URL's routes have, with no body (not Flask's empty HTML 200)."""
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        response = Response(status=204)
+        response.headers["Allow"] = ", ".join(sorted(adapter.allowed_methods()))
+        del response.headers["Content-Type"]
+        return response
 
     def check_csrf() -> None:
         """Session-cookie clients prove the request is theirs with the X-CSRFToken header.
@@ -151,7 +179,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         code = "csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error")
         response = error_response(status, code, exc.description or code)
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
     @api.get("/rewards")
@@ -262,22 +290,5 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         from .openapi import openapi_document
 
         return jsonify(openapi_document(current_app._get_current_object()))  # type: ignore[attr-defined]
-
-    @api.route("/", defaults={"path": ""}, methods=ROUTED_METHODS)
-    @api.route("/<path:path>", methods=ROUTED_METHODS)
-    def not_found(path: str) -> ResponseReturnValue:
-        """Unknown API URLs answer in the API's error shape (405 when only the method is wrong)."""
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        allowed = []
-        for method in ROUTED_METHODS:
-            try:
-                endpoint, _ = adapter.match(method=method)
-            except HTTPException:
-                continue
-            if endpoint != request.endpoint:
-                allowed.append(method)
-        if allowed:
-            raise MethodNotAllowed(valid_methods=allowed)
-        raise NotFound("There is no such API URL.")
 
     return api

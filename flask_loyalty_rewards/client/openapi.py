@@ -16,6 +16,7 @@ from flask import Flask
 
 from ..services import events
 from . import API_BLUEPRINT, schemas
+from .api import IDEMPOTENCY_KEY_PATTERN
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -49,8 +50,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "in": "header",
                     "name": "Idempotency-Key",
                     "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                    "description": "Retries with the same key and body return the first result "
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
+                    "description": "1 to 255 visible ASCII characters (a UUID is a good "
+                    "choice). Retries with the same key and body return the first result "
                     "(with `Idempotent-Replayed: true`); another body with the key is a 409.",
                 },
                 {

@@ -712,7 +712,9 @@ def adjust_points(
 ) -> int:
     """An admin's correction: a positive delta adds a lot, a negative one spends FIFO.
 
-    Returns the customer's active points afterwards.
+    Returns the customer's active points afterwards. Raises :class:`NotEnoughPoints` (its
+    message: the balance is too small for the deduction) when a deduction exceeds the active
+    points, and :class:`InvalidInput` for a bad delta or reason.
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number")
@@ -733,22 +735,32 @@ def adjust_points(
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
     now = clock.now()
-    with unit_of_work(ctx):
-        ensure_account(ctx, customer_id, now)
-        after = spend(
-            ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor
-        )
-        events.record(
-            ctx,
-            events.EventType.POINTS_ADJUSTED,
-            customer_id,
-            now,
-            {
-                "points": -points,
-                "lot_id": None,
-                "expires_at": None,
-                "reason": reason,
-                "actor": actor,
-            },
-        )
+    try:
+        with unit_of_work(ctx):
+            ensure_account(ctx, customer_id, now)
+            after = spend(
+                ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor
+            )
+            events.record(
+                ctx,
+                events.EventType.POINTS_ADJUSTED,
+                customer_id,
+                now,
+                {
+                    "points": -points,
+                    "lot_id": None,
+                    "expires_at": None,
+                    "reason": reason,
+                    "actor": actor,
+                },
+            )
+    except NotEnoughPoints as short:
+        active = short.details["active_points"]
+        raise NotEnoughPoints(
+            short.points_needed,
+            cost=points,
+            active_points=active,
+            message=f"The balance of {active} active points is too small for a deduction of "
+            f"{points} points.",
+        ) from None
     return after
