@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +13,12 @@ import sqlalchemy as sa
 from flask_loyalty_rewards import (
     InvalidInput,
     LoyaltyError,
+    LoyaltyRewards,
     NotFound,
     RewardType,
     RewardUnavailable,
     bounds,
+    errors,
 )
 from flask_loyalty_rewards.services.campaigns import check_campaign
 from flask_loyalty_rewards.services.cashback import cashback_amount
@@ -296,3 +299,94 @@ def test_the_cli_takes_ascii_digits_only(app):
     result = app.test_cli_runner().invoke(args=["loyalty", "cashback-sync", "--limit", ARABIC_FIVE])
     assert result.exit_code == 2
     assert "not a whole number" in result.output
+
+
+# -- every public call raises only what its docstring lists ------------------------------------
+
+#: Each public service method of the extension, with arguments that work (garbage replaces one).
+PUBLIC_CALLS: dict[str, tuple[Any, ...]] = {
+    "earn_points": ("customer", 10),
+    "revoke_points": ("customer", "order-1"),
+    "earn_for_order": ("customer", "order-9", 10),
+    "reverse_order": ("customer", "order-9"),
+    "adjust_points": ("customer", -10),
+    "active_points": ("customer",),
+    "points_summary": ("customer",),
+    "points_needed": ("customer", "campaign"),
+    "availability": ("customer", ["campaign"]),
+    "redeem": ("customer", "campaign"),
+    "mark_used": ("reward",),
+    "find_coupon": ("customer", "code"),
+    "use_coupon": ("customer", "code"),
+    "unmark_used": ("reward",),
+    "set_delivery_status": ("reward", "shipped"),
+    "cancel_redemption": ("reward",),
+    "add_pool_codes": ("campaign", "A1\nB2"),
+    "run_expiry": (),
+    "verify": (),
+}
+KEYWORDS: dict[str, dict[str, Any]] = {
+    "revoke_points": {"reason": "refund"},
+    "reverse_order": {"reason": "refund"},
+    "adjust_points": {"reason": "typo"},
+    "cancel_redemption": {"reason": "typo"},
+}
+GARBAGE = [None, True, -1, 0, 2**63, "", "x", 1.5, Decimal("NaN"), object(), ["x"], {"a": 1}]
+
+
+def documented_raises(name: str) -> tuple[type[Exception], ...]:
+    doc = getattr(LoyaltyRewards, name).__doc__ or ""
+    line = (
+        " ".join(doc.split("Raises:", 1)[1].split("\n\n", 1)[0].split()) if "Raises:" in doc else ""
+    )
+    assert line, f"LoyaltyRewards.{name} documents no Raises section"
+    line = re.sub(r"\([^)]*\)", "", line)
+    names = [n.strip(" .") for n in line.split(",") if n.strip(" .")]
+    if names == ["nothing of its own: drift is returned"]:
+        return ()
+    found = tuple(getattr(errors, n, None) for n in names)
+    assert all(isinstance(t, type) and issubclass(t, errors.LoyaltyError) for t in found), names
+    return found  # type: ignore[return-value]
+
+
+def test_every_public_service_call_documents_what_it_raises():
+    public = {
+        name
+        for name, member in vars(LoyaltyRewards).items()
+        if callable(member) and not name.startswith("_")
+    } - {"init_app", "customer_loader", "customer_profile", "current_customer"}
+    assert public == set(PUBLIC_CALLS)
+    for name in public:
+        documented_raises(name)
+
+
+def test_public_service_calls_given_garbage_raise_only_what_they_document(
+    customer, make_campaign, frozen_clock
+):
+    campaign = make_campaign(cost_in_points=5)
+    loyalty.earn_points(customer, 10, idempotency_key="order-1")
+    reward = loyalty.redeem(customer, campaign)
+    good = {
+        "customer": customer,
+        "campaign": campaign,
+        "reward": reward,
+        "code": reward.coupon_code,
+    }
+    failures: list[str] = []
+    for name, arguments in PUBLIC_CALLS.items():
+        allowed = documented_raises(name)
+        args = [good.get(a, a) if isinstance(a, str) else a for a in arguments]
+        args = [[good["campaign"]] if a == ["campaign"] else a for a in args]
+        for position in range(len(args)):
+            for junk in GARBAGE:
+                call_args = [*args]
+                call_args[position] = junk
+                try:
+                    getattr(loyalty, name)(*call_args, **KEYWORDS.get(name, {}))
+                except allowed:
+                    pass
+                except Exception as exc:
+                    failures.append(f"{name}: argument {position} = {junk!r}: {exc!r}")
+                finally:
+                    db.session.rollback()
+    assert not failures, failures
