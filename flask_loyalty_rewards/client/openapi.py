@@ -14,8 +14,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from ..bounds import MAX_ID
 from ..services import events
 from . import API_BLUEPRINT, schemas
+from .api import IDEMPOTENCY_KEY
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -49,7 +51,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "in": "header",
                     "name": "Idempotency-Key",
                     "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
                     "description": "Retries with the same key and body return the first result "
                     "(with `Idempotent-Replayed: true`); another body with the key is a 409.",
                 },
@@ -99,7 +101,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "in": "path",
                     "name": "redeemed_id",
                     "required": True,
-                    "schema": {"type": "integer"},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 }
             ],
             "responses": {
