@@ -32,6 +32,9 @@ MONEY_PLACES = 2
 #: The cashback worth of one point, ``NUMERIC(14, 6)``.
 MAX_POINT_VALUE = Decimal("99999999.999999")
 POINT_VALUE_PLACES = 6
+#: A host's order amount (``earn_for_order``), ``NUMERIC(18, 4)``.
+MAX_ORDER_AMOUNT = Decimal("1e12")
+ORDER_AMOUNT_PLACES = 4
 #: Longer text is not a number we keep (and ``int()`` of thousands of digits is slow).
 MAX_NUMBER_TEXT = 40
 

@@ -127,6 +127,10 @@ class LoyaltyRewards:
     Works like the pallets extensions: create it once (it holds no app), then call
     :meth:`init_app` for each app, inside an app factory or not. Per-app state lives in
     ``app.extensions["loyalty_rewards"]``.
+
+    Each service method lists under "Raises:" the :mod:`~flask_loyalty_rewards.errors` it may
+    raise, all :class:`~flask_loyalty_rewards.LoyaltyError` subclasses; any of them also raises
+    :class:`~flask_loyalty_rewards.NotInitialized` on an app that never called ``init_app``.
     """
 
     def __init__(
@@ -270,6 +274,11 @@ class LoyaltyRewards:
         idempotency_key: str | None = None,
         actor: str | None = None,
     ) -> PointsLotMixin:
+        """Give a customer points (one new lot); a retry under the same key replays.
+
+        Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the key earned a
+        different number of points).
+        """
         return ledger.earn_points(
             self._ctx(),
             customer,
@@ -285,6 +294,10 @@ class LoyaltyRewards:
     def revoke_points(
         self, customer: Any, idempotency_key: str, *, reason: str, actor: str | None = None
     ) -> ledger.RevokeResult:
+        """Take back what is left of the points earned under a key (a refunded order).
+
+        Raises: InvalidInput, NotFound (no such customer, or nothing was earned under the key).
+        """
         return ledger.revoke_points(
             self._ctx(), customer, idempotency_key, reason=reason, actor=actor
         )
@@ -298,7 +311,11 @@ class LoyaltyRewards:
         at: dt.datetime | None = None,
         actor: str | None = None,
     ) -> OrderPointsMixin:
-        """Book an order's points by the earning rules, once per order id (see docs: points)."""
+        """Book an order's points by the earning rules, once per order id (see docs: points).
+
+        Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the order id was
+        booked with another amount).
+        """
         return earning.earn_for_order(self._ctx(), customer, order_id, amount, at=at, actor=actor)
 
     def reverse_order(
@@ -310,7 +327,10 @@ class LoyaltyRewards:
         amount: Decimal | int | None = None,
         actor: str | None = None,
     ) -> ledger.RevokeResult:
-        """Take an order's points back, all or a refund's share; a no-op if it earned none."""
+        """Take an order's points back, all or a refund's share; a no-op if it earned none.
+
+        Raises: InvalidInput, NotFound (no such customer).
+        """
         return earning.reverse_order(
             self._ctx(), customer, order_id, reason=reason, amount=amount, actor=actor
         )
@@ -324,24 +344,47 @@ class LoyaltyRewards:
         actor: str | None = None,
         expires_at: dt.datetime | None = None,
     ) -> int:
+        """An admin's correction (positive grants, negative deducts); returns the active points.
+
+        Raises: InvalidInput, NotFound (no such customer), NotEnoughPoints (a deduction larger than
+        the active points).
+        """
         return ledger.adjust_points(
             self._ctx(), customer, delta, reason=reason, actor=actor, expires_at=expires_at
         )
 
     def active_points(self, customer: Any) -> int:
+        """The points the customer can spend now.
+
+        Raises: InvalidInput, NotFound (no such customer).
+        """
         ctx = self._ctx()
         return ledger.active_points(ctx, ctx.customer_id(customer))
 
     def points_summary(self, customer: Any) -> ledger.PointsSummary:
+        """Active and pending points, and the next expiry.
+
+        Raises: InvalidInput, NotFound (no such customer).
+        """
         ctx = self._ctx()
         return ledger.summary(ctx, ctx.customer_id(customer))
 
     def points_needed(self, customer: Any, campaign: Any) -> int:
+        """How many more points the customer needs for the campaign (0 when enough).
+
+        Raises: InvalidInput, NotFound (no such customer), RewardUnavailable (``not_found``: no such
+        campaign).
+        """
         return redemption.points_needed(self._ctx(), customer, campaign)
 
     def availability(
         self, customer: Any, campaigns: list[Any]
     ) -> dict[int, redemption.Availability]:
+        """Whether the customer can redeem each campaign now, and why not.
+
+        Raises: InvalidInput, NotFound (no such customer), RewardUnavailable (``not_found``: no such
+        campaign).
+        """
         return redemption.availabilities(self._ctx(), customer, campaigns)
 
     def redeem(
@@ -353,6 +396,11 @@ class LoyaltyRewards:
         charge_points: bool = True,
         actor: str | None = None,
     ) -> RedeemedRewardMixin:
+        """Spend the customer's points on a reward; a retry under the same key replays.
+
+        Raises: InvalidInput, NotFound (no such customer), NotEnoughPoints, RewardUnavailable
+        (``reason`` says why), IdempotencyConflict.
+        """
         return redemption.redeem(
             self._ctx(),
             customer,
@@ -365,12 +413,19 @@ class LoyaltyRewards:
     def mark_used(
         self, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
     ) -> RedeemedRewardMixin:
+        """Mark an active coupon used (optionally in an order).
+
+        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+        """
         return redemption.mark_used(
             self._ctx(), redeemed, actor=actor, order_reference=order_reference
         )
 
     def find_coupon(self, customer: Any, code: str) -> RedeemedRewardMixin:
-        """The customer's redeemed reward with this code, however it was typed (or NotFound)."""
+        """The customer's redeemed reward with this code, however it was typed (or NotFound).
+
+        Raises: InvalidInput, NotFound (no reward of the customer has the code).
+        """
         return checkout.find_coupon(self._ctx(), customer, code)
 
     def use_coupon(
@@ -381,31 +436,49 @@ class LoyaltyRewards:
         order_reference: str | None = None,
         actor: str | None = None,
     ) -> RedeemedRewardMixin:
-        """At checkout: mark the customer's reward with this code used in the order."""
+        """At checkout: mark the customer's reward with this code used in the order.
+
+        Raises: InvalidInput, NotFound (no reward of the customer has the code),
+        InvalidStatusChange.
+        """
         return checkout.use_coupon(
             self._ctx(), customer, code, order_reference=order_reference, actor=actor
         )
 
     def unmark_used(self, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
+        """Undo :meth:`mark_used` while the coupon is active.
+
+        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+        """
         return redemption.unmark_used(self._ctx(), redeemed, actor=actor)
 
     def set_delivery_status(
         self, redeemed: Any, status: Any, *, actor: str | None = None
     ) -> RedeemedRewardMixin:
+        """Move a used gift to the next delivery status.
+
+        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+        """
         return redemption.set_delivery_status(self._ctx(), redeemed, status, actor=actor)
 
     def cancel_redemption(
         self, redeemed: Any, *, reason: str, actor: str | None = None
     ) -> RedeemedRewardMixin:
+        """Cancel a redemption; its points go back to the lots they came from.
+
+        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+        """
         return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
 
     def add_pool_codes(self, campaign: Any, text: str | Iterable[str]) -> codes.UploadReport:
         """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
 
         ``text`` is the text or an iterable of its lines (read in batches); a header line is
-        skipped and codes that exist anywhere already are reported, not added. Raises
-        :class:`~flask_loyalty_rewards.InvalidInput` above ``LOYALTY_POOL_UPLOAD_MAX_CODES``
-        codes (nothing is added then).
+        skipped and codes that exist anywhere already are reported, not added; above
+        ``LOYALTY_POOL_UPLOAD_MAX_CODES`` codes nothing is added.
+
+        Raises: InvalidInput (also above the upload limit), RewardUnavailable (``not_found``: no
+        such campaign).
         """
         from . import clock
 
@@ -415,7 +488,15 @@ class LoyaltyRewards:
             return codes.add_pool_codes(ctx, reward, text, clock.now())
 
     def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
+        """Expire the points and coupons that are due (``flask loyalty expire``).
+
+        Raises: InvalidInput.
+        """
         return expiry.run_expiry(self._ctx(), now)
 
     def verify(self) -> list[verify.Problem]:
+        """Every ledger invariant that does not hold (empty when all is well).
+
+        Raises: nothing of its own: drift is returned.
+        """
         return verify.verify(self._ctx())

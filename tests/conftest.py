@@ -44,8 +44,11 @@ def backends() -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each database test on every backend named, or on those of its ``backends`` mark."""
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", backends(), indirect=True, scope="session")
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = [b for b in backends() if marker is None or b in marker.args]
+        metafunc.parametrize("backend", names, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")

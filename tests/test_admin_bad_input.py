@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from flask_loyalty_rewards import CodeSource
 from tests import host
 from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token, flashes
 from tests.test_admin_campaigns import form
@@ -151,3 +154,120 @@ def test_a_campaign_value_out_of_bounds_is_a_field_error(app: Flask, admin_clien
 def field_errors(page: str, field: str) -> bool:
     """Whether the form marks ``field`` invalid (Flask-Admin's Bootstrap 4 markup)."""
     return bool(re.search(rf'class="[^"]*is-invalid[^"]*"[^>]*id="{field}"', page))
+
+
+# -- fuzzing every admin form and action and the client's redeem form -----------------------------
+
+#: What a careless admin or an attacker types: text, huge and negative numbers, NaN, other
+#: scripts' digits, ids past every column.
+TYPED = st.one_of(
+    st.text(max_size=12),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(["NaN", "sNaN", "-Infinity", "1e30", "0.001", "", " ", "1_0", "y"]),
+    st.lists(st.integers(0, 9), min_size=1, max_size=4).map(
+        lambda ds: "".join(chr(0x0660 + d) for d in ds)
+    ),
+    st.sampled_from([str(2**31), str(2**63), str(2**64), "-" + str(2**63)]),
+)
+
+
+def fuzz_targets(ids: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
+    """Every admin form and action, and the client's redeem form, with valid values."""
+    customer, campaign, reward = ids["customer"], ids["campaign"], ids["reward"]
+    return [
+        (CAMPAIGNS + "new/", form()),
+        (f"{CAMPAIGNS}edit/?id={campaign}", form()),
+        (CAMPAIGNS + "action/", {"action": "deactivate", "rowid": str(campaign)}),
+        (f"{CAMPAIGNS}pool/?id={ids['pool']}", {"text": "FUZZ1"}),
+        (GRID + "usage/", {"id": str(reward), "used": "1"}),
+        (GRID + "delivery/", {"id": str(reward), "status": "shipped"}),
+        (GRID + "cancel/", {"id": str(reward), "reason": "typo"}),
+        (GRID + "action/", {"action": "unmark_used", "rowid": str(reward)}),
+        (f"{POINTS}customer/adjust/?customer_id={customer}", {"delta": "5", "reason": "gift"}),
+        (
+            f"{POINTS}customer/redeem/?customer_id={customer}",
+            {"campaign": str(campaign), "charge_points": "y"},
+        ),
+        ("/admin/loyalty/cashback/retry/", {"id": str(ids["payout"])}),
+        ("/admin/loyalty/cashback/cancel/", {"id": str(ids["payout"]), "reason": "typo"}),
+        ("/admin/loyalty/cashback/settle/", {"id": str(ids["payout"]), "outcome": "paid"}),
+        (f"/loyalty/rewards/{campaign}/redeem", {"idempotency_key": "k" * 22}),
+    ]
+
+
+def refused(client: Any, url: str, response: Any) -> bool:
+    """Whether the request was turned down: a form shown again, or only error flashes."""
+    with client.session_transaction() as flask_session:
+        shown = flask_session.pop("_flashes", [])
+    if url.startswith("/loyalty/"):  # the client's redeem form redirects to the new reward
+        return bool(response.status_code != 303)
+    if 'id="loyalty-pool-report"' in response.get_data(as_text=True):
+        return False
+    return response.status_code != 302 or not any(c == "success" for c, _ in shown)
+
+
+def fuzz_admin(app: Flask, admin_client: Any, admin_data: Any, examples: int) -> int:
+    from tests.test_cashback import add_campaign, add_customer
+
+    customer = admin_data.customer()
+    campaign = admin_data.campaign(cost_in_points=5)
+    admin_data.run(lambda s, m: host.loyalty.earn_points(customer, 50))
+
+    def cashback_payout(session: Any, models: Any) -> int:
+        redeemed = host.loyalty.redeem(add_customer(points=600), add_campaign())
+        return int(
+            session.query(models.CashbackPayout).filter_by(redeemed_reward_id=redeemed.id).one().id
+        )
+
+    ids = {
+        "customer": customer,
+        "campaign": campaign,
+        "pool": admin_data.campaign(code_source=CodeSource.POOL),
+        "reward": admin_data.redeemed(customer, campaign, used=True),
+        "payout": admin_data.run(cashback_payout),
+    }
+    targets = fuzz_targets(ids)
+    token = csrf_token(admin_client)
+    with admin_client.session_transaction() as flask_session:
+        flask_session["customer_id"] = admin_client.admin_id
+    sent: list[int] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        target=st.sampled_from(range(len(targets))),
+        changes=st.dictionaries(st.sampled_from(range(24)), TYPED, min_size=1, max_size=4),
+    )
+    def post_garbage(target: int, changes: dict[int, str]) -> None:
+        url, data = targets[target]
+        names = sorted({*data, "id", "rowid"})
+        data = {**data, **{names[i % len(names)]: v for i, v in changes.items()}}
+        before = all_rows(app)
+        response = admin_client.post(url, data={**data, "csrf_token": token})
+        sent.append(response.status_code)
+        assert response.status_code < 500, (url, data)
+        if refused(admin_client, url, response):
+            assert all_rows(app) == before, (url, data)
+
+    post_garbage()
+    assert admin_data.run(lambda s, m: host.loyalty.verify()) == []
+    return len(sent)
+
+
+@pytest.mark.backends("sqlite")
+def test_garbage_posted_to_every_form_is_refused_without_a_write(
+    app: Flask, admin_client: Any, admin_data: Any
+) -> None:
+    assert fuzz_admin(app, admin_client, admin_data, examples=80) == 80
+
+
+@pytest.mark.backends("postgresql")
+def test_garbage_posted_to_every_form_is_refused_without_a_write_on_postgresql(
+    app: Flask, admin_client: Any, admin_data: Any
+) -> None:
+    assert fuzz_admin(app, admin_client, admin_data, examples=20) == 20

@@ -21,6 +21,8 @@ from tests.client_support import Shop, csrf_token, log_in
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ID = st.one_of(
     st.integers(min_value=-5, max_value=2**70).map(str),
+    # other scripts' digits (Arabic-Indic, fullwidth): never read as a number
+    st.lists(st.sampled_from("\u0661\u0665\uff11\uff15"), min_size=1, max_size=3).map("".join),
     st.text(string.ascii_letters + string.digits + "-_.~%", min_size=1, max_size=12),
 )
 ROUTES = st.one_of(
@@ -65,7 +67,9 @@ CONTENT_TYPES = st.sampled_from(
         "text/plain",
     ]
 )
-QUERY = st.dictionaries(st.sampled_from(["page", "per_page", "redeemed", "q"]), LATIN1, max_size=3)
+QUERY = st.dictionaries(
+    st.sampled_from(["page", "per_page", "redeemed", "q"]), LATIN1 | ID, max_size=3
+)
 
 
 @pytest.fixture

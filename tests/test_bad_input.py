@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from flask_loyalty_rewards import InvalidInput, LoyaltyError, NotFound, RewardUnavailable
+from flask_loyalty_rewards import (
+    InvalidInput,
+    LoyaltyError,
+    LoyaltyRewards,
+    NotFound,
+    RewardType,
+    RewardUnavailable,
+    bounds,
+    errors,
+)
+from flask_loyalty_rewards.services.campaigns import check_campaign
+from flask_loyalty_rewards.services.cashback import cashback_amount
 from tests.host import db, loyalty, models
 
 NAIVE = dt.datetime(2026, 6, 1, 12, 0)
@@ -131,3 +144,249 @@ def test_every_refusal_has_a_stable_code_and_a_message(customer):
     payload = raised.value.to_dict()
     assert payload["code"] == "invalid_input"
     assert payload["message"]
+
+
+# -- bounds (docs: bounds): one definition of each, checked before anything is written --------
+
+
+def campaign_values(**changes: Any) -> dict[str, Any]:
+    from tests.test_admin_campaigns import valid
+
+    return valid(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"cost_in_points": 2**63}, "cost_in_points"),
+        ({"cost_in_points": bounds.MAX_POINTS + 1}, "cost_in_points"),
+        ({"total_limit": 2**31}, "total_limit"),
+        ({"total_limit": 10**25}, "total_limit"),
+        ({"per_customer_limit": 2**31}, "per_customer_limit"),
+        ({"days_inactive": 36_501}, "days_inactive"),
+        ({"tax_value": Decimal("NaN")}, "tax_value"),
+        ({"tax_value": Decimal("sNaN")}, "tax_value"),
+        ({"tax_value": Decimal("Infinity")}, "tax_value"),
+        ({"tax_value": Decimal("0.001")}, "tax_value"),
+        ({"tax_value": 1.5}, "tax_value"),
+        ({"reward_value": Decimal("1E+10")}, "reward_value"),
+        ({"reward_value": Decimal("-Infinity")}, "reward_value"),
+        ({"cashback_point_value": Decimal("1E+30")}, "cashback_point_value"),
+        ({"cashback_point_value": Decimal("sNaN")}, "cashback_point_value"),
+        ({"cashback_point_value": Decimal("0.0000001")}, "cashback_point_value"),
+        # cost times the worth of a point is the payout: it must fit a money column too
+        (
+            {"cost_in_points": 10**12, "cashback_point_value": Decimal("0.01")},
+            "cashback_point_value",
+        ),
+    ],
+)
+def test_a_campaign_value_past_its_bound_is_a_field_error(changes, field):
+    campaign = models.RewardCampaign(**campaign_values(**changes))
+    with pytest.raises(InvalidInput) as raised:
+        check_campaign(campaign)
+    assert field in raised.value.details
+
+
+@pytest.mark.parametrize(
+    "at_most",
+    [
+        {
+            "cost_in_points": bounds.MAX_POINTS,
+            "tax_value": bounds.MAX_MONEY,
+            "reward_value": bounds.MAX_MONEY,
+            "total_limit": bounds.MAX_COUNT,
+            "per_customer_limit": bounds.MAX_COUNT,
+            "days_inactive": bounds.MAX_DAYS,
+            "days_valid": bounds.MAX_DAYS,
+        },
+        # the largest payout a cost times the worth of a point may make
+        {"cost_in_points": 100, "cashback_point_value": bounds.MAX_POINT_VALUE},
+    ],
+)
+def test_a_campaign_at_its_bounds_is_kept_exactly_on_every_backend(make_campaign, at_most):
+    check_campaign(models.RewardCampaign(**campaign_values(**at_most)))
+    campaign_id = make_campaign(**at_most).id
+    db.session.expire_all()
+    stored = db.session.get(models.RewardCampaign, campaign_id)
+    assert {name: getattr(stored, name) for name in at_most} == at_most
+
+
+@pytest.mark.parametrize(
+    "per_point", [Decimal("1E+30"), Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity")]
+)
+def test_a_cashback_amount_out_of_range_is_refused_not_a_crash(per_point):
+    campaign = models.RewardCampaign(
+        **campaign_values(
+            reward_type=RewardType.CASHBACK, cashback_point_value=per_point, cost_in_points=10
+        )
+    )
+    with pytest.raises(RewardUnavailable) as raised:
+        cashback_amount(campaign)
+    assert raised.value.reason == "cashback_not_configured"
+
+
+@pytest.mark.parametrize("points", [2**63, -(2**63), bounds.MAX_POINTS + 1])
+def test_points_past_the_bound_are_a_field_error(customer, points):
+    error = refused_without_writes(lambda: loyalty.adjust_points(customer, points, reason="x"))
+    assert "delta" in error.details  # type: ignore[attr-defined]
+    error = refused_without_writes(lambda: loyalty.earn_points(customer, abs(points)))
+    assert "points" in error.details  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("row_id", [2**31, 2**63, 10**30, -(2**63)])
+def test_ids_no_row_can_have_are_refused_by_every_service(customer, make_campaign, row_id):
+    reward = loyalty.redeem(customer, make_campaign())
+    for call in (
+        lambda: loyalty.redeem(customer, row_id),
+        lambda: loyalty.mark_used(row_id),
+        lambda: loyalty.cancel_redemption(row_id, reason="typo"),
+        lambda: loyalty.set_delivery_status(row_id, "shipped"),
+    ):
+        refused_without_writes(call, LoyaltyError)
+    assert reward.id is not None
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0665", "\u0661\u0660", "\uff15", "1_0", "1e3", "NaN", "Infinity", " ", "", "0x10"]
+)
+def test_typed_numbers_take_ascii_digits_only(text):
+    assert bounds.parse_whole(text) is None
+    assert bounds.parse_id(text) is None
+    assert bounds.parse_decimal(text) is None
+
+
+def test_typed_numbers_in_ascii_digits_are_read():
+    assert bounds.parse_whole(" -42 ") == -42
+    assert bounds.parse_id("17") == 17
+    assert bounds.parse_id(str(bounds.MAX_ID + 1)) is None
+    assert bounds.parse_decimal("12.50") == Decimal("12.50")
+    assert bounds.parse_decimal(".5") == Decimal("0.5")
+
+
+# -- typed numbers on the customer's side: ASCII digits only ------------------------------------
+
+ARABIC_FIVE = "\u0665"
+
+
+def test_ids_in_other_scripts_digits_are_not_found_on_the_pages_and_the_api(
+    app, client, shop, alice
+):
+    cheap = shop.campaign(cost_in_points=5)
+    shop.earn(alice, 50)
+    mine = shop.redeem(alice, cheap)
+    for digits in (
+        "".join(chr(0x0660 + int(d)) for d in str(mine)),
+        "".join(chr(0xFF10 + int(d)) for d in str(mine)),
+    ):
+        assert client.get(f"/loyalty/my-rewards/{digits}").status_code == 404
+        answer = client.get(f"/loyalty/api/redeemed-rewards/{digits}")
+        assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+    for huge in (2**31, 2**63, 10**30):
+        assert client.get(f"/loyalty/my-rewards/{huge}").status_code == 404
+        assert client.get(f"/loyalty/rewards/{huge}/redeem").status_code == 404
+
+
+def test_page_numbers_take_ascii_digits_only(app, client, shop, alice):
+    answer = client.get("/loyalty/api/redeemed-rewards", query_string={"page": ARABIC_FIVE})
+    assert answer.status_code == 422
+    assert "page" in answer.get_json()["error"]["details"]["fields"]
+    assert client.get("/loyalty/my-rewards", query_string={"page": ARABIC_FIVE}).status_code == 200
+    assert client.get("/loyalty/my-rewards", query_string={"page": str(10**30)}).status_code == 200
+
+
+def test_the_cli_takes_ascii_digits_only(app):
+    result = app.test_cli_runner().invoke(args=["loyalty", "cashback-sync", "--limit", ARABIC_FIVE])
+    assert result.exit_code == 2
+    assert "not a whole number" in result.output
+
+
+# -- every public call raises only what its docstring lists ------------------------------------
+
+#: Each public service method of the extension, with arguments that work (garbage replaces one).
+PUBLIC_CALLS: dict[str, tuple[Any, ...]] = {
+    "earn_points": ("customer", 10),
+    "revoke_points": ("customer", "order-1"),
+    "earn_for_order": ("customer", "order-9", 10),
+    "reverse_order": ("customer", "order-9"),
+    "adjust_points": ("customer", -10),
+    "active_points": ("customer",),
+    "points_summary": ("customer",),
+    "points_needed": ("customer", "campaign"),
+    "availability": ("customer", ["campaign"]),
+    "redeem": ("customer", "campaign"),
+    "mark_used": ("reward",),
+    "find_coupon": ("customer", "code"),
+    "use_coupon": ("customer", "code"),
+    "unmark_used": ("reward",),
+    "set_delivery_status": ("reward", "shipped"),
+    "cancel_redemption": ("reward",),
+    "add_pool_codes": ("campaign", "A1\nB2"),
+    "run_expiry": (),
+    "verify": (),
+}
+KEYWORDS: dict[str, dict[str, Any]] = {
+    "revoke_points": {"reason": "refund"},
+    "reverse_order": {"reason": "refund"},
+    "adjust_points": {"reason": "typo"},
+    "cancel_redemption": {"reason": "typo"},
+}
+GARBAGE = [None, True, -1, 0, 2**63, "", "x", 1.5, Decimal("NaN"), object(), ["x"], {"a": 1}]
+
+
+def documented_raises(name: str) -> tuple[type[Exception], ...]:
+    doc = getattr(LoyaltyRewards, name).__doc__ or ""
+    line = (
+        " ".join(doc.split("Raises:", 1)[1].split("\n\n", 1)[0].split()) if "Raises:" in doc else ""
+    )
+    assert line, f"LoyaltyRewards.{name} documents no Raises section"
+    line = re.sub(r"\([^)]*\)", "", line)
+    names = [n.strip(" .") for n in line.split(",") if n.strip(" .")]
+    if names == ["nothing of its own: drift is returned"]:
+        return ()
+    found = tuple(getattr(errors, n, None) for n in names)
+    assert all(isinstance(t, type) and issubclass(t, errors.LoyaltyError) for t in found), names
+    return found  # type: ignore[return-value]
+
+
+def test_every_public_service_call_documents_what_it_raises():
+    public = {
+        name
+        for name, member in vars(LoyaltyRewards).items()
+        if callable(member) and not name.startswith("_")
+    } - {"init_app", "customer_loader", "customer_profile", "current_customer"}
+    assert public == set(PUBLIC_CALLS)
+    for name in public:
+        documented_raises(name)
+
+
+def test_public_service_calls_given_garbage_raise_only_what_they_document(
+    customer, make_campaign, frozen_clock
+):
+    campaign = make_campaign(cost_in_points=5)
+    loyalty.earn_points(customer, 10, idempotency_key="order-1")
+    reward = loyalty.redeem(customer, campaign)
+    good = {
+        "customer": customer,
+        "campaign": campaign,
+        "reward": reward,
+        "code": reward.coupon_code,
+    }
+    failures: list[str] = []
+    for name, arguments in PUBLIC_CALLS.items():
+        allowed = documented_raises(name)
+        args = [good.get(a, a) if isinstance(a, str) else a for a in arguments]
+        args = [[good["campaign"]] if a == ["campaign"] else a for a in args]
+        for position in range(len(args)):
+            for junk in GARBAGE:
+                call_args = [*args]
+                call_args[position] = junk
+                try:
+                    getattr(loyalty, name)(*call_args, **KEYWORDS.get(name, {}))
+                except allowed:
+                    pass
+                except Exception as exc:
+                    failures.append(f"{name}: argument {position} = {junk!r}: {exc!r}")
+                finally:
+                    db.session.rollback()
+    assert not failures, failures

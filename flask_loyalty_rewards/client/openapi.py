@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from ..bounds import MAX_ID
 from ..services import events
 from . import API_BLUEPRINT, schemas
 from .api import IDEMPOTENCY_KEY_PATTERN
@@ -106,7 +107,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "in": "path",
                     "name": "redeemed_id",
                     "required": True,
-                    "schema": {"type": "integer"},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 }
             ],
             "responses": {

@@ -215,6 +215,8 @@ def add_pool_codes(
     ``max_codes`` codes (default ``LOYALTY_POOL_UPLOAD_MAX_CODES``); run inside a unit of work,
     nothing of it is then kept.
     """
+    if not isinstance(text, str | Iterable) or isinstance(text, bytes | dict):
+        raise InvalidInput("codes must be text or an iterable of lines")
     lines: Iterable[str] = text.splitlines() if isinstance(text, str) else text
     limit = int(ctx.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] if max_codes is None else max_codes)
     report = UploadReport()

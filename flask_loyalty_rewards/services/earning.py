@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from .. import clock
+from ..bounds import MAX_ORDER_AMOUNT, ORDER_AMOUNT_PLACES
 from ..errors import IdempotencyConflict, InvalidInput
 from ..models.mixins import OrderPointsMixin
 from . import ledger
 from .context import Context, required_text, text_argument, unit_of_work
 
 #: The largest order amount accepted; far above any real order.
-MAX_AMOUNT = Decimal("1e12")
 EXPIRY_ROUNDING = ("exact", "end_of_day", "end_of_month")
 _ROUNDING_MODES = {
     getattr(decimal, name)
@@ -126,10 +126,11 @@ def amount_argument(value: Any, name: str = "amount") -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise InvalidInput(f"{name} must be a Decimal or an int, not {type(value).__name__}")
     amount = Decimal(value)
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise InvalidInput(f"{name} must be between 0 and {MAX_AMOUNT}")
-    if amount != amount.quantize(Decimal("0.0001"), rounding=decimal.ROUND_DOWN):
-        raise InvalidInput(f"{name} may have at most four decimal places")
+    if not amount.is_finite() or amount < 0 or amount > MAX_ORDER_AMOUNT:
+        raise InvalidInput(f"{name} must be between 0 and {MAX_ORDER_AMOUNT}")
+    places = Decimal(1).scaleb(-ORDER_AMOUNT_PLACES)
+    if amount != amount.quantize(places, rounding=decimal.ROUND_DOWN):
+        raise InvalidInput(f"{name} may have at most {ORDER_AMOUNT_PLACES} decimal places")
     return amount
 
 

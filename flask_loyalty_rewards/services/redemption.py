@@ -110,9 +110,14 @@ def availabilities(
     campaigns: Iterable[RewardCampaignMixin],
     now: dt.datetime | None = None,
 ) -> dict[int, Availability]:
-    """Availability of many campaigns for one customer in a fixed number of queries."""
+    """Availability of many campaigns for one customer in a fixed number of queries.
+
+    Campaigns given by id are loaded first (one query each).
+    """
     now = now or clock.now()
-    campaigns = list(campaigns)
+    if isinstance(campaigns, str | bytes) or not isinstance(campaigns, Iterable):
+        raise InvalidInput("campaigns must be a list of campaigns or campaign ids")
+    campaigns = [ctx.campaign(c) for c in campaigns]
     customer_id = ctx.customer_id(customer)
     active = ledger.active_points(ctx, customer_id, now)
     limited = [c.id for c in campaigns if c.per_customer_limit is not None]
