@@ -241,6 +241,19 @@ def test_a_destination_paytm_cannot_pay_is_refused_before_any_point_is_spent(
     assert paytm.requests == []
 
 
+def test_the_rewards_page_disables_a_cashback_paytm_cannot_pay(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    customer = add_customer(points=800, phone="+48 600 000 001")
+    campaign = add_campaign()
+
+    found = host.loyalty.availability(customer, [campaign])[campaign.id]
+
+    assert (found.can_redeem, found.reasons) == (False, ("cashback_unavailable",))
+    assert "10-digit Indian mobile number" in (found.message or "")
+    assert paytm.requests == []
+
+
 # -- PayTM through the whole path ----------------------------------------------------------------
 
 
