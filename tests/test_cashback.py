@@ -666,6 +666,23 @@ def test_a_payout_with_money_on_its_way_cannot_be_cancelled(ctx: Flask, paytm: F
     assert payout_of(redeemed_id).state is PayoutState.PENDING
 
 
+def test_the_payout_of_a_used_cashback_is_cancelled_only_once_it_is_unmarked(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    paytm.next_transfers("FAILURE")
+    redeemed_id = redeem_cashback()
+    host.loyalty.mark_used(redeemed_id)
+
+    with pytest.raises(InvalidStatusChange) as refused:
+        cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+
+    assert refused.value.reason == "used"
+    assert payout_of(redeemed_id).state is PayoutState.FAILURE
+    host.loyalty.unmark_used(redeemed_id)
+    cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+    assert payout_of(redeemed_id).state is PayoutState.CANCELED
+
+
 def test_a_cancellation_needs_a_reason(ctx: Flask) -> None:
     payout_id = payout_of(redeem_cashback()).id
 

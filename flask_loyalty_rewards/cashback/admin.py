@@ -20,7 +20,7 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from .. import rules
+from .. import clock, rules
 from ..admin.access import LoyaltyAdminMixin, expose
 from ..admin.forms import CancelForm, RowForm, form_error, when
 from ..admin.grid import ChoiceFilter
@@ -133,12 +133,14 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             self.db_session.scalars(sa.select(model).where(model.id.in_(ids))).all()
         return count, rows
 
+    def _reward(self, row: Any) -> Any:
+        return self.db_session.get(self._state().models.RedeemedReward, row.redeemed_reward_id)
+
     def retry_refusal(self, row: Any) -> InvalidStatusChange | None:
-        reward = self.db_session.get(self._state().models.RedeemedReward, row.redeemed_reward_id)
-        return rules.retry_refusal(row, reward)
+        return rules.retry_refusal(row, self._reward(row))
 
     def cancel_refusal(self, row: Any) -> InvalidStatusChange | None:
-        return rules.payout_cancel_refusal(row)
+        return rules.payout_cancel_refusal(row, self._reward(row), clock.now())
 
     def settle_refusal(self, row: Any) -> InvalidStatusChange | None:
         return rules.settle_refusal(row)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ..cashback.models import CashbackPayoutMixin, PayoutState
 from ..cashback.providers import ManualProvider
 from ..errors import InvalidStatusChange
 from ..models.mixins import RedeemedRewardMixin
+from .rewards import cancel_refusal
 
 #: States in which no money can be on its way: failed, or being given up.
 _GIVEN_UP = frozenset({PayoutState.FAILURE, PayoutState.CANCELING})
@@ -43,18 +46,25 @@ def settle_refusal(payout: CashbackPayoutMixin) -> InvalidStatusChange | None:
     return None
 
 
-def payout_cancel_refusal(payout: CashbackPayoutMixin) -> InvalidStatusChange | None:
-    """Why the payout cannot be given up: only when no money can be on its way.
+def payout_cancel_refusal(
+    payout: CashbackPayoutMixin, reward: RedeemedRewardMixin, now: dt.datetime
+) -> InvalidStatusChange | None:
+    """Why the payout cannot be given up, its points going back with its redemption.
 
-    That is a failed payout (or one whose cancellation was interrupted), or a manual one nobody
-    has paid yet.
+    Only when no money can be on its way: a failed payout (or one whose cancellation was
+    interrupted), or a manual one nobody has paid yet; and only when the redemption itself may
+    be cancelled (:func:`~.rewards.cancel_refusal`, a used one is unmarked first). A redemption
+    already cancelled is no obstacle: an interrupted cancellation simply finishes.
     """
-    if payout.state in _GIVEN_UP or (
+    if payout.state not in _GIVEN_UP and not (
         payout.provider == ManualProvider.name and payout.state in _UNPAID_MANUAL
     ):
-        return None
-    return _refusal(
-        "Only a failed payout (or an unpaid manual one) can be cancelled.",
-        "payout_not_cancelable",
-        payout,
-    )
+        return _refusal(
+            "Only a failed payout (or an unpaid manual one) can be cancelled.",
+            "payout_not_cancelable",
+            payout,
+        )
+    refusal = cancel_refusal(reward, None, now)
+    if refusal is not None and refusal.reason != "already_canceled":
+        return refusal
+    return None

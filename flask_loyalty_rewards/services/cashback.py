@@ -782,7 +782,7 @@ def cancel(
     now = clock.now()
     with unit_of_work(ctx):
         row = _locked_payout(ctx, payout)
-        refusal = rules.payout_cancel_refusal(row)
+        refusal = rules.payout_cancel_refusal(row, ctx.redeemed(row.redeemed_reward_id), now)
         if refusal is not None:
             raise refusal
         before = row.state
