@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..cashback.models import CashbackPayoutMixin, PayoutState
-from ..cashback.providers import ManualProvider
+from ..cashback.models import MANUAL_PROVIDER, CashbackPayoutMixin, PayoutState
 from ..errors import InvalidStatusChange
 from ..models.mixins import RedeemedRewardMixin
 from .rewards import cancel_refusal
@@ -35,7 +34,7 @@ def retry_refusal(
 
 def settle_refusal(payout: CashbackPayoutMixin) -> InvalidStatusChange | None:
     """Why an admin cannot record the payout as paid or failed by hand."""
-    if payout.provider != ManualProvider.name:
+    if payout.provider != MANUAL_PROVIDER:
         return _refusal(
             f"Only manual payouts are settled by hand; {payout.provider} reports its own status.",
             "not_manual",
@@ -57,7 +56,7 @@ def payout_cancel_refusal(
     already cancelled is no obstacle: an interrupted cancellation simply finishes.
     """
     if payout.state not in _GIVEN_UP and not (
-        payout.provider == ManualProvider.name and payout.state in _UNPAID_MANUAL
+        payout.provider == MANUAL_PROVIDER and payout.state in _UNPAID_MANUAL
     ):
         return _refusal(
             "Only a failed payout (or an unpaid manual one) can be cancelled.",
