@@ -63,7 +63,7 @@ def what_a_redemption_wrote(reward) -> dict[str, list[tuple]]:
         "reward": rows(
             models.RedeemedReward,
             models.RedeemedReward.id == reward.id,
-            leave_out=("id", "customer_id", "customer_email"),
+            leave_out=("id", "customer_id", "customer_email", "search_email"),
         ),
         "entry": rows(
             entry, entry.id == spend.id, leave_out=("id", "customer_id", "redeemed_reward_id")
