@@ -66,6 +66,8 @@ class Shop:
                 "created_at": now,
                 "updated_at": now,
             }
+            if fields.get("reward_type") is RewardType.GIFT:
+                values["fulfillment_tracking"] = True
             campaign = host.models.RewardCampaign(**(values | fields))
             host.db.session.add(campaign)
             host.db.session.commit()

@@ -174,7 +174,10 @@ def customer_fields(n: int, **fields: Any) -> dict[str, Any]:
 
 
 def campaign_fields(**fields: Any) -> dict[str, Any]:
-    """A discount-code campaign costing 100 points, with ``fields`` on top."""
+    """A discount-code campaign costing 100 points, with ``fields`` on top.
+
+    A cashback gets an amount and a gift tracks its delivery unless ``fields`` say otherwise.
+    """
     from decimal import Decimal
 
     from flask_loyalty_rewards import RewardType
@@ -191,6 +194,8 @@ def campaign_fields(**fields: Any) -> dict[str, Any]:
     values.update(fields)
     if values["reward_type"] is RewardType.CASHBACK:
         values.setdefault("reward_value", Decimal("5.00"))
+    if values["reward_type"] is RewardType.GIFT:
+        values.setdefault("fulfillment_tracking", True)
     return values
 
 

@@ -314,7 +314,7 @@ def test_expired_coupon_is_offered_no_usage_action(admin_client, expired):
     assert rows[0]["Action"] == "View"
     details = admin_client.get(f"{GRID}details/?id={expired}").get_data(as_text=True)
     assert 'data-loyalty="mark-used"' not in details
-    assert "it is Expired" in details
+    assert "this one is Expired" in details
 
 
 def test_server_refuses_marking_an_expired_coupon_with_a_clear_message(
@@ -401,6 +401,31 @@ def test_delivery_form_offers_only_the_allowed_next_statuses(admin_client, admin
     assert delivery_options(admin_client, used_gift) == ["delivered", "canceled"]
     admin_data.run(lambda s, m: host.loyalty.set_delivery_status(used_gift, "delivered"))
     assert delivery_options(admin_client, used_gift) == []
+
+
+def test_a_gift_whose_campaign_does_not_track_delivery_has_no_delivery_form(
+    admin_client, admin_data
+):
+    campaign = admin_data.campaign(reward_type=RewardType.GIFT, fulfillment_tracking=False)
+    rid = admin_data.redeemed(admin_data.customer(), campaign, used=True)
+    assert delivery_options(admin_client, rid) == []
+
+
+def test_a_shipped_gift_is_offered_no_unmark_in_the_grid(admin_client, admin_data, used_gift):
+    admin_data.run(lambda s, m: host.loyalty.set_delivery_status(used_gift, "shipped"))
+    _, rows = grid(admin_client.get(GRID).get_data(as_text=True))
+    assert rows[0]["Action"] == "View"
+    details = admin_client.get(f"{GRID}details/?id={used_gift}").get_data(as_text=True)
+    assert 'data-loyalty="unmark-used"' not in details
+    assert "The gift is already Shipped; it cannot be unmarked." in details
+
+
+def test_a_cashback_whose_payout_is_open_is_offered_no_cancel(admin_client, admin_data):
+    campaign = admin_data.campaign(reward_type=RewardType.CASHBACK)
+    rid = admin_data.redeemed(admin_data.customer(), campaign)
+    details = admin_client.get(f"{GRID}details/?id={rid}").get_data(as_text=True)
+    assert 'id="loyalty-cancel"' not in details
+    assert "Cancel a cashback reward from its payout" in details
 
 
 def test_non_gift_rewards_have_no_delivery_form(admin_client, admin_data):

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from flask_loyalty_rewards import RewardType
 from tests import host
 from tests.client_support import Shop, csrf_token, log_in
 from tests.conftest import dispose
@@ -93,6 +94,7 @@ def test_rewards_say_points_needed_whether_redeemable_and_why_not(
         "points_needed": 0,
         "can_redeem": True,
         "reason": None,
+        "reasons": [],
         "message": None,
         "active_from": None,
         "active_to": None,
@@ -102,6 +104,31 @@ def test_rewards_say_points_needed_whether_redeemable_and_why_not(
     assert items[dear]["message"] == "You must have 120 more points to get reward"
     assert (items[later]["can_redeem"], items[later]["reason"]) == (False, "not_started")
     assert items[later]["active_from"] == "2026-03-03T12:00:00+00:00"
+
+
+def test_rewards_report_every_blocker_not_only_the_first(
+    client: Any, shop: Shop, alice: int, frozen_clock: Any
+) -> None:
+    later = shop.campaign(cost_in_points=100, active_from=frozen_clock() + dt.timedelta(days=2))
+    shop.earn(alice, 30)
+    item = client.get(f"{API}/rewards").get_json()["items"][0]
+    assert item["id"] == later
+    assert (item["reason"], item["reasons"]) == (
+        "not_started",
+        ["not_started", "not_enough_points"],
+    )
+    assert item["message"] == (
+        "This reward cannot be redeemed yet. You must have 70 more points to get reward"
+    )
+
+
+def test_a_cashback_reward_without_an_amount_cannot_be_redeemed(
+    client: Any, shop: Shop, alice: int
+) -> None:
+    shop.campaign(reward_type=RewardType.CASHBACK, cost_in_points=10)
+    shop.earn(alice, 500)
+    item = client.get(f"{API}/rewards").get_json()["items"][0]
+    assert (item["can_redeem"], item["reasons"]) == (False, ["cashback_not_configured"])
 
 
 # -- redeeming ----------------------------------------------------------------------------------
@@ -208,6 +235,23 @@ def test_redeem_of_an_unknown_reward_is_404(client: Any, csrf: dict[str, str]) -
     response = redeem(client, 424242, csrf)
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"active": False}, {"visible_to": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}],
+    ids=["inactive", "not_visible"],
+)
+def test_redeem_of_a_reward_the_customer_may_not_see_is_404_like_an_unknown_one(
+    client: Any, shop: Shop, alice: int, csrf: dict[str, str], frozen_clock: Any, fields: Any
+) -> None:
+    shop.earn(alice, 500)
+    hidden = shop.campaign(**fields)
+    response = redeem(client, hidden, csrf)
+    assert response.status_code == 404
+    unknown = redeem(client, 424242, csrf).get_json()["error"]
+    assert error_of(response) == unknown | {"details": {"campaign_id": hidden}}
+    assert shop.redeemed_ids(alice) == []
 
 
 def test_malformed_json_is_400(client: Any, csrf: dict[str, str]) -> None:

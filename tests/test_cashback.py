@@ -247,6 +247,19 @@ def test_a_destination_paytm_cannot_pay_is_refused_before_any_point_is_spent(
     assert paytm.requests == []
 
 
+def test_the_rewards_page_disables_a_cashback_paytm_cannot_pay(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    customer = add_customer(points=800, phone="+48 600 000 001")
+    campaign = add_campaign()
+
+    found = host.loyalty.availability(customer, [campaign])[campaign.id]
+
+    assert (found.can_redeem, found.reasons) == (False, ("cashback_unavailable",))
+    assert "10-digit Indian mobile number" in (found.message or "")
+    assert paytm.requests == []
+
+
 # -- PayTM through the whole path ----------------------------------------------------------------
 
 
@@ -651,6 +664,23 @@ def test_a_payout_with_money_on_its_way_cannot_be_cancelled(ctx: Flask, paytm: F
     assert refused.value.reason == "payout_not_cancelable"
     assert core_refused.value.reason == "cashback_payout_open"
     assert payout_of(redeemed_id).state is PayoutState.PENDING
+
+
+def test_the_payout_of_a_used_cashback_is_cancelled_only_once_it_is_unmarked(
+    ctx: Flask, paytm: FakePaytm
+) -> None:
+    paytm.next_transfers("FAILURE")
+    redeemed_id = redeem_cashback()
+    host.loyalty.mark_used(redeemed_id)
+
+    with pytest.raises(InvalidStatusChange) as refused:
+        cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+
+    assert refused.value.reason == "used"
+    assert payout_of(redeemed_id).state is PayoutState.FAILURE
+    host.loyalty.unmark_used(redeemed_id)
+    cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+    assert payout_of(redeemed_id).state is PayoutState.CANCELED
 
 
 def test_a_cancellation_needs_a_reason(ctx: Flask) -> None:

@@ -166,6 +166,24 @@ def test_other_reasons_are_shown_in_plain_words_with_the_button_disabled(
     assert "lr-sr-only" not in body, "other reasons are visible, not only in the tooltip"
 
 
+def test_a_reward_not_started_still_says_how_many_points_are_missing(
+    client: Any, shop: Shop, alice: int, frozen_clock: Any
+) -> None:
+    campaign = shop.campaign(cost_in_points=100, active_from=dt.datetime(2026, 4, 1, tzinfo=UTC))
+    shop.earn(alice, 30)
+    body = card(client.get("/loyalty/"), campaign)
+    assert 'data-reasons="not_started not_enough_points"' in body
+    assert "This reward cannot be redeemed yet. You must have 70 more points to get reward" in body
+
+
+def test_a_cashback_without_an_amount_is_not_offered(client: Any, shop: Shop, alice: int) -> None:
+    campaign = shop.campaign(reward_type=RewardType.CASHBACK, cost_in_points=10)
+    shop.earn(alice, 500)
+    body = card(client.get("/loyalty/"), campaign)
+    assert re.search(r"<button[^>]*disabled", body)
+    assert "This cashback reward has no amount configured." in body
+
+
 def test_reaching_the_per_customer_limit_disables_the_reward(
     client: Any, shop: Shop, alice: int
 ) -> None:

@@ -557,6 +557,33 @@ def test_unused_gift_has_no_delivery_to_move(frozen_clock, make_campaign, rich):
     assert refused.value.reason == "not_used"
 
 
+def test_a_gift_whose_campaign_does_not_track_delivery_stays_ordered(
+    frozen_clock, make_campaign, rich
+):
+    reward = loyalty.redeem(
+        rich, make_campaign(reward_type=RewardType.GIFT, fulfillment_tracking=False)
+    )
+    loyalty.mark_used(reward)
+    for status in (DeliveryStatus.SHIPPED, DeliveryStatus.CANCELED):
+        with pytest.raises(InvalidStatusChange) as refused:
+            loyalty.set_delivery_status(reward, status)
+        assert refused.value.reason == "delivery_not_tracked"
+    db.session.refresh(reward)
+    assert reward.delivery_status is DeliveryStatus.ORDERED
+
+
+def test_a_gift_whose_campaign_does_not_track_delivery_is_unmarked_then_cancelled(
+    frozen_clock, make_campaign, rich
+):
+    reward = loyalty.redeem(
+        rich, make_campaign(reward_type=RewardType.GIFT, fulfillment_tracking=False)
+    )
+    loyalty.mark_used(reward)
+    loyalty.unmark_used(reward)
+    loyalty.cancel_redemption(reward, reason="out of stock")
+    assert reward.coupon_status is CouponStatus.CANCELED
+
+
 def test_shipped_gift_cannot_be_unmarked(used_gift):
     loyalty.set_delivery_status(used_gift, DeliveryStatus.SHIPPED)
     with pytest.raises(InvalidStatusChange) as refused:

@@ -1,8 +1,8 @@
 """The Redeemed rewards grid: who redeemed and used what, with usage and delivery actions.
 
-Every change goes through the core services; this view only picks what to offer (actions
-only for Active coupons, only the delivery statuses the transition table allows) and reports
-the services' refusals. Bulk actions work row by row: the allowed rows change, each refused
+Every change goes through the core services; this view offers an action exactly when the rule
+the service checks (:mod:`flask_loyalty_rewards.rules`) returns None, and reports the services'
+refusals. Bulk actions work row by row: the allowed rows change, each refused
 row is listed with its reason, and nothing else is touched.
 """
 
@@ -20,12 +20,12 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from .. import clock
+from .. import clock, rules
 from ..bounds import parse_id
-from ..errors import LoyaltyError
+from ..errors import InvalidStatusChange, LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..redirects import local_url
-from ..services.redemption import DELIVERY_TRANSITIONS
+from ..services import cashback
 from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
 from .forms import CancelForm, RowForm, form_error, when
@@ -184,30 +184,18 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     # -- what the templates offer -------------------------------------------------------------
 
-    def can_change_usage(self, row: Any) -> bool:
-        """Mark used / unmark are offered only while the coupon is Active."""
-        return bool(row.status_at(clock.now()) is CouponStatus.ACTIVE)
+    def usage_refusal(self, row: Any) -> InvalidStatusChange | None:
+        """Why Mark used / Unmark used is not offered (None: it is)."""
+        return rules.usage_refusal(row, clock.now())
 
     def delivery_choices(self, row: Any) -> list[DeliveryStatus]:
-        """The statuses a used gift may move to next (none for anything else)."""
-        if (
-            row.reward_type is not RewardType.GIFT
-            or not row.used
-            or row.delivery_status is None
-            or row.canceled_at is not None
-        ):
-            return []
-        return sorted(DELIVERY_TRANSITIONS[row.delivery_status], key=_delivery_order)
+        """The statuses the gift's delivery may move to now."""
+        return rules.delivery_choices(row, clock.now())
 
-    def can_cancel(self, row: Any) -> bool:
-        status = row.status_at(clock.now())
-        if status in (CouponStatus.CANCELED, CouponStatus.EXPIRED):
-            return False
-        return not row.used or row.delivery_status is DeliveryStatus.CANCELED
-
-    def coupon_status(self, row: Any) -> CouponStatus:
-        status: CouponStatus = row.status_at(clock.now())
-        return status
+    def cancel_refusal(self, row: Any) -> InvalidStatusChange | None:
+        """Why Cancel redemption is not offered (None: it is)."""
+        payout = cashback.payout_of(self.loyalty_state.current_context(), row)
+        return rules.cancel_refusal(row, payout, clock.now())
 
     def value_label(self, value: str | None) -> str:
         """A history row's stored value (an enum's value) as people read it."""
@@ -337,7 +325,3 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     def _back(self) -> Any:
         return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))
-
-
-def _delivery_order(status: DeliveryStatus) -> int:
-    return list(DeliveryStatus).index(status)

@@ -1,7 +1,8 @@
 """The "Cashback payouts" admin view: see each payout, retry, cancel, settle manual ones.
 
 Thin: every change is a call into :mod:`flask_loyalty_rewards.services.cashback`, whose refusals
-are shown as they are.
+are shown as they are; a button shows exactly when the rule the service checks
+(:mod:`flask_loyalty_rewards.rules`) returns None.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+import sqlalchemy as sa
+from flask import flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from markupsafe import Markup
@@ -18,15 +20,15 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from .. import clock, rules
 from ..admin.access import LoyaltyAdminMixin, expose
 from ..admin.forms import CancelForm, RowForm, form_error, when
 from ..admin.grid import ChoiceFilter
 from ..bounds import parse_id
-from ..errors import LoyaltyError
+from ..errors import InvalidStatusChange, LoyaltyError
 from ..redirects import local_url
 from ..services import cashback
 from .models import PayoutState
-from .providers import ManualProvider
 
 COLUMNS: dict[str, str] = {
     "created_at": "Created (UTC)",
@@ -122,14 +124,26 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     # -- what the templates offer -------------------------------------------------------------
 
-    def can_retry(self, row: Any) -> bool:
-        return bool(row.state is PayoutState.FAILURE)
+    def get_list(self, *args: Any, **kwargs: Any) -> tuple[int | None, Any]:
+        count, rows = super().get_list(*args, **kwargs)
+        if isinstance(rows, list) and rows:
+            # The page's redemptions, in the session's identity map for the Retry rule.
+            model = self._state().models.RedeemedReward
+            ids = {row.redeemed_reward_id for row in rows}
+            self.db_session.scalars(sa.select(model).where(model.id.in_(ids))).all()
+        return count, rows
 
-    def can_cancel(self, row: Any) -> bool:
-        return cashback.cancelable(row)
+    def _reward(self, row: Any) -> Any:
+        return self.db_session.get(self._state().models.RedeemedReward, row.redeemed_reward_id)
 
-    def can_settle(self, row: Any) -> bool:
-        return bool(row.provider == ManualProvider.name and not row.state.is_final)
+    def retry_refusal(self, row: Any) -> InvalidStatusChange | None:
+        return rules.retry_refusal(row, self._reward(row))
+
+    def cancel_refusal(self, row: Any) -> InvalidStatusChange | None:
+        return rules.payout_cancel_refusal(row, self._reward(row), clock.now())
+
+    def settle_refusal(self, row: Any) -> InvalidStatusChange | None:
+        return rules.settle_refusal(row)
 
     # -- changes (POST, CSRF-checked) ---------------------------------------------------------
 
@@ -177,16 +191,18 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             flash(form_error(form), "error")
         return self._back()
 
-    def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
+    def _state(self) -> Any:
         from ..extension import get_state
 
+        return get_state()
+
+    def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
         payout_id = parse_id(raw_id)
         if payout_id is None:
             flash("That payout does not exist.", "error")
             return
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
-            change(get_state().context(app), payout_id)
+            change(self._state().current_context(), payout_id)
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return

@@ -36,6 +36,9 @@ class PayoutState(enum.Enum):
         return self in FINAL_STATES
 
 
+#: The provider name of payouts an admin settles by hand (the default provider's).
+MANUAL_PROVIDER = "manual"
+
 FINAL_STATES = frozenset(
     {PayoutState.SUCCESS, PayoutState.FAILURE, PayoutState.CANCELING, PayoutState.CANCELED}
 )

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from .models import MANUAL_PROVIDER
+
 
 class Outcome(enum.Enum):
     SUCCESS = "success"  # the money arrived
@@ -102,7 +104,7 @@ class PayoutProvider(Protocol):
 class ManualProvider:
     """For shops without a payment partner: an admin pays by hand, then marks it paid or failed."""
 
-    name = "manual"
+    name = MANUAL_PROVIDER
     automatic = False
     CODE = "MANUAL"
 

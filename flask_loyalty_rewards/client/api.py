@@ -19,8 +19,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from wtforms import ValidationError as FormValidationError
 
 from .. import clock
-from ..errors import LoyaltyError
+from ..errors import LoyaltyError, RewardUnavailable
 from ..errors import NotFound as LoyaltyNotFound
+from ..rules import HIDDEN_REASONS
 from ..services import catalog, ledger, redemption
 from . import API_BLUEPRINT, schemas
 from .common import path_id, services_context
@@ -202,6 +203,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                     "points_needed": found.points_needed,
                     "can_redeem": found.can_redeem,
                     "reason": found.reason,
+                    "reasons": list(found.reasons),
                     "message": found.message,
                     "active_from": campaign.active_from,
                     "active_to": campaign.active_to,
@@ -223,7 +225,12 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
         if campaign is None:
             raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
-        outcome = redemption.redeem_once(ctx, g.loyalty_customer, campaign, idempotency_key=key)
+        try:
+            outcome = redemption.redeem_once(ctx, g.loyalty_customer, campaign, idempotency_key=key)
+        except RewardUnavailable as exc:
+            if exc.reason in HIDDEN_REASONS:  # as if it did not exist: hidden ones stay hidden
+                raise LoyaltyNotFound("no such reward", campaign_id=campaign.id) from None
+            raise
         row = outcome.value
         response = dump(redeemed_schema, row, 201)
         response.headers["Location"] = url_for(".redeemed_reward", redeemed_id=row.id)

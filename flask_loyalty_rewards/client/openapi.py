@@ -77,7 +77,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "responses": {
                 "201": _ok("RedeemedReward", "Redeemed (or replayed: see Idempotent-Replayed)."),
                 "400": _error("Invalid JSON, Idempotency-Key or CSRF token."),
-                "404": _error("No such reward."),
+                "404": _error("No such reward (or one the customer may not see now)."),
                 "409": _error(
                     "Refused: not_enough_points, reward_unavailable (details.reason) or "
                     "idempotency_conflict."

@@ -55,11 +55,26 @@ class RewardSchema(Schema):
         allow_none=True,
         required=True,
         metadata={
-            "description": "Why it cannot be redeemed (not_enough_points, not_started, ended, "
-            "sold_out, customer_limit, no_codes_left, ...); null when it can."
+            "description": "The first reason it cannot be redeemed (not_started, ended, "
+            "sold_out, customer_limit, no_codes_left, cashback_not_configured, "
+            "cashback_unavailable, not_enough_points); null when it can."
         },
     )
-    message = fields.String(allow_none=True, required=True)
+    reasons = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Every reason it cannot be redeemed, in that order; empty when it can."
+        },
+    )
+    message = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": 'Every reason in words, for people; exactly "You must have '
+            'N more points to get reward" when points are all that is missing.'
+        },
+    )
     active_from = fields.AwareDateTime(allow_none=True, required=True)
     active_to = fields.AwareDateTime(allow_none=True, required=True)
 

@@ -38,14 +38,13 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
-from .. import clock
-from ..bounds import MAX_MONEY
+from .. import clock, rules
 from ..cashback.models import OPEN_STATES, CashbackPayoutMixin, PayoutState
 from ..cashback.providers import (
     InvalidCallback,
@@ -59,6 +58,7 @@ from ..cashback.providers import (
     provider_named,
 )
 from ..errors import InvalidInput, InvalidStatusChange, LoyaltyError, NotFound, RewardUnavailable
+from ..models import RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from . import events
 from .context import Context, integer_id, text_argument, unit_of_work
@@ -69,7 +69,6 @@ STATUS_INIT = 0
 STATUS_SUCCESS = 1
 STATUS_FAILURE = 2
 STATUS_PENDING = 3
-CENT = Decimal("0.01")
 
 _STATUS_OF = {
     PayoutState.INIT: STATUS_INIT,
@@ -122,29 +121,16 @@ INIT_TEXT = status_text(STATUS_INIT, "INIT", "INIT")
 
 
 def cashback_amount(campaign: RewardCampaignMixin) -> Decimal:
-    """The money a cashback campaign pays (see the module docstring for the rounding rule).
+    """The money a cashback campaign pays (:func:`flask_loyalty_rewards.rules.cashback_amount`).
 
-    Raises :class:`RewardUnavailable` (``cashback_not_configured``) when the campaign pays
-    nothing, or more than :data:`~flask_loyalty_rewards.bounds.MAX_MONEY` (settings written
-    past :func:`~flask_loyalty_rewards.services.campaigns.check_campaign`).
+    Raises :class:`RewardUnavailable` (``cashback_not_configured``) when it cannot pay: no
+    amount, none worth a cent, or more than :data:`~flask_loyalty_rewards.bounds.MAX_MONEY`.
     """
-    rounding = ROUND_HALF_EVEN
-    if campaign.reward_value is not None:
-        value = Decimal(campaign.reward_value)
-    elif campaign.cashback_point_value is not None:
-        value = Decimal(campaign.cashback_point_value) * campaign.cost_in_points
-        rounding = ROUND_DOWN
-    else:
-        raise RewardUnavailable(
-            "cashback_not_configured", "This cashback reward has no amount configured."
-        )
-    if not value.is_finite() or value > MAX_MONEY:
-        raise RewardUnavailable(
-            "cashback_not_configured", "This cashback reward's amount is out of range."
-        )
-    amount = value.quantize(CENT, rounding=rounding)
-    if amount <= 0:
-        raise RewardUnavailable("cashback_not_configured", "This cashback reward is worth nothing.")
+    refusal = rules.cashback_refusal(campaign)
+    if refusal is not None:
+        raise refusal
+    amount = rules.cashback_amount(campaign)
+    assert amount is not None
     return amount
 
 
@@ -198,6 +184,33 @@ def next_attempt_order_id(order_id: str) -> str:
     return f"{first}-R{attempt + 1}"
 
 
+def _transfer(
+    ctx: Context, redeemed: RedeemedRewardMixin, campaign: RewardCampaignMixin, amount: Decimal
+) -> TransferRequest:
+    currency = str(campaign.currency or ctx.config["LOYALTY_CASHBACK_CURRENCY"]).upper()
+    return TransferRequest(
+        order_id=new_order_id(redeemed.id),
+        amount=amount,
+        currency=currency,
+        destination=destination_for(ctx, redeemed),
+        redeemed_reward_id=redeemed.id,
+    )
+
+
+def payout_refusal(
+    ctx: Context, redeemed: RedeemedRewardMixin, campaign: RewardCampaignMixin
+) -> str | None:
+    """Why the configured provider could never pay ``redeemed`` (None: it could, or no amount).
+
+    ``redeemed`` may be a reward not yet inserted (what redeeming would create), so the rewards
+    page asks the provider the same question the redemption will.
+    """
+    amount = rules.cashback_amount(campaign)
+    if amount is None:
+        return None  # the campaign rule reports it
+    return configured_provider(ctx.config).refusal(_transfer(ctx, redeemed, campaign, amount))
+
+
 def create_payout(
     ctx: Context,
     redeemed: RedeemedRewardMixin,
@@ -207,15 +220,8 @@ def create_payout(
     """In the redeem transaction: the payout row (the reward was inserted with the INIT text);
     sending waits for commit."""
     provider = configured_provider(ctx.config)
-    currency = str(campaign.currency or ctx.config["LOYALTY_CASHBACK_CURRENCY"]).upper()
-    destination = destination_for(ctx, redeemed)
-    request = TransferRequest(
-        order_id=new_order_id(redeemed.id),
-        amount=cashback_amount(campaign),
-        currency=currency,
-        destination=destination,
-        redeemed_reward_id=redeemed.id,
-    )
+    request = _transfer(ctx, redeemed, campaign, cashback_amount(campaign))
+    destination, currency = request.destination, request.currency
     refusal = provider.refusal(request)
     if refusal is not None:
         raise RewardUnavailable("cashback_unavailable", refusal)
@@ -707,12 +713,6 @@ def _locked_payout(ctx: Context, payout: Any) -> CashbackPayoutMixin:
     return found
 
 
-def _refuse(message: str, reason: str, payout: CashbackPayoutMixin) -> InvalidStatusChange:
-    return InvalidStatusChange(
-        message, reason=reason, payout_id=payout.id, payout_state=payout.state.value
-    )
-
-
 def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPayoutMixin:
     """Send a failed payout again, as a new attempt with its own order id (``...-R2``).
 
@@ -723,11 +723,9 @@ def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPay
     now = clock.now()
     with unit_of_work(ctx):
         row = _locked_payout(ctx, payout)
-        if row.state is not PayoutState.FAILURE:
-            raise _refuse("Only a failed payout can be retried.", "payout_not_failed", row)
-        redeemed = ctx.redeemed(row.redeemed_reward_id)
-        if redeemed.canceled_at is not None:
-            raise _refuse("The redemption was cancelled.", "redemption_canceled", row)
+        refusal = rules.retry_refusal(row, ctx.redeemed(row.redeemed_reward_id))
+        if refusal is not None:
+            raise refusal
         _write(
             ctx,
             row.id,
@@ -755,31 +753,15 @@ def settle_manually(
     now = clock.now()
     with unit_of_work(ctx):
         row = _locked_payout(ctx, payout)
-        if row.provider != ManualProvider.name:
-            raise _refuse(
-                f"Only manual payouts are settled by hand; {row.provider} reports its own status.",
-                "not_manual",
-                row,
-            )
-        if row.state.is_final:
-            raise _refuse("This payout is already settled.", "payout_settled", row)
+        refusal = rules.settle_refusal(row)
+        if refusal is not None:
+            raise refusal
         who = actor or "an admin"
         message = (note or f"Paid by {who}") if paid else f"{note} ({who})"
         state = PayoutState.SUCCESS if paid else PayoutState.FAILURE
         _write(ctx, row.id, row.redeemed_reward_id, state, ManualProvider.CODE, message, now)
     ctx.session.refresh(row)
     return row
-
-
-def cancelable(payout: CashbackPayoutMixin) -> bool:
-    """Failed payouts, and manual ones nobody paid yet: no money can be on its way."""
-    if payout.state in (PayoutState.FAILURE, PayoutState.CANCELING):
-        return True
-    return payout.provider == ManualProvider.name and payout.state in (
-        PayoutState.INIT,
-        PayoutState.RETRY,
-        PayoutState.PENDING,
-    )
 
 
 def cancel(
@@ -800,12 +782,9 @@ def cancel(
     now = clock.now()
     with unit_of_work(ctx):
         row = _locked_payout(ctx, payout)
-        if not cancelable(row):
-            raise _refuse(
-                "Only a failed payout (or an unpaid manual one) can be cancelled.",
-                "payout_not_cancelable",
-                row,
-            )
+        refusal = rules.payout_cancel_refusal(row, ctx.redeemed(row.redeemed_reward_id), now)
+        if refusal is not None:
+            raise refusal
         before = row.state
         if before is not PayoutState.CANCELING:
             row.state = PayoutState.CANCELING
@@ -824,20 +803,14 @@ def cancel(
     return _locked_payout(ctx, payout_id)
 
 
-def check_core_cancel(ctx: Context, redeemed: RedeemedRewardMixin) -> None:
-    """Called by the core cancellation: a cashback whose money may be on its way stays."""
+def payout_of(ctx: Context, redeemed: RedeemedRewardMixin) -> CashbackPayoutMixin | None:
+    """A cashback reward's payout (None for other rewards, and before the payout exists)."""
+    if redeemed.reward_type is not RewardType.CASHBACK:
+        return None
     model = ctx.models.CashbackPayout
-    state = ctx.session.execute(
-        sa.select(model.state).where(model.redeemed_reward_id == redeemed.id)
-    ).scalar_one_or_none()
-    if state is None or state in (PayoutState.CANCELING, PayoutState.CANCELED):
-        return
-    raise InvalidStatusChange(
-        "Cancel a cashback reward from its payout (Cashback payouts), so no money is sent.",
-        reason="cashback_payout_open",
-        redeemed_reward_id=redeemed.id,
-        payout_state=state.value,
-    )
+    stmt = sa.select(model).where(model.redeemed_reward_id == redeemed.id)
+    found: CashbackPayoutMixin | None = ctx.session.execute(stmt).scalar_one_or_none()
+    return found
 
 
 __all__ = [
@@ -847,12 +820,12 @@ __all__ = [
     "SyncReport",
     "attempt_of",
     "cancel",
-    "cancelable",
     "cashback_amount",
-    "check_core_cancel",
     "create_payout",
     "handle_callback",
     "next_attempt_order_id",
+    "payout_of",
+    "payout_refusal",
     "process",
     "retry",
     "send_now",

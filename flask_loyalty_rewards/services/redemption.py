@@ -2,8 +2,8 @@
 
 Coupon status follows time: Inactive for ``days_inactive`` days after redemption, then Active for
 ``days_valid`` days (0: for ever), then Expired; a used coupon never expires; a cancelled one is
-Canceled. Used/unused may change only while Active. Gift delivery moves Ordered -> Shipped ->
-Delivered, or to Canceled from Ordered or Shipped, and nowhere else.
+Canceled. What may happen when is decided by :mod:`flask_loyalty_rewards.rules`; the services
+here raise the refusal a rule returns, and the admin offers an action when the rule returns None.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, signals
 from ..errors import (
-    UNAVAILABLE_REASONS,
     InvalidInput,
     InvalidStatusChange,
+    LoyaltyError,
     NotEnoughPoints,
     RewardUnavailable,
 )
@@ -37,6 +37,14 @@ from ..models import (
 )
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..profile import Address, CustomerProfile
+from ..rules import (
+    DELIVERY_TRANSITIONS,
+    CustomerState,
+    campaign_refusals,
+    cancel_refusal,
+    delivery_refusal,
+    usage_refusal,
+)
 from . import campaigns, cashback, codes, events, ledger, redeem_pg, search
 from .context import (
     Context,
@@ -52,47 +60,42 @@ from .idempotency import Once, run_once, store_key
 #: How many times a redemption runs when the database keeps picking it as a deadlock's victim.
 DEADLOCK_ATTEMPTS = 3
 
-#: Where a gift's delivery may go from each status.
-DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
-    DeliveryStatus.ORDERED: frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.CANCELED}),
-    DeliveryStatus.SHIPPED: frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.CANCELED}),
-    DeliveryStatus.DELIVERED: frozenset(),
-    DeliveryStatus.CANCELED: frozenset(),
-}
-
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether a customer can redeem a campaign now, and if not, why (for buttons and the API)."""
+    """Whether a customer can redeem a campaign now, and if not, every reason why.
+
+    ``reasons`` are the stable codes, ``messages`` the words for people, in the same order;
+    ``reason`` and ``message`` are the first of them (what ``redeem`` would raise), and
+    ``message`` joins them all when there are several.
+    """
 
     can_redeem: bool
-    reason: str | None
-    message: str | None
+    reasons: tuple[str, ...]
+    messages: tuple[str, ...]
     points_needed: int
 
+    @property
+    def reason(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def message(self) -> str | None:
+        return " ".join(self.messages) if self.messages else None
+
     @classmethod
-    def ok(cls) -> Availability:
-        return cls(True, None, None, 0)
+    def of(cls, refusals: list[LoyaltyError], points_needed: int) -> Availability:
+        return cls(
+            not refusals,
+            tuple(refusal_reason(r) for r in refusals),
+            tuple(r.message for r in refusals),
+            points_needed,
+        )
 
 
-def campaign_refusal(
-    campaign: RewardCampaignMixin, now: dt.datetime, *, check_visibility: bool = True
-) -> str | None:
-    """The reason code a campaign cannot be redeemed now, whoever asks; None if it can."""
-    if not campaign.active:
-        return "inactive"
-    if check_visibility and (
-        (campaign.visible_from is not None and now < campaign.visible_from)
-        or (campaign.visible_to is not None and now >= campaign.visible_to)
-    ):
-        return "not_visible"
-    if campaign.active_from is not None and now < campaign.active_from:
-        return "not_started"
-    if campaign.active_to is not None and now >= campaign.active_to:
-        return "ended"
-    if campaign.total_limit is not None and campaign.redeemed_count >= campaign.total_limit:
-        return "sold_out"
-    return None
+def refusal_reason(refusal: LoyaltyError) -> str:
+    """The reason code of a campaign refusal: ``not_enough_points`` or the unavailable reason."""
+    return refusal.reason if isinstance(refusal, RewardUnavailable) else refusal.code
 
 
 def visible_filter(model: type[RewardCampaignMixin], now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -123,27 +126,40 @@ def availabilities(
     limited = [c.id for c in campaigns if c.per_customer_limit is not None]
     taken = customer_redemptions(ctx, customer_id, limited) if limited else {}
     pools = codes.codes_left(ctx, [c.id for c in campaigns if c.code_source is CodeSource.POOL])
+    payouts = _payout_refusals(ctx, customer, campaigns, now)
     result: dict[int, Availability] = {}
     for campaign in campaigns:
-        reason = campaign_refusal(campaign, now)
-        limit = campaign.per_customer_limit
-        if reason is None and limit is not None and taken.get(campaign.id, 0) >= limit:
-            reason = "customer_limit"
-        if (
-            reason is None
-            and campaign.code_source is CodeSource.POOL
-            and not pools.get(campaign.id)
-        ):
-            reason = "no_codes_left"
+        state = CustomerState(
+            active_points=active,
+            redemptions=taken.get(campaign.id, 0),
+            codes_left=bool(pools.get(campaign.id)),
+            payout_refusal=payouts.get(campaign.id),
+        )
         needed = max(0, campaign.cost_in_points - active)
-        if reason is not None:
-            result[campaign.id] = Availability(False, reason, UNAVAILABLE_REASONS[reason], needed)
-        elif needed:
-            message = f"You must have {needed} more points to get reward"
-            result[campaign.id] = Availability(False, "not_enough_points", message, needed)
-        else:
-            result[campaign.id] = Availability.ok()
+        result[campaign.id] = Availability.of(campaign_refusals(campaign, state, now), needed)
     return result
+
+
+def _payout_refusals(
+    ctx: Context, customer: Any, campaigns: list[RewardCampaignMixin], now: dt.datetime
+) -> dict[int, str]:
+    """The payout provider's refusal of each cashback campaign, asked about the reward that
+    redeeming it now would create (the same question the redemption asks)."""
+    cashbacks = [c for c in campaigns if c.reward_type is RewardType.CASHBACK]
+    if not cashbacks:
+        return {}
+    buyer = ctx.customer_object(customer)
+    customer_id, profile = ctx.customer_id(buyer), ctx.profile_of(buyer)
+    found: dict[int, str] = {}
+    for campaign in cashbacks:
+        values = _reward_values(
+            campaign, customer_id, profile, now, campaign.cost_in_points, None, True
+        )
+        prospective = ctx.models.RedeemedReward(**values)
+        refusal = cashback.payout_refusal(ctx, prospective, campaign)
+        if refusal is not None:
+            found[campaign.id] = refusal
+    return found
 
 
 def customer_redemptions(
@@ -240,9 +256,9 @@ def redeem_once(
     request = fingerprint(campaign=reward.id, charge=charge_points) if key is not None else ""
 
     def work() -> RedeemedRewardMixin:
-        reason = campaign_refusal(reward, now, check_visibility=actor is None)
-        if reason is not None:
-            raise RewardUnavailable(reason)
+        refusals = campaign_refusals(reward, CustomerState(), now, check_visibility=actor is None)
+        if refusals:
+            raise refusals[0]
         cost = reward.cost_in_points if charge_points else 0
         values = _reward_values(reward, customer_id, profile, now, cost, actor, charge_points)
         row: RedeemedRewardMixin | None = None
@@ -533,13 +549,9 @@ def mark_used(
         status = _sync_status(ctx, row, now, actor)
         if row.used:
             raise _refuse("This reward is already marked as used.", "already_used", row, status)
-        if status is not CouponStatus.ACTIVE:
-            raise _refuse(
-                f"Only an Active coupon can be marked as used; this one is {status.label}.",
-                "coupon_not_active",
-                row,
-                status,
-            )
+        refusal = usage_refusal(row, now)
+        if refusal is not None:
+            raise refusal
         row.used = True
         row.used_at = now
         row.used_order_reference = order_reference
@@ -577,21 +589,9 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
         status = _sync_status(ctx, row, now, actor)
         if not row.used:
             raise _refuse("This reward is not marked as used.", "not_used", row, status)
-        if status is not CouponStatus.ACTIVE:
-            raise _refuse(
-                f"Only an Active coupon can be unmarked; this one is {status.label}.",
-                "coupon_not_active",
-                row,
-                status,
-            )
-        if row.delivery_status not in (None, DeliveryStatus.ORDERED):
-            assert row.delivery_status is not None
-            raise _refuse(
-                f"The gift is already {row.delivery_status.label}; it cannot be unmarked.",
-                "delivery_in_progress",
-                row,
-                status,
-            )
+        refusal = usage_refusal(row, now)
+        if refusal is not None:
+            raise refusal
         row.used = False
         row.used_at = None
         row.used_order_reference = None
@@ -627,25 +627,13 @@ def set_delivery_status(
         ) from exc
     with unit_of_work(ctx):
         row = ctx.redeemed(redeemed)
-        coupon = _sync_status(ctx, row, now, actor)
-        if row.reward_type is not RewardType.GIFT:
-            raise _refuse("Only gifts have a delivery to track.", "not_a_gift", row, coupon)
-        if coupon is CouponStatus.CANCELED:
-            raise _refuse("This reward was cancelled.", "coupon_not_active", row, coupon)
-        if not row.used or row.delivery_status is None:
-            raise _refuse(
-                "Mark the gift as used before tracking its delivery.", "not_used", row, coupon
-            )
+        _sync_status(ctx, row, now, actor)
+        refusal = delivery_refusal(row, new, now)
+        if refusal is not None:
+            raise refusal
         old = row.delivery_status
         if new is old:
             return row
-        if new not in DELIVERY_TRANSITIONS[old]:
-            raise _refuse(
-                f"A gift's delivery cannot go from {old.label} to {new.label}.",
-                "transition_not_allowed",
-                row,
-                coupon,
-            )
         row.delivery_status = new
         add_history(
             ctx,
@@ -682,16 +670,9 @@ def cancel_redemption(
     with unit_of_work(ctx):
         row = ctx.redeemed(redeemed)
         status = _sync_status(ctx, row, now, actor)
-        if status is CouponStatus.CANCELED:
-            raise _refuse("This reward is already cancelled.", "already_canceled", row, status)
-        if row.reward_type is RewardType.CASHBACK:
-            cashback.check_core_cancel(ctx, row)
-        if status is CouponStatus.EXPIRED:
-            raise _refuse("An expired reward cannot be cancelled.", "coupon_expired", row, status)
-        if row.used and row.delivery_status is not DeliveryStatus.CANCELED:
-            raise _refuse(
-                "A used reward must be unmarked before it can be cancelled.", "used", row, status
-            )
+        refusal = cancel_refusal(row, cashback.payout_of(ctx, row), now)
+        if refusal is not None:
+            raise refusal
         entry = ctx.models.LedgerEntry
         spend_entry = ctx.session.execute(
             sa.select(entry).where(
@@ -742,7 +723,6 @@ __all__ = [
     "Availability",
     "NotEnoughPoints",
     "availabilities",
-    "campaign_refusal",
     "cancel_redemption",
     "mark_used",
     "points_needed",
