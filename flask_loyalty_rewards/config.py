@@ -39,6 +39,16 @@ DEFAULTS: dict[str, Any] = {
     # -- events and webhooks (see docs: events) --
     # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
     "LOYALTY_EVENTS": True,
+    # Events a deliverer claims and sends per round.
+    "LOYALTY_WEBHOOK_BATCH": 20,
+    # Seconds to wait for a receiver (connecting: at most 5 of them).
+    "LOYALTY_WEBHOOK_TIMEOUT": 10,
+    # Seconds before the first retry; each further retry waits twice as long, jittered 50-100%.
+    "LOYALTY_WEBHOOK_BACKOFF_SECONDS": 30,
+    # The longest wait between two attempts, in seconds.
+    "LOYALTY_WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
+    # Give a delivery up when its next attempt would come this many seconds after the event.
+    "LOYALTY_WEBHOOK_MAX_AGE_SECONDS": 3 * 24 * 3600,
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).

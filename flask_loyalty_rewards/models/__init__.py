@@ -21,7 +21,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .events import EventMixin
+from .events import EventMixin, WebhookAttemptMixin, WebhookDeliveryMixin, WebhookEndpointMixin
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -63,6 +63,9 @@ class LoyaltyModels:
     IdempotencyKey: type[IdempotencyKeyMixin]
     CashbackPayout: type[CashbackPayoutMixin]
     Event: type[EventMixin]
+    WebhookEndpoint: type[WebhookEndpointMixin]
+    WebhookDelivery: type[WebhookDeliveryMixin]
+    WebhookAttempt: type[WebhookAttemptMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -82,6 +85,9 @@ class LoyaltyModels:
             self.IdempotencyKey,
             self.CashbackPayout,
             self.Event,
+            self.WebhookEndpoint,
+            self.WebhookDelivery,
+            self.WebhookAttempt,
         ]
         return [c.__table__ for c in classes]
 
@@ -146,6 +152,9 @@ def create_models(
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
         Event=concrete("Event", EventMixin),
+        WebhookEndpoint=concrete("WebhookEndpoint", WebhookEndpointMixin),
+        WebhookDelivery=concrete("WebhookDelivery", WebhookDeliveryMixin),
+        WebhookAttempt=concrete("WebhookAttempt", WebhookAttemptMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,
