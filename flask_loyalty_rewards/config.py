@@ -47,8 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_WEBHOOK_BACKOFF_SECONDS": 30,
     # The longest wait between two attempts, in seconds.
     "LOYALTY_WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
-    # Give a delivery up when its next attempt would come this many seconds after the event.
-    "LOYALTY_WEBHOOK_MAX_AGE_SECONDS": 3 * 24 * 3600,
+    # Give a delivery up when its next attempt would come this many seconds after the event
+    # (three days).
+    "LOYALTY_WEBHOOK_MAX_AGE_SECONDS": 259_200,
     # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).
