@@ -7,16 +7,25 @@ too. Events carry the customer's key and no personal data, so they may outlive t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
+from .. import clock
 from .mixins import _LoyaltyTable
 from .types import UTCDateTime
 
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 class EventMixin(_LoyaltyTable):
@@ -69,13 +78,33 @@ class WebhookEndpointMixin(_LoyaltyTable):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     url: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
-    #: ``whsec_`` and the base64 of the key (the Standard Webhooks form).
-    secret: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: ``whsec_`` and the base64 of the key (the Standard Webhooks form); made when not given.
+    secret: Mapped[str] = mapped_column(sa.String(255), nullable=False, default=new_secret)
     #: Space-separated event types it wants; empty: every type.
     event_types: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     description: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=lambda: clock.now()
+    )
+
+    @validates("url")
+    def _check_url(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_url
+
+        return check_url(value)
+
+    @validates("event_types")
+    def _check_event_types(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_event_types
+
+        return check_event_types(value)
+
+    @validates("secret")
+    def _check_secret(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_secret
+
+        return check_secret(value)
 
     def wants(self, event_type: str) -> bool:
         types = self.event_types.split()

@@ -38,24 +38,23 @@ from flask import Flask
 
 from .. import clock
 from ..errors import InvalidInput, NotFound
-from ..models.events import WebhookDeliveryMixin, WebhookEndpointMixin
+from ..models.events import (
+    SECRET_PREFIX,
+    WebhookDeliveryMixin,
+    WebhookEndpointMixin,
+    new_secret,
+)
 from . import events
 from .context import Context, required_text, unit_of_work
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 #: The start of a receiver's answer kept with each attempt.
 RESPONSE_KEPT = 2000
-SECRET_PREFIX = "whsec_"
 #: Seconds a deliverer waits when every due row is held by another deliverer.
 BUSY_PAUSE = 0.05
 
 
 # -- signing ------------------------------------------------------------------------------------
-
-
-def new_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: str) -> str:
@@ -86,6 +85,18 @@ def check_url(value: Any) -> str:
     return url
 
 
+def check_secret(value: Any) -> str:
+    """A ``whsec_`` secret whose key is base64 of at least 16 bytes."""
+    secret = required_text(value, "secret")
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError as exc:
+        raise InvalidInput("the secret must be whsec_ followed by base64") from exc
+    if not secret.startswith(SECRET_PREFIX) or len(key) < 16:
+        raise InvalidInput("the secret must be whsec_ followed by base64 of 16 bytes or more")
+    return secret
+
+
 def check_event_types(value: Any) -> str:
     """Space- or comma-separated event types, each one we write; empty means every type."""
     if value is None:
@@ -112,12 +123,11 @@ def add_endpoint(
     """A new endpoint (a new secret unless one is given); it gets events written from now on."""
     with unit_of_work(ctx):
         endpoint = ctx.models.WebhookEndpoint(
-            url=check_url(url),
+            url=url,
             secret=secret or new_secret(),
-            event_types=check_event_types(event_types),
+            event_types=event_types,
             description=description,
             active=active,
-            created_at=clock.now(),
         )
         ctx.session.add(endpoint)
     return endpoint
