@@ -50,6 +50,15 @@ def create_cli() -> AppGroup:
         states = "".join(f", {n} {name}" for name, n in sorted(report.states.items()))
         click.echo(f"cashback-sync: {report.checked} payout(s) checked{states}")
 
+    @group.command("remind-expiring")
+    @click.option("--days", default=14, show_default=True, help="Announce points expiring within.")
+    def remind_expiring_command(days: int) -> None:
+        """Announce points that expire soon, once per lot (run it daily)."""
+        from .services.reminders import remind_expiring
+
+        result = remind_expiring(get_state().current_context(), days=days)
+        click.echo(f"remind-expiring: {result.reminders} reminder(s), {result.points} points")
+
     @group.command("deliver-webhooks")
     @click.option("--limit", type=int, default=None, help="Most attempts in this run.")
     def deliver_webhooks_command(limit: int | None) -> None:

@@ -21,7 +21,13 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .events import EventMixin, WebhookAttemptMixin, WebhookDeliveryMixin, WebhookEndpointMixin
+from .events import (
+    EventMixin,
+    ExpiryReminderMixin,
+    WebhookAttemptMixin,
+    WebhookDeliveryMixin,
+    WebhookEndpointMixin,
+)
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -66,6 +72,7 @@ class LoyaltyModels:
     WebhookEndpoint: type[WebhookEndpointMixin]
     WebhookDelivery: type[WebhookDeliveryMixin]
     WebhookAttempt: type[WebhookAttemptMixin]
+    ExpiryReminder: type[ExpiryReminderMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -88,6 +95,7 @@ class LoyaltyModels:
             self.WebhookEndpoint,
             self.WebhookDelivery,
             self.WebhookAttempt,
+            self.ExpiryReminder,
         ]
         return [c.__table__ for c in classes]
 
@@ -155,6 +163,7 @@ def create_models(
         WebhookEndpoint=concrete("WebhookEndpoint", WebhookEndpointMixin),
         WebhookDelivery=concrete("WebhookDelivery", WebhookDeliveryMixin),
         WebhookAttempt=concrete("WebhookAttempt", WebhookAttemptMixin),
+        ExpiryReminder=concrete("ExpiryReminder", ExpiryReminderMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,

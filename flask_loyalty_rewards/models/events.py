@@ -187,3 +187,24 @@ class WebhookAttemptMixin(_LoyaltyTable):
     #: The start of the answer's body, or what went wrong.
     response: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     error: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class ExpiryReminderMixin(_LoyaltyTable):
+    """A lot already announced as expiring soon in one reminder window (never twice)."""
+
+    __loyalty_table__ = "expiry_reminder"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+
+    @declared_attr
+    def lot_id(cls) -> Mapped[int]:
+        return mapped_column(_BIG_ID, cls._fk("points_lot"), nullable=False)
+
+    #: The window (``--days``) the reminder was sent for.
+    days: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.UniqueConstraint("lot_id", "days", name=f"uq_{p}reminder_lot"),)
