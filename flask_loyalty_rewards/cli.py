@@ -71,4 +71,29 @@ def create_cli() -> AppGroup:
         states = "".join(f", {n} {name}" for name, n in sorted(report.states.items()))
         click.echo(f"cashback-sync: {report.checked} payout(s) checked{states}")
 
+    @group.command("remind-expiring")
+    @click.option("--days", default=14, show_default=True, help="Announce points expiring within.")
+    def remind_expiring_command(days: int) -> None:
+        """Announce points that expire soon, once per lot (run it daily)."""
+        from .services.reminders import remind_expiring
+
+        result = remind_expiring(get_state().current_context(), days=days)
+        click.echo(f"remind-expiring: {result.reminders} reminder(s), {result.points} points")
+
+    @group.command("deliver-webhooks")
+    @click.option("--limit", type=int, default=None, help="Most attempts in this run.")
+    def deliver_webhooks_command(limit: int | None) -> None:
+        """Send due webhook events to their endpoints (run it every minute, or in a loop).
+
+        Safe to run on several servers at once on PostgreSQL and MariaDB; one on SQLite.
+        """
+        from .services.webhooks import deliver
+
+        report = deliver(get_state().current_context(), limit=limit)
+        outcomes = "".join(f", {n} {name}" for name, n in sorted(report.outcomes.items()))
+        click.echo(
+            f"deliver-webhooks: {report.dispatched} event(s) dispatched, "
+            f"{report.attempts} attempt(s){outcomes}"
+        )
+
     return group

@@ -69,6 +69,17 @@ DEFAULTS: dict[str, Any] = {
     # -- events and webhooks (see docs: events) --
     # Write an event row (the outbox webhooks deliver from) with every change, in its transaction.
     "LOYALTY_EVENTS": True,
+    # Events a deliverer claims and sends per round.
+    "LOYALTY_WEBHOOK_BATCH": 20,
+    # Seconds to wait for a receiver (connecting: at most 5 of them).
+    "LOYALTY_WEBHOOK_TIMEOUT": 10,
+    # Seconds before the first retry; each further retry waits twice as long, jittered 50-100%.
+    "LOYALTY_WEBHOOK_BACKOFF_SECONDS": 30,
+    # The longest wait between two attempts, in seconds.
+    "LOYALTY_WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
+    # Give a delivery up when its next attempt would come this many seconds after the event
+    # (three days).
+    "LOYALTY_WEBHOOK_MAX_AGE_SECONDS": 259_200,
     # -- generated coupon codes (see docs: campaigns, "Code format") --
     # Random characters per code; with the alphabet they must give at least 64 bits.
     "LOYALTY_CODE_LENGTH": 16,

@@ -500,3 +500,21 @@ class LoyaltyRewards:
         Raises: nothing of its own: drift is returned.
         """
         return verify.verify(self._ctx())
+
+    # -- webhooks (services/webhooks.py) -------------------------------------------------------
+
+    def add_webhook_endpoint(
+        self, url: str, *, event_types: Any = None, secret: str | None = None, description: str = ""
+    ) -> Any:
+        """A new endpoint for the events written from now on; raises InvalidInput on a bad URL."""
+        from .services import webhooks
+
+        return webhooks.add_endpoint(
+            self._ctx(), url, event_types=event_types, secret=secret, description=description
+        )
+
+    def deliver_webhooks(self, *, limit: int | None = None) -> Any:
+        """One delivery run (what ``flask loyalty deliver-webhooks`` does); returns its report."""
+        from .services import webhooks
+
+        return webhooks.deliver(self._ctx(), limit=limit)

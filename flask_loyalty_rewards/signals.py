@@ -15,6 +15,8 @@ points_earned = _signals.signal("loyalty-points-earned")
 points_revoked = _signals.signal("loyalty-points-revoked")
 #: kwargs: customer_id, points
 points_expired = _signals.signal("loyalty-points-expired")
+#: kwargs: customer_id, points, expires_at, days_before (``flask loyalty remind-expiring``)
+points_expiring_soon = _signals.signal("loyalty-points-expiring-soon")
 #: kwargs: redeemed
 reward_redeemed = _signals.signal("loyalty-reward-redeemed")
 #: kwargs: redeemed, actor

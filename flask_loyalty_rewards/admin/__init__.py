@@ -36,6 +36,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
     from .campaigns import RewardCampaignView
     from .points import CustomerPointsView, customer_columns
     from .redeemed import RedeemedRewardView
+    from .webhooks import WebhookDeliveryView, WebhookEndpointView
 
     setup_admin(app, state, admin, base_view)
     models, db = state.models, state.db
@@ -69,6 +70,24 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         name="Customer points",
         endpoint="loyalty_points",
         url="loyalty/points",
+    )
+    add_admin_view(
+        app,
+        WebhookEndpointView,
+        models.WebhookEndpoint,
+        db,
+        name="Webhook endpoints",
+        endpoint="loyalty_webhook_endpoints",
+        url="loyalty/webhooks/endpoints",
+    )
+    add_admin_view(
+        app,
+        WebhookDeliveryView,
+        models.WebhookDelivery,
+        db,
+        name="Webhook deliveries",
+        endpoint="loyalty_webhook_deliveries",
+        url="loyalty/webhooks/deliveries",
     )
     points.searched_columns = customer_columns(app, models.customer_model)
     points.page_size = size

@@ -152,6 +152,17 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
             page_url=lambda n: f"{url_for('.my_rewards')}?{urlencode({'page': n})}",
         )
 
+    @bp.get("/points-history")
+    def points_history() -> str:
+        from ..services.history import points_history as history
+
+        ctx = services_context(state)
+        return render_template(
+            "loyalty_rewards/points_history.html",
+            entries=history(ctx, ctx.customer_id(g.loyalty_customer)),
+            summary=points_summary(),
+        )
+
     @bp.get("/my-rewards/<loyalty_id:redeemed_id>")
     def redeemed_reward(redeemed_id: int | None) -> str:
         ctx = services_context(state)

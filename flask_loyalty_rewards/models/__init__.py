@@ -21,7 +21,13 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .events import EventMixin
+from .events import (
+    EventMixin,
+    ExpiryReminderMixin,
+    WebhookAttemptMixin,
+    WebhookDeliveryMixin,
+    WebhookEndpointMixin,
+)
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -65,6 +71,10 @@ class LoyaltyModels:
     OrderPoints: type[OrderPointsMixin]
     CashbackPayout: type[CashbackPayoutMixin]
     Event: type[EventMixin]
+    WebhookEndpoint: type[WebhookEndpointMixin]
+    WebhookDelivery: type[WebhookDeliveryMixin]
+    WebhookAttempt: type[WebhookAttemptMixin]
+    ExpiryReminder: type[ExpiryReminderMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -85,6 +95,10 @@ class LoyaltyModels:
             self.OrderPoints,
             self.CashbackPayout,
             self.Event,
+            self.WebhookEndpoint,
+            self.WebhookDelivery,
+            self.WebhookAttempt,
+            self.ExpiryReminder,
         ]
         return [c.__table__ for c in classes]
 
@@ -150,6 +164,10 @@ def create_models(
         OrderPoints=concrete("OrderPoints", OrderPointsMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
         Event=concrete("Event", EventMixin),
+        WebhookEndpoint=concrete("WebhookEndpoint", WebhookEndpointMixin),
+        WebhookDelivery=concrete("WebhookDelivery", WebhookDeliveryMixin),
+        WebhookAttempt=concrete("WebhookAttempt", WebhookAttemptMixin),
+        ExpiryReminder=concrete("ExpiryReminder", ExpiryReminderMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,

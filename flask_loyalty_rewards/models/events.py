@@ -7,16 +7,25 @@ too. Events carry the customer's key and no personal data, so they may outlive t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
+from .. import clock
 from .mixins import _LoyaltyTable
 from .types import UTCDateTime
 
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 class EventMixin(_LoyaltyTable):
@@ -33,7 +42,7 @@ class EventMixin(_LoyaltyTable):
 
     @declared_attr
     def customer_id(cls) -> Mapped[Any]:
-        return mapped_column(cls.__loyalty_customer_type__)
+        return mapped_column(cls.__loyalty_customer_type__, nullable=True)
 
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     #: The whole JSON body, exactly as it is signed and sent.
@@ -60,3 +69,142 @@ class EventMixin(_LoyaltyTable):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class WebhookEndpointMixin(_LoyaltyTable):
+    """A URL that receives events, signed with its own secret."""
+
+    __loyalty_table__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(sa.String(2000), nullable=False)
+    #: ``whsec_`` and the base64 of the key (the Standard Webhooks form); made when not given.
+    secret: Mapped[str] = mapped_column(sa.String(255), nullable=False, default=new_secret)
+    #: Space-separated event types it wants; empty: every type.
+    event_types: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    description: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=lambda: clock.now()
+    )
+
+    @validates("url")
+    def _check_url(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_url
+
+        return check_url(value)
+
+    @validates("event_types")
+    def _check_event_types(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_event_types
+
+        return check_event_types(value)
+
+    @validates("secret")
+    def _check_secret(self, key: str, value: Any) -> str:
+        from ..services.webhooks import check_secret
+
+        return check_secret(value)
+
+    def wants(self, event_type: str) -> bool:
+        types = self.event_types.split()
+        return not types or event_type in types
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDeliveryMixin(_LoyaltyTable):
+    """One event on its way to one endpoint: pending until answered 2xx or given up."""
+
+    __loyalty_table__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+
+    @declared_attr
+    def event_id(cls) -> Mapped[int]:
+        return mapped_column(_BIG_ID, cls._fk("event"), nullable=False)
+
+    @declared_attr
+    def endpoint_id(cls) -> Mapped[int]:
+        return mapped_column(
+            sa.Integer, cls._fk("webhook_endpoint", ondelete="CASCADE"), nullable=False
+        )
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return mapped_column(cls.__loyalty_customer_type__, nullable=True)
+
+    #: pending, delivered or failed (given up).
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    last_error: Mapped[str | None] = mapped_column(sa.String(255))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr
+    def event(cls) -> Mapped[Any]:
+        return relationship("Event", lazy="joined", innerjoin=True)
+
+    @declared_attr
+    def endpoint(cls) -> Mapped[Any]:
+        return relationship("WebhookEndpoint", lazy="joined", innerjoin=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (
+            sa.UniqueConstraint("event_id", "endpoint_id", name=f"uq_{p}delivery_event"),
+            sa.Index(f"ix_{p}delivery_due", "status", "next_attempt_at", "id"),
+            sa.Index(f"ix_{p}delivery_order", "endpoint_id", "customer_id", "status", "event_id"),
+        )
+
+    def __str__(self) -> str:
+        return f"delivery {self.id}"
+
+
+class WebhookAttemptMixin(_LoyaltyTable):
+    """One POST of a delivery and what came back (append-only)."""
+
+    __loyalty_table__ = "webhook_attempt"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+
+    @declared_attr
+    def delivery_id(cls) -> Mapped[int]:
+        return mapped_column(
+            _BIG_ID, cls._fk("webhook_delivery", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    duration_ms: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    #: The HTTP status; NULL when no answer came (timeout, refused connection).
+    status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The start of the answer's body, or what went wrong.
+    response: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    error: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class ExpiryReminderMixin(_LoyaltyTable):
+    """A lot already announced as expiring soon in one reminder window (never twice)."""
+
+    __loyalty_table__ = "expiry_reminder"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+
+    @declared_attr
+    def lot_id(cls) -> Mapped[int]:
+        return mapped_column(_BIG_ID, cls._fk("points_lot"), nullable=False)
+
+    #: The window (``--days``) the reminder was sent for.
+    days: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.UniqueConstraint("lot_id", "days", name=f"uq_{p}reminder_lot"),)
