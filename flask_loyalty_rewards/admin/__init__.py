@@ -18,11 +18,13 @@ from .access import (
     setup_admin,
     view_class_for,
 )
+from .presets import GridPreset
 
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
 
 __all__ = [
+    "GridPreset",
     "LoyaltyAdminMixin",
     "add_admin_view",
     "admin_actor",
@@ -35,6 +37,7 @@ __all__ = [
 def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | None) -> None:
     from .campaigns import RewardCampaignView
     from .points import CustomerPointsView, customer_columns
+    from .presets import grid_presets
     from .redeemed import RedeemedRewardView
 
     setup_admin(app, state, admin, base_view)
@@ -52,6 +55,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
     grid.page_size = size
     grid.page_size_options = tuple(sorted({*grid.page_size_options, size}))
     grid.export_max_rows = int(app.config["LOYALTY_ADMIN_EXPORT_MAX_ROWS"])
+    grid.presets = grid_presets(models, app.config["LOYALTY_ADMIN_PRESETS"])
     add_admin_view(
         app,
         RewardCampaignView,

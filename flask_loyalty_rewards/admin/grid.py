@@ -36,6 +36,7 @@ from flask_admin.contrib.sqla import filters as sqla_filters
 COUNT_KIND_KEY = "loyalty_admin_count_kind"
 PAGE_KEYS_KEY = "loyalty_admin_page_keys"
 CURSOR_ARG = "cursor"
+PRESET_ARG = "preset"
 #: Larger pages (CSV exports) are read in one ordered pass instead of by primary keys.
 DEFERRED_JOIN_MAX = 1000
 #: Pager links further than this many pages from the current one page by OFFSET instead.
@@ -94,6 +95,13 @@ class FastListMixin:
     sort_tiebreaks: dict[str, tuple[str, ...]] = {}
     #: The search box's placeholder; a view that searches sets it and :meth:`searched`.
     search_hint: str | None = None
+    #: Saved filters by URL key (``?preset=key``): objects with ``label`` and ``where(model, now)``.
+    presets: dict[str, Any] = {}
+
+    def current_preset(self) -> str | None:
+        """The key of the preset the request asks for, if this list has it."""
+        key = request.args.get(PRESET_ARG)
+        return key if key in self.presets else None
 
     def searched(self, query: Any, term: str) -> Any:
         """``query`` narrowed to the rows ``term`` finds (served by an index, unlike ILIKE)."""
@@ -129,7 +137,12 @@ class FastListMixin:
             query, _, joins, _ = view._apply_search(query, None, joins, {}, search)
         if filters and view._filters:
             query, _, joins, _ = view._apply_filters(query, None, joins, {}, filters)
-        count = self.count_rows(query, pk, filtered=bool(filters or search))
+        preset = self.current_preset()
+        if preset is not None:
+            from .. import clock
+
+            query = query.filter(self.presets[preset].where(model, clock.now()))
+        count = self.count_rows(query, pk, filtered=bool(filters or search or preset))
         base = query
         keys, descending = self._sort_keys(sort_column, sort_desc, pk)
         query = query.order_by(*(k.desc() if descending else k.asc() for k in keys))
@@ -219,6 +232,7 @@ class FastListMixin:
             bool(args.sort_desc),
             args.search or "",
             [list(map(str, f)) for f in (args.filters or [])],
+            (args.extra_args or {}).get(PRESET_ARG),
         ]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 

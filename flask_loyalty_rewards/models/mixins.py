@@ -431,6 +431,21 @@ class RedeemedRewardMixin(_LoyaltyTable):
             return CouponStatus.EXPIRED
         return CouponStatus.ACTIVE
 
+    @classmethod
+    def active_at(cls, moment: dt.datetime) -> sa.ColumnElement[bool]:
+        """SQL for ``status_at(moment) is ACTIVE`` (an index serves it: coupon status, active to).
+
+        The stored ``coupon_status`` may lag the clock (the expiry job moves it), so it narrows
+        the range only: not cancelled, active from, and used or not yet past active to.
+        """
+        condition: sa.ColumnElement[bool] = sa.and_(
+            cls.coupon_status.in_([CouponStatus.INACTIVE, CouponStatus.ACTIVE]),
+            cls.canceled_at.is_(None),
+            cls.active_from <= moment,
+            sa.or_(cls.used.is_(True), cls.active_to.is_(None), cls.active_to > moment),
+        )
+        return condition
+
     def __str__(self) -> str:
         return self.display_name
 
