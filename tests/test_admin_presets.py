@@ -131,7 +131,7 @@ def test_a_bad_preset_is_refused_when_the_app_starts(database_url, presets, mess
         host.create_app(database_url, LOYALTY_ADMIN_PRESETS=presets)
 
 
-def test_active_at_in_sql_agrees_with_status_at(admin_data, frozen_clock):
+def test_active_at_and_expiring_between_in_sql_agree_with_status_at(admin_data, frozen_clock):
     ids = [
         reward(admin_data, "a@x.test", days_valid=5),
         reward(admin_data, "b@x.test", days_inactive=2, days_valid=10),
@@ -151,5 +151,14 @@ def test_active_at_in_sql_agrees_with_status_at(admin_data, frozen_clock):
             in_sql = set(session.scalars(sa.select(rr.id).where(rr.active_at(moment))))
             in_python = {r.id for r in rows if r.status_at(moment) is CouponStatus.ACTIVE}
             assert in_sql == in_python, days
+            week = moment + dt.timedelta(days=7)
+            expiring = set(
+                session.scalars(sa.select(rr.id).where(rr.expiring_between(moment, week)))
+            )
+            assert expiring == {
+                r.id
+                for r in rows
+                if r.id in in_python and not r.used and r.active_to and r.active_to <= week
+            }, days
 
     admin_data.run(compare)

@@ -54,6 +54,17 @@ def safe_cell(value: Any) -> str:
     return text
 
 
+def limit_value(number: int, *, few_rows: bool) -> Any:
+    """A LIMIT or OFFSET, written into the SQL when the list matches few rows.
+
+    Given ``LIMIT ?``, SQLite walks the sort's index and tests every row, which is right when
+    many rows match and a full scan when a search's index ranges hold a handful; given
+    ``LIMIT 50`` it reads those ranges and sorts what they hold. The capped count, taken first,
+    says which case this is.
+    """
+    return sa.literal(int(number), literal_execute=True) if few_rows else int(number)
+
+
 def estimated_rows(session: Any, table: sa.Table) -> int | None:
     """The planner's idea of a table's size, or None when the backend has none to give."""
     bind = session.get_bind()
@@ -143,6 +154,7 @@ class FastListMixin:
 
             query = query.filter(self.presets[preset].where(model, clock.now()))
         count = self.count_rows(query, pk, filtered=bool(filters or search or preset))
+        few = g.get(COUNT_KIND_KEY) == "exact"
         base = query
         keys, descending = self._sort_keys(sort_column, sort_desc, pk)
         query = query.order_by(*(k.desc() if descending else k.asc() for k in keys))
@@ -153,9 +165,13 @@ class FastListMixin:
         if size > DEFERRED_JOIN_MAX:
             # An export: one pass in order (a key list that long would not fit in an IN ()).
             return count, query.limit(size).offset(page * size).all()
-        ids = self._keyset_ids(base, keys, descending, page, size, pk)
+        ids = self._keyset_ids(base, keys, descending, page, size, pk, few)
         if ids is None:
-            offset_keys = query.with_entities(pk).limit(size).offset(page * size)
+            offset_keys = (
+                query.with_entities(pk)
+                .limit(limit_value(size, few_rows=few))
+                .offset(limit_value(page * size, few_rows=few))
+            )
             ids = [row[0] for row in offset_keys.all()]
         if not ids:
             return count, []
@@ -193,7 +209,14 @@ class FastListMixin:
         return True
 
     def _keyset_ids(
-        self, base: Any, keys: list[Any], descending: bool, page: int, size: int, pk: Any
+        self,
+        base: Any,
+        keys: list[Any],
+        descending: bool,
+        page: int,
+        size: int,
+        pk: Any,
+        few: bool,
     ) -> list[Any] | None:
         """The page's primary keys read by keyset from the request's cursor, or None."""
         cursor = _Cursor.parse(request.args.get(CURSOR_ARG))
@@ -211,7 +234,8 @@ class FastListMixin:
         condition = row_key < sa.tuple_(*values) if later else row_key > sa.tuple_(*values)
         ordering = [k.desc() if later else k.asc() for k in keys]
         stmt = base.filter(condition).order_by(None).order_by(*ordering).with_entities(pk)
-        ids = [row[0] for row in stmt.offset(cursor.skip * size).limit(size).all()]
+        skip, limit = limit_value(cursor.skip * size, few_rows=few), limit_value(size, few_rows=few)
+        ids = [row[0] for row in stmt.offset(skip).limit(limit).all()]
         return ids if forward else ids[::-1]
 
     def _remember_page_keys(self, page: int, rows: list[Any], keys: list[Any]) -> None:

@@ -45,11 +45,7 @@ def expiring_within(days: int) -> Condition:
     """Active, unused coupons whose validity ends within ``days`` days from now."""
 
     def where(rr: Any, now: dt.datetime) -> Any:
-        return sa.and_(
-            rr.active_at(now),
-            rr.used.is_(False),
-            rr.active_to <= now + dt.timedelta(days=days),
-        )
+        return rr.expiring_between(now, now + dt.timedelta(days=days))
 
     return where
 

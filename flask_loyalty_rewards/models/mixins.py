@@ -205,6 +205,8 @@ class LedgerEntryMixin(_LoyaltyTable):
         p = cls.__loyalty_prefix__
         return (
             sa.Index(f"ix_{p}entry_customer", "customer_id", "created_at", "id"),
+            # Covers the dashboard's sums over a time range (services/dashboard.py).
+            sa.Index(f"ix_{p}entry_created", "created_at", "kind", "delta"),
             # One spend, one refund, ... per redeemed reward: a second one is a double charge.
             sa.UniqueConstraint("redeemed_reward_id", "kind", name=f"uq_{p}entry_reward_kind"),
         )
@@ -397,6 +399,8 @@ class RedeemedRewardMixin(_LoyaltyTable):
             sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
             sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),
+            # The reward type filter, alone or with a delivery status (gifts awaiting shipment).
+            sa.Index(f"ix_{p}rr_type", "reward_type", "delivery_status", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_customer", "customer_id", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_limit", "campaign_id", "customer_id", "canceled_at"),
             sa.Index(f"ix_{p}rr_status", "coupon_status", "active_to"),
@@ -443,6 +447,23 @@ class RedeemedRewardMixin(_LoyaltyTable):
             cls.canceled_at.is_(None),
             cls.active_from <= moment,
             sa.or_(cls.used.is_(True), cls.active_to.is_(None), cls.active_to > moment),
+        )
+        return condition
+
+    @classmethod
+    def expiring_between(cls, moment: dt.datetime, until: dt.datetime) -> sa.ColumnElement[bool]:
+        """SQL for coupons Active and unused at ``moment`` whose validity ends by ``until``.
+
+        :meth:`active_at` with ``used`` false and ``active_to`` in ``(moment, until]``, written
+        as one range of the (coupon status, active to) index.
+        """
+        condition: sa.ColumnElement[bool] = sa.and_(
+            cls.coupon_status.in_([CouponStatus.INACTIVE, CouponStatus.ACTIVE]),
+            cls.active_to > moment,
+            cls.active_to <= until,
+            cls.canceled_at.is_(None),
+            cls.active_from <= moment,
+            cls.used.is_(False),
         )
         return condition
 
