@@ -36,6 +36,7 @@ __all__ = [
 
 def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | None) -> None:
     from .campaigns import RewardCampaignView
+    from .dashboard import DashboardView
     from .points import CustomerPointsView, customer_columns
     from .presets import grid_presets
     from .redeemed import RedeemedRewardView
@@ -73,6 +74,15 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         name="Customer points",
         endpoint="loyalty_points",
         url="loyalty/points",
+    )
+    add_admin_view(
+        app,
+        DashboardView,
+        models.LedgerEntry,
+        db,
+        name="Programme dashboard",
+        endpoint="loyalty_dashboard",
+        url="loyalty/dashboard",
     )
     points.searched_columns = customer_columns(app, models.customer_model)
     points.page_size = size
