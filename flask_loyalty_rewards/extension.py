@@ -285,14 +285,19 @@ class LoyaltyRewards:
     ) -> RedeemedRewardMixin:
         return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
 
-    def add_pool_codes(self, campaign: Any, text: str) -> codes.UploadReport:
-        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool."""
+    def add_pool_codes(
+        self, campaign: Any, text: str, *, actor: str | None = None
+    ) -> codes.UploadReport:
+        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
+
+        The upload is recorded in the campaign's audit trail (how many codes were added).
+        """
         from . import clock
 
         ctx = self._ctx()
         reward = ctx.campaign(campaign)
         with unit_of_work(ctx):
-            return codes.add_pool_codes(ctx, reward, text, clock.now())
+            return codes.add_pool_codes(ctx, reward, text, clock.now(), actor=actor)
 
     def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
         return expiry.run_expiry(self._ctx(), now)

@@ -14,7 +14,7 @@ from wtforms import SelectField, TextAreaField
 from ..errors import LoyaltyError
 from ..forms import Form
 from ..models import CodeSource, RewardType
-from ..services import campaigns, codes
+from ..services import audit, campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
 from .fields import UTCDateTimeField, enum_select
 
@@ -30,6 +30,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     can_delete = False
     can_view_details = True
     list_template = "loyalty_rewards/admin/campaign_list.html"
+    edit_template = "loyalty_rewards/admin/campaign_edit.html"
+    details_template = "loyalty_rewards/admin/campaign_details.html"
     column_list = [
         "name",
         "reward_type",
@@ -124,6 +126,13 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         campaigns.stamp(model, created=is_created)
 
+    def audit_trail(self, campaign: Any) -> list[Any]:
+        """The campaign's audit entries, newest first (shown on its edit and details pages)."""
+        from ..extension import get_state
+
+        state = get_state()
+        return audit.trail(self.db_session, state.models, campaign.id)
+
     def get_query(self) -> Any:
         return super().get_query().options(sa.orm.undefer(self.model.times_redeemed))
 
@@ -148,7 +157,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             flash("Nothing changed: the selection holds something that is not a campaign.", "error")
             return
         try:
-            changed = campaigns.set_active(self._ctx(), campaign_ids, active)
+            changed = campaigns.set_active(self._ctx(), campaign_ids, active, actor=self.actor())
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return
@@ -174,7 +183,9 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 text = self._uploaded_text(form)
                 if text is not None:
                     try:
-                        report = get_state().extension.add_pool_codes(campaign, text)
+                        report = get_state().extension.add_pool_codes(
+                            campaign, text, actor=self.actor()
+                        )
                     except LoyaltyError as exc:
                         flash(f"Refused: {exc.message}", "error")
             else:

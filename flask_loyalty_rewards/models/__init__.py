@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, column_property
 from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
 from .enums import (
+    CampaignEvent,
     CodeSource,
     CouponStatus,
     DeliveryStatus,
@@ -24,6 +25,7 @@ from .enums import (
 from .mixins import (
     AccountMixin,
     AllocationMixin,
+    CampaignAuditMixin,
     CouponCodeMixin,
     IdempotencyKeyMixin,
     LedgerEntryMixin,
@@ -36,6 +38,7 @@ from .types import NEVER, UTCDateTime
 
 __all__ = [
     "NEVER",
+    "CampaignEvent",
     "CodeSource",
     "CouponStatus",
     "DeliveryStatus",
@@ -61,6 +64,7 @@ class LoyaltyModels:
     RewardHistory: type[RewardHistoryMixin]
     IdempotencyKey: type[IdempotencyKeyMixin]
     CashbackPayout: type[CashbackPayoutMixin]
+    CampaignAudit: type[CampaignAuditMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -79,6 +83,7 @@ class LoyaltyModels:
             self.RewardHistory,
             self.IdempotencyKey,
             self.CashbackPayout,
+            self.CampaignAudit,
         ]
         return [c.__table__ for c in classes]
 
@@ -142,6 +147,7 @@ def create_models(
         RewardHistory=concrete("RewardHistory", RewardHistoryMixin),
         IdempotencyKey=concrete("IdempotencyKey", IdempotencyKeyMixin),
         CashbackPayout=concrete("CashbackPayout", CashbackPayoutMixin),
+        CampaignAudit=concrete("CampaignAudit", CampaignAuditMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,
@@ -153,6 +159,7 @@ def create_models(
             _refuse_naive_datetimes(cls)
     _count_redemptions(models)
     _keep_search_keys(models)
+    _audit_campaigns(models)
     per_db[table_prefix] = models
     return models
 
@@ -171,6 +178,12 @@ def _count_redemptions(models: LoyaltyModels) -> None:
         count_slots_when_limited(connection, target, rewards)
 
     event.listen(campaign, "before_update", before_update)
+
+
+def _audit_campaigns(models: LoyaltyModels) -> None:
+    from ..services.audit import listen
+
+    listen(models)
 
 
 #: The redeemed reward columns its search keys are made from.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ..profile import Address
 from .enums import (
+    CampaignEvent,
     CodeSource,
     CouponStatus,
     DeliveryStatus,
@@ -490,6 +491,33 @@ class RewardHistoryMixin(_LoyaltyTable):
     actor: Mapped[str | None] = mapped_column(sa.String(255))
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CampaignAuditMixin(_LoyaltyTable):
+    """Append-only: a campaign's creation, each field edited (old, new), (de)activation and
+    pool upload, with who and when (services/audit.py records them)."""
+
+    __loyalty_table__ = "campaign_audit"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+
+    @declared_attr
+    def campaign_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("campaign"), nullable=False)
+
+    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent), nullable=False)
+    field: Mapped[str | None] = mapped_column(sa.String(64))
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str | None] = mapped_column(sa.Text)
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.Index(f"ix_{p}audit_campaign", "campaign_id", "created_at", "id"),)
 
 
 class IdempotencyKeyMixin(_LoyaltyTable):

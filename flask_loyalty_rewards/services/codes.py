@@ -14,8 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import InvalidInput, RewardUnavailable
-from ..models import CodeSource
+from ..models import CampaignEvent, CodeSource
 from ..models.mixins import RewardCampaignMixin
+from . import audit
 from .context import Context
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -116,7 +117,12 @@ def parse_codes(text: str) -> tuple[list[str], UploadReport]:
 
 
 def add_pool_codes(
-    ctx: Context, campaign: RewardCampaignMixin, text: str, now: dt.datetime
+    ctx: Context,
+    campaign: RewardCampaignMixin,
+    text: str,
+    now: dt.datetime,
+    *,
+    actor: str | None = None,
 ) -> UploadReport:
     """Add uploaded codes to a campaign's pool; codes that exist anywhere already are reported."""
     if not isinstance(text, str):
@@ -143,6 +149,21 @@ def add_pool_codes(
             [{"campaign_id": campaign.id, "code": c, "created_at": now} for c in fresh],
         )
     report.added = fresh
+    summary = f"{len(fresh)} added, {len(report.already_known)} already known"
+    audit.record(
+        ctx.session,
+        ctx.models.CampaignAudit.__table__,
+        [
+            audit.entry(
+                campaign.id,
+                CampaignEvent.POOL_UPLOAD,
+                actor=actor,
+                field="pool",
+                new=summary,
+                now=now,
+            )
+        ],
+    )
     return report
 
 
