@@ -323,6 +323,14 @@ def main() -> None:
             f"/admin/stock_sorted/?{stock_sorted_shipped}=SHIPPED",
         ),
         **search_pages(),
+        **{
+            f"preset {key}": (
+                f"/admin/loyalty/redeemed/?preset={key}",
+                "/admin/stock/",
+                "/admin/stock_sorted/",
+            )
+            for key in ("gifts-awaiting-shipment", "expiring-in-7-days", "cashback-failing")
+        },
         f"page {args.deep_page:,} typed": (
             f"/admin/loyalty/redeemed/?page={deep}",
             f"/admin/stock/?page={deep}",

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     # The admin grid counts matching rows up to this many, then shows "more than" (or, for an
     # unfiltered list, the database's estimate of the table size): counting millions is slow.
     "LOYALTY_ADMIN_COUNT_CAP": 10_000,
+    # Saved filters of the Redeemed rewards grid added to the built-in ones, by URL key:
+    # {"key": GridPreset(label, where) or (label, where)}, where(model, now) returning a SQL
+    # condition; None as a value hides the built-in preset of that key (admin/presets.py).
+    "LOYALTY_ADMIN_PRESETS": {},
     # Columns of the host's customer model the Customer points list searches (each word of the
     # search starts one of them, any case); None: whichever of email, first_name, last_name and
     # phone the model has. What the list shows comes from the customer_profile callback.

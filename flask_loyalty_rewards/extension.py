@@ -470,12 +470,15 @@ class LoyaltyRewards:
         """
         return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
 
-    def add_pool_codes(self, campaign: Any, text: str | Iterable[str]) -> codes.UploadReport:
+    def add_pool_codes(
+        self, campaign: Any, text: str | Iterable[str], *, actor: str | None = None
+    ) -> codes.UploadReport:
         """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
 
         ``text`` is the text or an iterable of its lines (read in batches); a header line is
         skipped and codes that exist anywhere already are reported, not added; above
-        ``LOYALTY_POOL_UPLOAD_MAX_CODES`` codes nothing is added.
+        ``LOYALTY_POOL_UPLOAD_MAX_CODES`` codes nothing is added. The upload is recorded in the
+        campaign's audit trail (how many codes were added, by ``actor``).
 
         Raises: InvalidInput (also above the upload limit), RewardUnavailable (``not_found``: no
         such campaign).
@@ -485,7 +488,7 @@ class LoyaltyRewards:
         ctx = self._ctx()
         reward = ctx.campaign(campaign)
         with unit_of_work(ctx):
-            return codes.add_pool_codes(ctx, reward, text, clock.now())
+            return codes.add_pool_codes(ctx, reward, text, clock.now(), actor=actor)
 
     def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
         """Expire the points and coupons that are due (``flask loyalty expire``).

@@ -18,11 +18,13 @@ from .access import (
     setup_admin,
     view_class_for,
 )
+from .presets import GridPreset
 
 if TYPE_CHECKING:
     from ..extension import LoyaltyState
 
 __all__ = [
+    "GridPreset",
     "LoyaltyAdminMixin",
     "add_admin_view",
     "admin_actor",
@@ -34,7 +36,9 @@ __all__ = [
 
 def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | None) -> None:
     from .campaigns import RewardCampaignView
+    from .dashboard import DashboardView
     from .points import CustomerPointsView, customer_columns
+    from .presets import grid_presets
     from .redeemed import RedeemedRewardView
     from .webhooks import WebhookDeliveryView, WebhookEndpointView
 
@@ -53,6 +57,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
     grid.page_size = size
     grid.page_size_options = tuple(sorted({*grid.page_size_options, size}))
     grid.export_max_rows = int(app.config["LOYALTY_ADMIN_EXPORT_MAX_ROWS"])
+    grid.presets = grid_presets(models, app.config["LOYALTY_ADMIN_PRESETS"])
     add_admin_view(
         app,
         RewardCampaignView,
@@ -88,6 +93,15 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         name="Webhook deliveries",
         endpoint="loyalty_webhook_deliveries",
         url="loyalty/webhooks/deliveries",
+    )
+    add_admin_view(
+        app,
+        DashboardView,
+        models.LedgerEntry,
+        db,
+        name="Programme dashboard",
+        endpoint="loyalty_dashboard",
+        url="loyalty/dashboard",
     )
     points.searched_columns = customer_columns(app, models.customer_model)
     points.page_size = size

@@ -17,7 +17,7 @@ from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..forms import Form
 from ..models import CodeSource, RewardType
-from ..services import campaigns, codes
+from ..services import audit, campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
 from .fields import AmountField, UTCDateTimeField, WholeNumberField, enum_select
 
@@ -42,6 +42,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     can_delete = False
     can_view_details = True
     list_template = "loyalty_rewards/admin/campaign_list.html"
+    edit_template = "loyalty_rewards/admin/campaign_edit.html"
+    details_template = "loyalty_rewards/admin/campaign_details.html"
     column_list = [
         "name",
         "reward_type",
@@ -135,6 +137,13 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 flash(message, "error")
         return not problems
 
+    def audit_trail(self, campaign: Any) -> list[Any]:
+        """The campaign's audit entries, newest first (shown on its edit and details pages)."""
+        from ..extension import get_state
+
+        state = get_state()
+        return audit.trail(self.db_session, state.models, campaign.id)
+
     def get_query(self) -> Any:
         return super().get_query().options(sa.orm.undefer(self.model.times_redeemed))
 
@@ -158,7 +167,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             flash("Nothing changed: the selection holds something that is not a campaign.", "error")
             return
         try:
-            changed = campaigns.set_active(self._ctx(), campaign_ids, active)
+            changed = campaigns.set_active(self._ctx(), campaign_ids, active, actor=self.actor())
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return
@@ -184,7 +193,9 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 lines = self._uploaded_lines(form)
                 if lines is not None:
                     try:
-                        report = get_state().extension.add_pool_codes(campaign, lines)
+                        report = get_state().extension.add_pool_codes(
+                            campaign, lines, actor=self.actor()
+                        )
                     except LoyaltyError as exc:
                         flash(f"Refused: {exc.message}", "error")
                     except UnicodeDecodeError:

@@ -37,6 +37,7 @@ from flask_admin.contrib.sqla import filters as sqla_filters
 COUNT_KIND_KEY = "loyalty_admin_count_kind"
 PAGE_KEYS_KEY = "loyalty_admin_page_keys"
 CURSOR_ARG = "cursor"
+PRESET_ARG = "preset"
 #: Larger pages (CSV exports) are read in one ordered pass instead of by primary keys.
 DEFERRED_JOIN_MAX = 1000
 #: Pager links further than this many pages from the current one page by OFFSET instead.
@@ -62,6 +63,17 @@ def safe_cell(value: Any) -> str:
     if text.startswith(FORMULA_STARTS) and not _PLAIN_SIGNED.fullmatch(text):
         return "'" + text
     return text
+
+
+def limit_value(number: int, *, few_rows: bool) -> Any:
+    """A LIMIT or OFFSET, written into the SQL when the list matches few rows.
+
+    Given ``LIMIT ?``, SQLite walks the sort's index and tests every row, which is right when
+    many rows match and a full scan when a search's index ranges hold a handful; given
+    ``LIMIT 50`` it reads those ranges and sorts what they hold. The capped count, taken first,
+    says which case this is.
+    """
+    return sa.literal(int(number), literal_execute=True) if few_rows else int(number)
 
 
 def estimated_rows(session: Any, table: sa.Table) -> int | None:
@@ -105,6 +117,13 @@ class FastListMixin:
     sort_tiebreaks: dict[str, tuple[str, ...]] = {}
     #: The search box's placeholder; a view that searches sets it and :meth:`searched`.
     search_hint: str | None = None
+    #: Saved filters by URL key (``?preset=key``): objects with ``label`` and ``where(model, now)``.
+    presets: dict[str, Any] = {}
+
+    def current_preset(self) -> str | None:
+        """The key of the preset the request asks for, if this list has it."""
+        key = request.args.get(PRESET_ARG)
+        return key if key in self.presets else None
 
     def searched(self, query: Any, term: str) -> Any:
         """``query`` narrowed to the rows ``term`` finds (served by an index, unlike ILIKE)."""
@@ -140,7 +159,13 @@ class FastListMixin:
             query, _, joins, _ = view._apply_search(query, None, joins, {}, search)
         if filters and view._filters:
             query, _, joins, _ = view._apply_filters(query, None, joins, {}, filters)
-        count = self.count_rows(query, pk, filtered=bool(filters or search))
+        preset = self.current_preset()
+        if preset is not None:
+            from .. import clock
+
+            query = query.filter(self.presets[preset].where(model, clock.now()))
+        count = self.count_rows(query, pk, filtered=bool(filters or search or preset))
+        few = g.get(COUNT_KIND_KEY) == "exact"
         base = query
         keys, descending = self._sort_keys(sort_column, sort_desc, pk)
         query = query.order_by(*(k.desc() if descending else k.asc() for k in keys))
@@ -151,9 +176,13 @@ class FastListMixin:
         if size > DEFERRED_JOIN_MAX:
             # An export: one pass in order (a key list that long would not fit in an IN ()).
             return count, query.limit(size).offset(page * size).all()
-        ids = self._keyset_ids(base, keys, descending, page, size, pk)
+        ids = self._keyset_ids(base, keys, descending, page, size, pk, few)
         if ids is None:
-            offset_keys = query.with_entities(pk).limit(size).offset(page * size)
+            offset_keys = (
+                query.with_entities(pk)
+                .limit(limit_value(size, few_rows=few))
+                .offset(limit_value(page * size, few_rows=few))
+            )
             ids = [row[0] for row in offset_keys.all()]
         if not ids:
             return count, []
@@ -191,7 +220,14 @@ class FastListMixin:
         return True
 
     def _keyset_ids(
-        self, base: Any, keys: list[Any], descending: bool, page: int, size: int, pk: Any
+        self,
+        base: Any,
+        keys: list[Any],
+        descending: bool,
+        page: int,
+        size: int,
+        pk: Any,
+        few: bool,
     ) -> list[Any] | None:
         """The page's primary keys read by keyset from the request's cursor, or None."""
         cursor = _Cursor.parse(request.args.get(CURSOR_ARG))
@@ -209,7 +245,8 @@ class FastListMixin:
         condition = row_key < sa.tuple_(*values) if later else row_key > sa.tuple_(*values)
         ordering = [k.desc() if later else k.asc() for k in keys]
         stmt = base.filter(condition).order_by(None).order_by(*ordering).with_entities(pk)
-        ids = [row[0] for row in stmt.offset(cursor.skip * size).limit(size).all()]
+        skip, limit = limit_value(cursor.skip * size, few_rows=few), limit_value(size, few_rows=few)
+        ids = [row[0] for row in stmt.offset(skip).limit(limit).all()]
         return ids if forward else ids[::-1]
 
     def _remember_page_keys(self, page: int, rows: list[Any], keys: list[Any]) -> None:
@@ -230,6 +267,7 @@ class FastListMixin:
             bool(args.sort_desc),
             args.search or "",
             [list(map(str, f)) for f in (args.filters or [])],
+            (args.extra_args or {}).get(PRESET_ARG),
         ]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 

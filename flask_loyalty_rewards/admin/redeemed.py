@@ -169,6 +169,14 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         }
         super().__init__(model, db, **kwargs)
 
+    def preset_url(self, key: str | None) -> str:
+        """The grid with a preset applied (None: without one), keeping the page size."""
+        args: dict[str, Any] = {} if key is None else {"preset": key}
+        if request.args.get("page_size"):
+            args["page_size"] = request.args["page_size"]
+        url: str = self.get_url(".index_view", **args)
+        return url
+
     # -- queries ------------------------------------------------------------------------------
 
     def get_query(self) -> Any:

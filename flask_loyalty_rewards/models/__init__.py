@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, column_property
 from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
 from .enums import (
+    CampaignEvent,
     CodeSource,
     CouponStatus,
     DeliveryStatus,
@@ -31,6 +32,7 @@ from .events import (
 from .mixins import (
     AccountMixin,
     AllocationMixin,
+    CampaignAuditMixin,
     CouponCodeMixin,
     IdempotencyKeyMixin,
     LedgerEntryMixin,
@@ -44,6 +46,7 @@ from .types import NEVER, UTCDateTime
 
 __all__ = [
     "NEVER",
+    "CampaignEvent",
     "CodeSource",
     "CouponStatus",
     "DeliveryStatus",
@@ -75,6 +78,7 @@ class LoyaltyModels:
     WebhookDelivery: type[WebhookDeliveryMixin]
     WebhookAttempt: type[WebhookAttemptMixin]
     ExpiryReminder: type[ExpiryReminderMixin]
+    CampaignAudit: type[CampaignAuditMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -99,6 +103,7 @@ class LoyaltyModels:
             self.WebhookDelivery,
             self.WebhookAttempt,
             self.ExpiryReminder,
+            self.CampaignAudit,
         ]
         return [c.__table__ for c in classes]
 
@@ -168,6 +173,7 @@ def create_models(
         WebhookDelivery=concrete("WebhookDelivery", WebhookDeliveryMixin),
         WebhookAttempt=concrete("WebhookAttempt", WebhookAttemptMixin),
         ExpiryReminder=concrete("ExpiryReminder", ExpiryReminderMixin),
+        CampaignAudit=concrete("CampaignAudit", CampaignAuditMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,
@@ -179,6 +185,7 @@ def create_models(
             _refuse_naive_datetimes(cls)
     _count_redemptions(models)
     _keep_search_keys(models)
+    _audit_campaigns(models)
     per_db[table_prefix] = models
     return models
 
@@ -197,6 +204,12 @@ def _count_redemptions(models: LoyaltyModels) -> None:
         count_slots_when_limited(connection, target, rewards)
 
     event.listen(campaign, "before_update", before_update)
+
+
+def _audit_campaigns(models: LoyaltyModels) -> None:
+    from ..services.audit import listen
+
+    listen(models)
 
 
 #: The redeemed reward columns its search keys are made from.

@@ -64,6 +64,14 @@ class HistoryEvent(_Labelled):
     EXPIRED = "expired"
 
 
+class CampaignEvent(_Labelled):
+    CREATED = "created"
+    EDITED = "edited"
+    ACTIVATED = "activated"
+    DEACTIVATED = "deactivated"
+    POOL_UPLOAD = "pool_upload"
+
+
 _LABELS: dict[enum.Enum, str] = {
     RewardType.PERCENTAGE_DISCOUNT_CODE: "Percentage discount code",
     RewardType.CASHBACK: "Cashback",
@@ -85,6 +93,11 @@ _LABELS: dict[enum.Enum, str] = {
     CodeSource.POOL: "Uploaded pool of codes",
     CodeSource.SHARED: "One shared code",
     CodeSource.NONE: "No code",
+    CampaignEvent.CREATED: "Created",
+    CampaignEvent.EDITED: "Edited",
+    CampaignEvent.ACTIVATED: "Activated",
+    CampaignEvent.DEACTIVATED: "Deactivated",
+    CampaignEvent.POOL_UPLOAD: "Codes uploaded",
     EntryKind.EARN: "Earned",
     EntryKind.SPEND: "Spent on a reward",
     EntryKind.EXPIRE: "Expired",

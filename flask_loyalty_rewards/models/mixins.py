@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from .. import clock
 from ..profile import Address
 from .enums import (
+    CampaignEvent,
     CodeSource,
     CouponStatus,
     DeliveryStatus,
@@ -211,6 +212,8 @@ class LedgerEntryMixin(_LoyaltyTable):
         p = cls.__loyalty_prefix__
         return (
             sa.Index(f"ix_{p}entry_customer", "customer_id", "created_at", "id"),
+            # Covers the dashboard's sums over a time range (services/dashboard.py).
+            sa.Index(f"ix_{p}entry_created", "created_at", "kind", "delta"),
             # One spend, one refund, ... per redeemed reward: a second one is a double charge.
             sa.UniqueConstraint("redeemed_reward_id", "kind", name=f"uq_{p}entry_reward_kind"),
         )
@@ -405,6 +408,8 @@ class RedeemedRewardMixin(_LoyaltyTable):
             sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
             sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),
+            # The reward type filter, alone or with a delivery status (gifts awaiting shipment).
+            sa.Index(f"ix_{p}rr_type", "reward_type", "delivery_status", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_customer", "customer_id", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_limit", "campaign_id", "customer_id", "canceled_at"),
             sa.Index(f"ix_{p}rr_status", "coupon_status", "active_to"),
@@ -439,6 +444,38 @@ class RedeemedRewardMixin(_LoyaltyTable):
             return CouponStatus.EXPIRED
         return CouponStatus.ACTIVE
 
+    @classmethod
+    def active_at(cls, moment: dt.datetime) -> sa.ColumnElement[bool]:
+        """SQL for ``status_at(moment) is ACTIVE`` (an index serves it: coupon status, active to).
+
+        The stored ``coupon_status`` may lag the clock (the expiry job moves it), so it narrows
+        the range only: not cancelled, active from, and used or not yet past active to.
+        """
+        condition: sa.ColumnElement[bool] = sa.and_(
+            cls.coupon_status.in_([CouponStatus.INACTIVE, CouponStatus.ACTIVE]),
+            cls.canceled_at.is_(None),
+            cls.active_from <= moment,
+            sa.or_(cls.used.is_(True), cls.active_to.is_(None), cls.active_to > moment),
+        )
+        return condition
+
+    @classmethod
+    def expiring_between(cls, moment: dt.datetime, until: dt.datetime) -> sa.ColumnElement[bool]:
+        """SQL for coupons Active and unused at ``moment`` whose validity ends by ``until``.
+
+        :meth:`active_at` with ``used`` false and ``active_to`` in ``(moment, until]``, written
+        as one range of the (coupon status, active to) index.
+        """
+        condition: sa.ColumnElement[bool] = sa.and_(
+            cls.coupon_status.in_([CouponStatus.INACTIVE, CouponStatus.ACTIVE]),
+            cls.active_to > moment,
+            cls.active_to <= until,
+            cls.canceled_at.is_(None),
+            cls.active_from <= moment,
+            cls.used.is_(False),
+        )
+        return condition
+
     def __str__(self) -> str:
         return self.display_name
 
@@ -462,6 +499,33 @@ class RewardHistoryMixin(_LoyaltyTable):
     actor: Mapped[str | None] = mapped_column(sa.String(255))
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CampaignAuditMixin(_LoyaltyTable):
+    """Append-only: a campaign's creation, each field edited (old, new), (de)activation and
+    pool upload, with who and when (services/audit.py records them)."""
+
+    __loyalty_table__ = "campaign_audit"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+
+    @declared_attr
+    def campaign_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("campaign"), nullable=False)
+
+    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent), nullable=False)
+    field: Mapped[str | None] = mapped_column(sa.String(64))
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str | None] = mapped_column(sa.Text)
+    actor: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.Index(f"ix_{p}audit_campaign", "campaign_id", "created_at", "id"),)
 
 
 class IdempotencyKeyMixin(_LoyaltyTable):

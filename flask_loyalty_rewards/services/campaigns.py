@@ -29,8 +29,9 @@ from ..bounds import (
     whole_problem,
 )
 from ..errors import InvalidInput
-from ..models import CodeSource, RewardType
+from ..models import CampaignEvent, CodeSource, RewardType
 from ..models.mixins import RewardCampaignMixin
+from . import audit
 from .context import Context, integer_id, unit_of_work
 
 
@@ -254,14 +255,40 @@ def watch_session(session: Any, model: type[RewardCampaignMixin]) -> None:
 _watched: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
 
 
-def set_active(ctx: Context, campaign_ids: list[Any], active: bool) -> int:
-    """Activate or deactivate campaigns; returns how many changed. Redeemed rewards stay valid."""
+def set_active(
+    ctx: Context, campaign_ids: list[Any], active: bool, *, actor: str | None = None
+) -> int:
+    """Activate or deactivate campaigns; returns how many changed. Redeemed rewards stay valid.
+
+    Each change is recorded in the campaign's audit trail.
+    """
     ids = [integer_id(i, "campaign") for i in campaign_ids]
     table = ctx.models.RewardCampaign.__table__
+    now = clock.now()
     with unit_of_work(ctx):
-        result = ctx.session.execute(
-            sa.update(table)
-            .where(table.c.id.in_(ids), table.c.active.is_not(active))
-            .values(active=active, updated_at=clock.now())
+        # Locked first, so the trail names exactly the campaigns this call changed.
+        changing = list(
+            ctx.session.execute(
+                ctx.locked(
+                    sa.select(table.c.id).where(table.c.id.in_(ids), table.c.active.is_not(active))
+                )
+            ).scalars()
         )
-    return int(getattr(result, "rowcount", 0) or 0)
+        if changing:
+            ctx.session.execute(
+                sa.update(table)
+                .where(table.c.id.in_(changing))
+                .values(active=active, updated_at=now)
+            )
+        event = CampaignEvent.ACTIVATED if active else CampaignEvent.DEACTIVATED
+        audit.record(
+            ctx.session,
+            ctx.models.CampaignAudit.__table__,
+            [
+                audit.entry(
+                    cid, event, actor=actor, field="active", old=not active, new=active, now=now
+                )
+                for cid in changing
+            ],
+        )
+    return len(changing)

@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import InvalidInput, RewardUnavailable
-from ..models import CodeSource
+from ..models import CampaignEvent, CodeSource
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from . import audit
 from .context import Context
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -205,6 +206,7 @@ def add_pool_codes(
     now: dt.datetime,
     *,
     max_codes: int | None = None,
+    actor: str | None = None,
 ) -> UploadReport:
     """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
 
@@ -213,7 +215,7 @@ def add_pool_codes(
     (``code``, ``coupon code``...) is the header. Codes that exist anywhere already are
     reported, not added. Raises :class:`InvalidInput` when the upload holds more than
     ``max_codes`` codes (default ``LOYALTY_POOL_UPLOAD_MAX_CODES``); run inside a unit of work,
-    nothing of it is then kept.
+    nothing of it is then kept. The upload is recorded in the campaign's audit trail.
     """
     if not isinstance(text, str | Iterable) or isinstance(text, bytes | dict):
         raise InvalidInput("codes must be text or an iterable of lines")
@@ -253,6 +255,21 @@ def add_pool_codes(
                 batch = []
     if batch:
         _store(ctx, campaign, batch, shared, report, now)
+    summary = f"{len(report.added)} added, {len(report.already_known)} already known"
+    audit.record(
+        ctx.session,
+        ctx.models.CampaignAudit.__table__,
+        [
+            audit.entry(
+                campaign.id,
+                CampaignEvent.POOL_UPLOAD,
+                actor=actor,
+                field="pool",
+                new=summary,
+                now=now,
+            )
+        ],
+    )
     return report
 
 
