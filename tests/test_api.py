@@ -458,6 +458,14 @@ def test_every_unknown_api_url_is_a_json_404_whatever_the_method(client: Any) ->
                 assert error_of(response)["code"] == "not_found"
 
 
+def test_a_url_werkzeug_redirects_answers_in_json_with_the_location(client: Any) -> None:
+    response = client.get(f"{API}//rewards")
+
+    assert response.status_code == 308
+    assert response.headers["Location"].endswith(f"{API}/rewards")
+    assert error_of(response)["code"] == "moved"
+
+
 def test_a_method_a_route_does_not_have_is_a_json_405(client: Any) -> None:
     for method in ("TRACE", "PUT", "PATCH", "DELETE", "PROPFIND"):
         response = client.open(f"{API}/rewards", method=method)

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 from wtforms import ValidationError as FormValidationError
 
 from .. import clock
@@ -112,10 +113,14 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         """
         exc = request.routing_exception
         prefix = current_app.config["LOYALTY_API_PREFIX"].rstrip("/")
-        if not prefix or not isinstance(exc, (NotFound, MethodNotAllowed)):
+        if not prefix or not isinstance(exc, (NotFound, MethodNotAllowed, RequestRedirect)):
             return None  # an API mounted at the root leaves the host's own 404s alone
         if not (request.path == prefix or request.path.startswith(prefix + "/")):
             return None
+        if isinstance(exc, RequestRedirect):  # e.g. doubled slashes: the URL it stands for
+            response = error_response(exc.code, "moved", "Use the URL in Location.")
+            response.headers["Location"] = exc.new_url
+            return response
         if isinstance(exc, NotFound):
             return error_response(404, "not_found", "There is no such API URL.")
         return http_error(exc)
