@@ -37,6 +37,7 @@ bench: $(BIN)/.installed services
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/redeem.py
 	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) example_shop/instance

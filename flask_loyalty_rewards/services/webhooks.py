@@ -211,14 +211,40 @@ class Taken:
     count: int = 0
     busy: bool = False
     taken: list[Claim] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
 
 
-def _lock_free(ctx: Context, table: sa.Table, ids: list[int], *condition: Any) -> list[int]:
-    """The rows of ``ids`` still matching ``condition`` that nobody else holds, now locked."""
-    if not ids:
-        return []
-    stmt = sa.select(table.c.id).where(table.c.id.in_(ids), *condition).order_by(table.c.id)
-    return list(ctx.session.execute(ctx.locked(stmt, skip_locked=True)).scalars())
+def _lock_free(
+    ctx: Context,
+    table: sa.Table,
+    due: list[Any],
+    order: list[Any],
+    limit: int,
+    *,
+    pick_only: tuple[Any, ...] = (),
+) -> Taken:
+    """Lock up to ``limit`` rows matching ``due`` that no other deliverer holds; their ids.
+
+    PostgreSQL skips locked rows in the scan itself, so each deliverer takes the next free
+    ones. MariaDB's locking scans also lock the gaps between index records, which would hold up
+    new events' inserts: there a plain read picks candidates (four times ``limit``) and only
+    those rows are locked, by key (checked again against ``due``; ``pick_only``, a condition on
+    other rows, only chooses the candidates, so the locking read touches no other row).
+    """
+    pick = sa.select(table.c.id).where(*due, *pick_only).order_by(*order)
+    if ctx.dialect == "postgresql":
+        ids = list(
+            ctx.session.execute(
+                pick.limit(limit).with_for_update(skip_locked=True, of=table)
+            ).scalars()
+        )
+        return Taken(count=len(ids), ids=ids)
+    candidates = list(ctx.session.execute(pick.limit(limit * 4)).scalars())
+    if not candidates:
+        return Taken()
+    stmt = sa.select(table.c.id).where(table.c.id.in_(candidates), *due).order_by(*order)
+    ids = list(ctx.session.execute(ctx.locked(stmt, skip_locked=True)).scalars())[:limit]
+    return Taken(count=len(ids), busy=not ids, ids=ids)
 
 
 def dispatch(ctx: Context, limit: int) -> Taken:
@@ -227,17 +253,10 @@ def dispatch(ctx: Context, limit: int) -> Taken:
     delivery = ctx.models.WebhookDelivery.__table__
     now = clock.now()
     with unit_of_work(ctx):
-        candidates = list(
-            ctx.session.execute(
-                sa.select(event.c.id)
-                .where(event.c.dispatched_at.is_(None))
-                .order_by(event.c.id)
-                .limit(limit)
-            ).scalars()
-        )
-        ids = _lock_free(ctx, event, candidates, event.c.dispatched_at.is_(None))
+        locked = _lock_free(ctx, event, [event.c.dispatched_at.is_(None)], [event.c.id], limit)
+        ids = locked.ids
         if not ids:
-            return Taken(busy=bool(candidates))
+            return locked
         rows = ctx.session.execute(
             sa.select(event.c.id, event.c.type, event.c.customer_id)
             .where(event.c.id.in_(ids))
@@ -294,17 +313,11 @@ def claim(ctx: Context, limit: int, *, delivery_id: int | None = None) -> Taken:
     token = secrets.token_hex(16)
     lease = dt.timedelta(seconds=limit * float(ctx.config["LOYALTY_WEBHOOK_TIMEOUT"]) + 60)
     with unit_of_work(ctx):
-        candidates = list(
-            ctx.session.execute(
-                sa.select(delivery.c.id)
-                .where(*due, first_of_customer)
-                .order_by(delivery.c.event_id, delivery.c.id)
-                .limit(limit)
-            ).scalars()
-        )
-        ids = _lock_free(ctx, delivery, candidates, *due)
+        order = [delivery.c.event_id, delivery.c.id]
+        locked = _lock_free(ctx, delivery, due, order, limit, pick_only=(first_of_customer,))
+        ids = locked.ids
         if not ids:
-            return Taken(busy=bool(candidates))
+            return locked
         ctx.session.execute(
             sa.update(delivery)
             .where(delivery.c.id.in_(ids))
