@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
@@ -74,6 +75,22 @@ class Shop:
             return int(campaign.id)
 
         return self.run(make)
+
+    def cashback_without_amount(self, **fields: Any) -> int:
+        """A cashback campaign whose amount was cleared past the campaign check (raw SQL)."""
+        campaign_id = self.campaign(
+            reward_type=RewardType.CASHBACK, reward_value=Decimal("5.00"), **fields
+        )
+        table = host.models.RewardCampaign.__table__
+
+        def clear() -> None:
+            host.db.session.execute(
+                sa.update(table).where(table.c.id == campaign_id).values(reward_value=None)
+            )
+            host.db.session.commit()
+
+        self.run(clear)
+        return campaign_id
 
     def campaigns(self, count: int, **fields: Any) -> None:
         def make() -> None:

@@ -11,7 +11,6 @@ import pytest
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from flask_loyalty_rewards import RewardType
 from tests import host
 from tests.client_support import Shop, csrf_token, log_in
 from tests.conftest import dispose
@@ -125,7 +124,7 @@ def test_rewards_report_every_blocker_not_only_the_first(
 def test_a_cashback_reward_without_an_amount_cannot_be_redeemed(
     client: Any, shop: Shop, alice: int
 ) -> None:
-    shop.campaign(reward_type=RewardType.CASHBACK, cost_in_points=10)
+    shop.cashback_without_amount(cost_in_points=10)
     shop.earn(alice, 500)
     item = client.get(f"{API}/rewards").get_json()["items"][0]
     assert (item["can_redeem"], item["reasons"]) == (False, ["cashback_not_configured"])

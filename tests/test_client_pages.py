@@ -177,7 +177,7 @@ def test_a_reward_not_started_still_says_how_many_points_are_missing(
 
 
 def test_a_cashback_without_an_amount_is_not_offered(client: Any, shop: Shop, alice: int) -> None:
-    campaign = shop.campaign(reward_type=RewardType.CASHBACK, cost_in_points=10)
+    campaign = shop.cashback_without_amount(cost_in_points=10)
     shop.earn(alice, 500)
     body = card(client.get("/loyalty/"), campaign)
     assert re.search(r"<button[^>]*disabled", body)
