@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect
+from flask import current_app, flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import macro
 
+from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..models.events import new_secret
+from ..redirects import local_url
 from ..services import webhooks
 from ..services.events import EventType
 from .access import LoyaltyAdminMixin, expose
@@ -40,9 +41,8 @@ class _ButtonsMixin(LoyaltyAdminMixin):
         if not form.validate():
             flash(form_error(form), "error")
             return self._back()
-        try:
-            row_id = int(form.id.data)
-        except (TypeError, ValueError):
+        row_id = parse_id(form.id.data)
+        if row_id is None:
             flash("That row does not exist.", "error")
             return self._back()
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -55,7 +55,7 @@ class _ButtonsMixin(LoyaltyAdminMixin):
         return self._back()
 
     def _back(self) -> Any:
-        return redirect(get_redirect_target() or self.get_url(".index_view"))  # type: ignore[attr-defined]
+        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))  # type: ignore[attr-defined]
 
 
 class WebhookEndpointView(_ButtonsMixin, ModelView):  # type: ignore[misc]
