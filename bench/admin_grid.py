@@ -163,6 +163,8 @@ def fill(app: Flask, count: int) -> None:
                 present = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
         if present == count:
             print(f"reusing {count} rows already in the database")
+            for index in table.indexes:  # one added since the fill
+                index.create(engine, checkfirst=True)
             return
         print(f"filling {count} rows ...", flush=True)
         started = time.perf_counter()

@@ -64,7 +64,7 @@ def test_grid_row_shows_what_was_copied_at_redeem_time(admin_client, admin_data,
 
     assert rows == [
         {
-            "Redeem date and time": "2026-03-01 12:00:00",
+            "Redeem date and time": "2026-03-01 12:00:00 UTC",
             "Usage date and time": "",
             "Cost in points": "150",
             "Tax value": "2.50",

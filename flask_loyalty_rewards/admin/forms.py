@@ -12,8 +12,8 @@ from ..forms import Form
 
 
 def when(value: dt.datetime | None) -> str:
-    """A datetime as the admin shows it: UTC, to the second."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """A datetime as the admin shows it: UTC, to the second, saying so."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
 
 class RowForm(Form):
