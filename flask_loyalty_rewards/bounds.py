@@ -14,7 +14,7 @@ five as 5 and ``"1_0"`` as 10.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from .errors import InvalidInput
@@ -92,6 +92,17 @@ def amount_problem(value: Any, *, maximum: Decimal, places: int) -> str | None:
     if amount.quantize(Decimal(1).scaleb(-places)) != amount:
         return f"may have at most {places} decimal places"
     return None
+
+
+def points_worth(per_point: Decimal, points: int) -> Decimal | None:
+    """What ``points`` are worth at ``per_point`` each, rounded down to the cent.
+
+    None when that is not an amount a money column keeps (past :data:`MAX_MONEY`, NaN, ...).
+    """
+    if not Decimal(per_point).is_finite() or per_point > MAX_POINT_VALUE or points > MAX_POINTS:
+        return None
+    worth = (Decimal(per_point) * points).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return worth if worth <= MAX_MONEY else None
 
 
 def points_argument(value: Any, name: str = "points") -> int:

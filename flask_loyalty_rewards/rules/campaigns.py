@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from ..bounds import MAX_MONEY
+from ..bounds import MAX_MONEY, points_worth
 from ..errors import LoyaltyError, NotEnoughPoints, RewardUnavailable
 from ..models import CodeSource, RewardType
 from ..models.mixins import RewardCampaignMixin
@@ -65,17 +65,16 @@ def cashback_amount(campaign: RewardCampaignMixin) -> Decimal | None:
 
 
 def _cashback_amount(campaign: RewardCampaignMixin) -> Decimal | RewardUnavailable:
-    rounding = ROUND_HALF_EVEN
+    amount: Decimal | None
     if campaign.reward_value is not None:
         value = Decimal(campaign.reward_value)
+        amount = value.quantize(CENT) if value.is_finite() and value <= MAX_MONEY else None
     elif campaign.cashback_point_value is not None:
-        value = Decimal(campaign.cashback_point_value) * campaign.cost_in_points
-        rounding = ROUND_DOWN
+        amount = points_worth(campaign.cashback_point_value, campaign.cost_in_points)
     else:
         return _not_configured("This cashback reward has no amount configured.")
-    if not value.is_finite() or value > MAX_MONEY:
+    if amount is None:
         return _not_configured("This cashback reward's amount is out of range.")
-    amount = value.quantize(CENT, rounding=rounding)
     if amount <= 0:
         return _not_configured("This cashback reward is worth nothing.")
     return amount

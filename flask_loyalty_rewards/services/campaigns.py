@@ -26,6 +26,7 @@ from ..bounds import (
     MONEY_PLACES,
     POINT_VALUE_PLACES,
     amount_problem,
+    points_worth,
     whole_problem,
 )
 from ..errors import InvalidInput
@@ -152,7 +153,7 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
                 f"Enter an amount between 0 and {MAX_POINT_VALUE}, "
                 f"with at most {POINT_VALUE_PLACES} decimals."
             )
-        elif "cost_in_points" not in problems and per_point * cost > MAX_MONEY:
+        elif isinstance(cost, int) and points_worth(per_point, cost) is None:
             problems["cashback_point_value"] = (
                 f"The cashback (cost in points times this) may be at most {MAX_MONEY}."
             )

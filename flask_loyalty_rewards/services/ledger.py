@@ -717,7 +717,8 @@ def adjust_points(
     points, and :class:`InvalidInput` for a bad delta or reason.
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-        raise InvalidInput("delta must be a non-zero whole number")
+        raise InvalidInput("delta must be a non-zero whole number", delta="not a whole number")
+    points = points_argument(abs(delta), "delta")
     required_text(reason, "reason")
     if delta > 0:
         lot = earn_points(
@@ -730,7 +731,6 @@ def adjust_points(
             kind=EntryKind.ADJUST,
         )
         return active_points(ctx, lot.customer_id)
-    points = points_argument(-delta, "delta")
     reason = required_text(reason, "reason")
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
