@@ -509,7 +509,10 @@ class LoyaltyRewards:
     def add_webhook_endpoint(
         self, url: str, *, event_types: Any = None, secret: str | None = None, description: str = ""
     ) -> Any:
-        """A new endpoint for the events written from now on; raises InvalidInput on a bad URL."""
+        """A new endpoint for the events written from now on.
+
+        Raises: InvalidInput (a bad URL, secret or event type).
+        """
         from .services import webhooks
 
         return webhooks.add_endpoint(
@@ -517,7 +520,10 @@ class LoyaltyRewards:
         )
 
     def deliver_webhooks(self, *, limit: int | None = None) -> Any:
-        """One delivery run (what ``flask loyalty deliver-webhooks`` does); returns its report."""
+        """One delivery run (what ``flask loyalty deliver-webhooks`` does); returns its report.
+
+        Raises: InvalidInput (a bad ``limit``; what receivers answer is recorded, not raised).
+        """
         from .services import webhooks
 
         return webhooks.deliver(self._ctx(), limit=limit)
