@@ -255,3 +255,12 @@ def test_the_rules_read_from_the_defaults_earn_a_point_per_unit_for_ever():
     rules = EarningRules.from_config(DEFAULTS)
     assert rules.points_for(Decimal("9.99")) == 9
     assert rules.expires_at(dt.datetime(2026, 1, 1, tzinfo=UTC)) is None
+
+
+def test_booking_and_reversing_an_order_write_their_events(ctx, make_customer):
+    customer = make_customer()
+    loyalty.earn_for_order(customer, "A-1", Decimal("30"))
+    loyalty.earn_for_order(customer, "A-1", Decimal("30"))  # a repeat writes nothing
+    loyalty.reverse_order(customer, "A-1", reason="cancelled")
+    types = db.session.execute(sa.select(models.Event.type).order_by(models.Event.id)).scalars()
+    assert list(types) == ["points_earned", "points_revoked"]

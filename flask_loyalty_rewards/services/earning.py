@@ -29,7 +29,7 @@ from .. import clock
 from ..bounds import MAX_ORDER_AMOUNT, ORDER_AMOUNT_PLACES
 from ..errors import IdempotencyConflict, InvalidInput
 from ..models.mixins import OrderPointsMixin
-from . import ledger
+from . import events, ledger
 from .context import Context, required_text, text_argument, unit_of_work
 
 #: The largest order amount accepted; far above any real order.
@@ -205,6 +205,21 @@ def earn_for_order(
                     reference=order,
                     actor=actor,
                 )
+                events.record(
+                    ctx,
+                    events.EventType.POINTS_EARNED,
+                    customer_id,
+                    now,
+                    {
+                        "lot_id": lot.id,
+                        "points": points,
+                        "expires_at": expires_at,
+                        "available_from": available_from,
+                        "reason": f"order {order}",
+                        "reference": order,
+                        "actor": actor,
+                    },
+                )
             row = ctx.models.OrderPoints(
                 customer_id=customer_id,
                 order_id=order,
@@ -281,4 +296,20 @@ def reverse_order(
             row.refunded_amount = refunded
             row.updated_at = now
         spent, expired = ledger.lot_outflows(ctx, lot.id)
+        if taken:
+            events.record(
+                ctx,
+                events.EventType.POINTS_REVOKED,
+                customer_id,
+                now,
+                {
+                    "lot_id": lot.id,
+                    "points": taken,
+                    "already_spent": spent,
+                    "already_expired": expired,
+                    "reason": reason,
+                    "reference": lot.reference,
+                    "actor": actor,
+                },
+            )
     return ledger.RevokeResult(revoked=taken, already_spent=spent, already_expired=expired)
