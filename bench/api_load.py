@@ -26,7 +26,6 @@ jobs and PostgreSQL share the cores, so read the figures as what one small box s
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import multiprocessing as mp
@@ -243,20 +242,11 @@ def spread(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser = base.arguments(seconds=10.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="sync workers per node")
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    server = sa.make_url(args.url)
-    name = f"flr_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
+    url, drop = base.scratch_database(args.url)
     nodes_running: list[subprocess.Popen[bytes]] = []
     try:
         campaign, _heavy, _light = base.seed(url, args.customers)
@@ -368,9 +358,7 @@ def main() -> None:
         for node in nodes_running:
             node.terminate()
             node.wait(30)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        drop()
 
 
 if __name__ == "__main__":

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import multiprocessing as mp
 import random
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -198,10 +200,11 @@ RAW_SQL = {
             cost_in_points, tax_value, customer_email, customer_phone, customer_first_name,
             customer_last_name, address_line1, address_line2, address_postal_code, address_city,
             address_region, address_country, active_points_after, redeemed_at, charged,
-            active_from, active_to, used, coupon_status)
+            active_from, active_to, used, coupon_status, search_email, search_name,
+            search_surname, search_phone, search_code)
         VALUES (%(campaign)s, %(c)s, %(code)s, %(code)s, 'Bench coupon', 'discount_code',
             %(cost)s, 0, %(email)s, '', '', '', '', '', '', '', '', '', %(after)s, %(now)s, true,
-            %(now)s, %(to)s, false, 'active')
+            %(now)s, %(to)s, false, 'active', %(search_email)s, '', '', '', %(code)s)
         RETURNING id""",
     "entry": """
         INSERT INTO loyalty_ledger_entry (
@@ -215,6 +218,9 @@ RAW_SQL = {
     "history": """
         INSERT INTO loyalty_reward_history (redeemed_reward_id, event, to_value, created_at)
         VALUES (%(rid)s, 'redeemed', 'active', %(now)s)""",
+    "event": """
+        INSERT INTO loyalty_event (event_id, type, version, customer_id, occurred_at, payload)
+        VALUES (%(eid)s, 'reward_redeemed', 1, %(c)s, %(now)s, %(payload)s)""",
     "slot": """
         UPDATE loyalty_campaign SET redeemed_count = redeemed_count + 1
         WHERE id = %(campaign)s AND redeemed_count < total_limit""",
@@ -256,6 +262,7 @@ def raw(
                     "code": code,
                     "cost": COST,
                     "email": email,
+                    "search_email": email.casefold(),
                     "after": after,
                     "now": now,
                     "to": now + dt.timedelta(days=30),
@@ -269,6 +276,21 @@ def raw(
             )
             cur.executemany(RAW_SQL["lot"], [{"r": r, "lot": lot} for lot, _, r in draws])
             cur.execute(RAW_SQL["history"], {"rid": rid, "now": now})
+            payload = json.dumps(
+                {
+                    "redeemed_reward_id": rid,
+                    "campaign_id": campaign,
+                    "reward_name": "Bench coupon",
+                    "coupon_code": code,
+                    "points_spent": COST,
+                    "active_points_after": int(after),
+                    "redeemed_at": now.isoformat(),
+                }
+            )
+            cur.execute(
+                RAW_SQL["event"],
+                {"eid": str(uuid.uuid4()), "c": c, "now": now, "payload": payload},
+            )
             if total_limit is not None:
                 cur.execute(RAW_SQL["slot"], {"campaign": campaign})
         done += 1
@@ -314,19 +336,21 @@ WITH terms AS (
         cost_in_points, tax_value, customer_email, customer_phone, customer_first_name,
         customer_last_name, address_line1, address_line2, address_postal_code, address_city,
         address_region, address_country, active_points_after, redeemed_at, charged,
-        active_from, active_to, used, coupon_status)
+        active_from, active_to, used, coupon_status, search_email, search_name, search_surname,
+        search_phone, search_code)
     SELECT terms.id, customer.id, %(code)s, %(code)s, terms.name, terms.reward_type,
            terms.cost_in_points, terms.tax_value, customer.email, '', '', '', '', '', '', '',
            '', '', gate.active_after, %(now)s, true,
            %(now)s + make_interval(days => terms.days_inactive),
            CASE WHEN terms.days_valid > 0 THEN %(now)s
                + make_interval(days => terms.days_inactive + terms.days_valid) END,
-           false, CASE WHEN terms.days_inactive > 0 THEN 'inactive' ELSE 'active' END
+           false, CASE WHEN terms.days_inactive > 0 THEN 'inactive' ELSE 'active' END,
+           lower(customer.email), '', '', '', %(code)s
     FROM terms, gate, customer
     WHERE customer.id = %(c)s
       AND (SELECT sum(points) FROM draws) = terms.cost_in_points
-    RETURNING id, customer_id, cost_in_points, reward_name, coupon_code, redeemed_at,
-              coupon_status
+    RETURNING id, campaign_id, customer_id, cost_in_points, reward_name, coupon_code,
+              redeemed_at, coupon_status, active_points_after
 ), spend AS (
     INSERT INTO loyalty_ledger_entry (
         customer_id, kind, delta, reason, reference, created_at, redeemed_reward_id)
@@ -351,10 +375,19 @@ WITH terms AS (
     WHERE loyalty_campaign.id = terms.id AND terms.total_limit IS NOT NULL
       AND redeemed_count < terms.total_limit AND EXISTS (SELECT FROM reward)
     RETURNING loyalty_campaign.id
+), outbox AS (
+    INSERT INTO loyalty_event (event_id, type, version, customer_id, occurred_at, payload)
+    SELECT gen_random_uuid()::text, 'reward_redeemed', 1, customer_id, redeemed_at,
+           json_build_object(
+               'redeemed_reward_id', id, 'campaign_id', campaign_id, 'reward_name', reward_name,
+               'coupon_code', coupon_code, 'points_spent', cost_in_points,
+               'active_points_after', active_points_after, 'redeemed_at', redeemed_at)::text
+    FROM reward
+    RETURNING id
 )
 SELECT (SELECT id FROM reward), (SELECT count(*) FROM allocations),
        (SELECT count(*) FROM spent_lots), (SELECT count(*) FROM redeemed_event),
-       (SELECT count(*) FROM slot)
+       (SELECT count(*) FROM slot), (SELECT count(*) FROM outbox)
 """
 
 
@@ -433,19 +466,36 @@ def ledger_problems(url: str) -> list[str]:
     return problems
 
 
-def main() -> None:
+def arguments(*, seconds: float) -> argparse.ArgumentParser:
+    """The options every PostgreSQL bench takes; a bench adds its own."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--seconds", type=float, default=seconds)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    server = sa.make_url(args.url)
+    return parser
+
+
+def scratch_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the server for one run, and the call that drops it."""
+    server = sa.make_url(server_url)
     name = f"flr_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = arguments(seconds=4.0)
+    args = parser.parse_args()
+    url, drop = scratch_database(args.url)
     try:
         campaign, heavy, light = seed(url, args.customers)
         customers = list(range(1, args.customers + 1))
@@ -473,9 +523,7 @@ def main() -> None:
         problems = ledger_problems(url)
         print("verify after every path:", problems or "clean")
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        drop()
 
 
 if __name__ == "__main__":

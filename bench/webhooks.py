@@ -16,12 +16,10 @@ read the four-process figure as a lower bound. This prints figures; it is not a 
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -142,18 +140,9 @@ def add_endpoint(url: str, receiver_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = redeem_bench.arguments(seconds=4.0)
     args = parser.parse_args()
-    server = sa.make_url(args.url)
-    name = f"flr_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
+    url, drop = redeem_bench.scratch_database(args.url)
     receiver, receiver_url = start_receiver()
     try:
         campaign, _, _ = redeem_bench.seed(url, args.customers)
@@ -184,9 +173,7 @@ def main() -> None:
             )
     finally:
         receiver.shutdown()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        drop()
 
 
 if __name__ == "__main__":
