@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BACKENDS ?= sqlite,postgresql,mariadb
+# pytest-xdist workers: each has its own databases, so tests never share state.
+WORKERS ?= 3
 
 .PHONY: test shop lint services docs bench clean
 
@@ -22,7 +24,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 test: $(BIN)/.installed services lint docs
-	LOYALTY_TEST_BACKENDS=$(BACKENDS) $(BIN)/pytest -q
+	LOYALTY_TEST_BACKENDS=$(BACKENDS) $(BIN)/pytest -q -n $(WORKERS)
 
 # The documentation; warnings are errors, so a broken reference fails the build.
 docs: $(BIN)/.installed
