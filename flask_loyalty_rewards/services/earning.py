@@ -205,21 +205,6 @@ def earn_for_order(
                     reference=order,
                     actor=actor,
                 )
-                events.record(
-                    ctx,
-                    events.EventType.POINTS_EARNED,
-                    customer_id,
-                    now,
-                    {
-                        "lot_id": lot.id,
-                        "points": points,
-                        "expires_at": expires_at,
-                        "available_from": available_from,
-                        "reason": f"order {order}",
-                        "reference": order,
-                        "actor": actor,
-                    },
-                )
             row = ctx.models.OrderPoints(
                 customer_id=customer_id,
                 order_id=order,

@@ -469,7 +469,7 @@ def add_lot(
     actor: str | None,
     kind: EntryKind = EntryKind.EARN,
 ) -> PointsLotMixin:
-    """Book a new lot with its entry; the caller holds the account lock (:func:`lock_account`)."""
+    """Book a new lot with its entry and its event; the caller holds the account lock."""
     lot = ctx.models.PointsLot(
         customer_id=customer_id,
         amount=points,
@@ -495,6 +495,36 @@ def add_lot(
         actor=actor,
         lot_id=lot.id,
     )
+    if kind is EntryKind.ADJUST:
+        events.record(
+            ctx,
+            events.EventType.POINTS_ADJUSTED,
+            customer_id,
+            now,
+            {
+                "points": points,
+                "lot_id": lot.id,
+                "expires_at": expires_at,
+                "reason": reason,
+                "actor": actor,
+            },
+        )
+    else:
+        events.record(
+            ctx,
+            events.EventType.POINTS_EARNED,
+            customer_id,
+            now,
+            {
+                "lot_id": lot.id,
+                "points": points,
+                "expires_at": expires_at,
+                "available_from": available_from,
+                "reason": reason,
+                "reference": reference,
+                "actor": actor,
+            },
+        )
     ctx.after_commit.append(
         signals.later(
             signals.points_earned, ctx.app, customer_id=customer_id, lot=lot, points=points
@@ -575,36 +605,6 @@ def earn_points(
             actor=actor,
             kind=kind,
         )
-        if kind is EntryKind.ADJUST:
-            events.record(
-                ctx,
-                events.EventType.POINTS_ADJUSTED,
-                customer_id,
-                now,
-                {
-                    "points": points,
-                    "lot_id": lot.id,
-                    "expires_at": expires_at,
-                    "reason": reason,
-                    "actor": actor,
-                },
-            )
-        else:
-            events.record(
-                ctx,
-                events.EventType.POINTS_EARNED,
-                customer_id,
-                now,
-                {
-                    "lot_id": lot.id,
-                    "points": points,
-                    "expires_at": expires_at,
-                    "available_from": available_from,
-                    "reason": reason,
-                    "reference": reference,
-                    "actor": actor,
-                },
-            )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
         return lot
