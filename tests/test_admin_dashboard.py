@@ -131,3 +131,13 @@ def test_an_empty_programme_shows_zeros_and_no_breakage(admin_client):
     body = admin_client.get(f"{DASHBOARD}?period=bogus").get_data(as_text=True)
     assert "n/a (no points issued)" in body
     assert "<strong>day</strong>" in body
+
+
+def test_a_negative_figure_is_drawn_as_a_bar_of_its_size() -> None:
+    from flask_loyalty_rewards.admin.dashboard import Chart
+
+    for horizontal in (False, True):
+        chart = Chart("k", "t", ["day", "net"], [["d1", -30], ["d2", 60]], [1], horizontal)
+        sizes = [bar.width if horizontal else bar.height for bar in chart.bars]
+        assert all(size >= 0 for size in sizes)
+        assert sizes[1] == 2 * sizes[0]

@@ -56,7 +56,8 @@ class Chart:
 
     @property
     def top(self) -> int:
-        return max((int(row[i]) for row in self.rows for i in self.series), default=0)
+        """The largest size drawn: a bar's length is its value's size; the table shows the sign."""
+        return max((abs(int(row[i])) for row in self.rows for i in self.series), default=0)
 
     def _lay_out_columns(self) -> None:
         """Grouped vertical bars, one group per row (a period), labels under some groups."""
@@ -68,7 +69,7 @@ class Chart:
         for n, row in enumerate(self.rows):
             for k, column in enumerate(self.series):
                 value = int(row[column])
-                height = plot_h * value / top
+                height = plot_h * abs(value) / top
                 self.bars.append(
                     Bar(
                         x=round(left + n * group + group * 0.1 + k * bar, 2),
@@ -93,7 +94,7 @@ class Chart:
                 Bar(
                     x=label_w,
                     y=n * row_h + 4,
-                    width=round((self.width - label_w - 8) * value / top, 2),
+                    width=round((self.width - label_w - 8) * abs(value) / top, 2),
                     height=row_h - 6,
                     colour=COLOURS[1],
                     title=f"{row[0]}: {value}",
