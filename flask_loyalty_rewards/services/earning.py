@@ -263,14 +263,7 @@ def reverse_order(
         total = Decimal(row.amount)
         refunded = total if refund is None else min(total, Decimal(row.refunded_amount) + refund)
         owed = row.points - rules.kept_points(row.points, total, refunded) - row.reversed_points
-        lot_model = ctx.models.PointsLot
-        lot = ctx.session.execute(
-            ctx.locked(
-                sa.select(lot_model)
-                .where(lot_model.id == row.lot_id)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one()
+        lot = ledger.locked_lot(ctx, row.lot_id)
         taken = max(0, min(owed, lot.remaining))
         if taken:
             ledger.revoke_from_lot(ctx, customer_id, lot, taken, now, reason=reason, actor=actor)

@@ -533,6 +533,14 @@ def add_lot(
     return lot
 
 
+def locked_lot(ctx: Context, lot_id: int) -> PointsLotMixin:
+    """A lot re-read and row-locked; the caller holds the account lock (:func:`lock_account`)."""
+    model = ctx.models.PointsLot
+    stmt = sa.select(model).where(model.id == lot_id).execution_options(populate_existing=True)
+    lot: PointsLotMixin = ctx.session.execute(ctx.locked(stmt)).scalar_one()
+    return lot
+
+
 def revoke_from_lot(
     ctx: Context,
     customer_id: Any,
@@ -638,14 +646,7 @@ def revoke_points(
 
     def work() -> RevokeResult:
         lock_account(ctx, customer_id, now)
-        lot_model = ctx.models.PointsLot
-        lot = ctx.session.execute(
-            ctx.locked(
-                sa.select(lot_model)
-                .where(lot_model.id == earned.result_id)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one()
+        lot = locked_lot(ctx, earned.result_id)
         revoked = lot.remaining
         if revoked:
             revoke_from_lot(ctx, customer_id, lot, revoked, now, reason=reason, actor=actor)
