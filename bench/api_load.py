@@ -3,9 +3,10 @@
 Two gunicorn instances on two ports (``--workers`` sync workers each) are the stateless nodes; a
 separate load-generator process (an asyncio httpx client of ours: locust would add gevent and a
 web UI for what 60 lines do) drives ``POST /loyalty/api/redeemed-rewards`` across both nodes,
-each request for a random one of many customers with a fresh ``Idempotency-Key``. Meanwhile two
-more processes run ``flask loyalty expire`` and ``flask loyalty cashback-sync`` in loops (the CLI
-commands themselves, invoked in-process so a loop is not a Python start-up). It prints requests
+each request for a random one of many customers with a fresh ``Idempotency-Key``. Meanwhile three
+more processes run ``flask loyalty expire``, ``cashback-sync`` and ``deliver-webhooks`` in loops
+(the CLI commands themselves, invoked in-process so a loop is not a Python start-up; the
+deliverer sends every redemption's event to a local receiver). It prints requests
 per second, p50/p95/p99 latency, the errors (5xx apart), whether every 201 left exactly one
 reward, what ``verify`` finds afterwards, and the in-process ``redeem()`` throughput of the same
 run. Then the rewards page and the admin grid under the same generator (GET), with the queries
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import redeem as base  # noqa: E402  (the same host, data and in-process path)
+from bench import webhooks  # noqa: E402  (the local receiver the deliverer sends to)
 
 SECRET = "bench-secret"
 TOKEN_HEADER = "X-Customer-Token"
@@ -247,9 +249,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="sync workers per node")
     args = parser.parse_args()
     url, drop = base.scratch_database(args.url)
+    receiver, receiver_url = webhooks.start_receiver()
     nodes_running: list[subprocess.Popen[bytes]] = []
     try:
         campaign, _heavy, _light = base.seed(url, args.customers)
+        webhooks.add_endpoint(url, receiver_url)
         customers = list(range(1, args.customers + 1))
         redeem = [
             {
@@ -289,7 +293,7 @@ def main() -> None:
         stop, jobs_out = ctx.Event(), ctx.Queue()
         jobs = [
             ctx.Process(target=job_loop, args=(url, command, stop, jobs_out))
-            for command in ("expire", "cashback-sync")
+            for command in ("expire", "cashback-sync", "deliver-webhooks")
         ]
         before = rewards_count(url)
         for job in jobs:
@@ -358,6 +362,7 @@ def main() -> None:
         for node in nodes_running:
             node.terminate()
             node.wait(30)
+        receiver.shutdown()
         drop()
 
 

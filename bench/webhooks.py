@@ -28,10 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redeem as redeem_bench
-
+from bench import redeem as redeem_bench
 from flask_loyalty_rewards.services.webhooks import deliver_webhooks
 
 _plain_make_app = redeem_bench.make_app
