@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_loyalty_rewards import CodeSource, RewardType, clock, get_state
+from flask_loyalty_rewards.cashback import payouts
 from flask_loyalty_rewards.cashback.paytm import PaytmProvider
 from flask_loyalty_rewards.cashback.providers import PayoutDestination, TransferRequest
-from flask_loyalty_rewards.services import cashback
 from tests import host
 from tests.fake_paytm import FakePaytm, start, stop
 from tests.test_cashback_paytm import paytm_config
@@ -93,7 +93,7 @@ def main() -> None:
             bare = time.perf_counter() - started
             ctx = get_state().context(app)
             started = time.perf_counter()
-            report = cashback.sync(ctx, limit=args.n)
+            report = payouts.sync(ctx, limit=args.n)
             synced = time.perf_counter() - started
             host.db.drop_all()
         assert report.checked == args.n and report.states["success"] == args.n, report

@@ -293,7 +293,7 @@ def seed(now: dt.datetime | None = None) -> bool:
 def seed_cashback(loyalty: Any, who: Customer, campaign: Any, days: Any, admin: str) -> None:
     """A cashback payout in each status, through the manual provider (an admin pays by hand)."""
     from flask_loyalty_rewards import get_state
-    from flask_loyalty_rewards.services import cashback
+    from flask_loyalty_rewards.cashback import actions
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     ctx = get_state(app).context(app)
@@ -306,18 +306,18 @@ def seed_cashback(loyalty: Any, who: Customer, campaign: Any, days: Any, admin: 
         loyalty.earn_points(who, 2000, reason="Order ORDER-90021", expires_at=days(200))
     paid = redeem_at(loyalty, who, campaign, days(-40))  # 1: MANUAL: Paid by ...
     with clock_at(days(-39)):
-        cashback.settle_manually(ctx, payout_of(paid), paid=True, actor=admin)
+        actions.settle_manually(ctx, payout_of(paid), paid=True, actor=admin)
     failed = redeem_at(loyalty, who, campaign, days(-30))  # 2: MANUAL: <why>
     with clock_at(days(-29)):
-        cashback.settle_manually(
+        actions.settle_manually(
             ctx, payout_of(failed), paid=False, note="Wallet is closed", actor=admin
         )
     canceled = redeem_at(loyalty, who, campaign, days(-20))  # 2: CANCELED: <reason>
     with clock_at(days(-19)):
-        cashback.settle_manually(
+        actions.settle_manually(
             ctx, payout_of(canceled), paid=False, note="Wrong phone number", actor=admin
         )
-        cashback.cancel(ctx, payout_of(canceled), reason="Customer chose points back", actor=admin)
+        actions.cancel(ctx, payout_of(canceled), reason="Customer chose points back", actor=admin)
     redeem_at(loyalty, who, campaign, days(-3))  # 3: MANUAL: waiting for an admin
     # Redeemed while sending waits for `flask loyalty cashback-sync`: 0: INIT: INIT.
     app.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False

@@ -65,7 +65,7 @@ def create_cli() -> AppGroup:
 
         Safe to run on several servers at once: each payout is claimed by one of them.
         """
-        from .services.cashback import sync
+        from .cashback.payouts import sync
 
         report = sync(get_state().current_context(), limit=limit)
         states = "".join(f", {n} {name}" for name, n in sorted(report.states.items()))

@@ -95,7 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_CODE_SEPARATOR": "-",
     # Text put before every generated code, e.g. "SHOP" (upper-case letters, digits, dashes).
     "LOYALTY_CODE_PREFIX": "",
-    # -- cashback payouts (see flask_loyalty_rewards/services/cashback.py) --
+    # -- cashback payouts (see flask_loyalty_rewards/cashback/payouts.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
     # host's own provider as a class, an instance or a dotted path (cashback/providers.py).
     "LOYALTY_CASHBACK_PROVIDER": "manual",

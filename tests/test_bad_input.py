@@ -20,8 +20,8 @@ from flask_loyalty_rewards import (
     bounds,
     errors,
 )
+from flask_loyalty_rewards.cashback.payouts import cashback_amount
 from flask_loyalty_rewards.services.campaigns import check_campaign
-from flask_loyalty_rewards.services.cashback import cashback_amount
 from tests.host import db, loyalty, models
 
 NAIVE = dt.datetime(2026, 6, 1, 12, 0)

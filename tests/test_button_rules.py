@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flask_loyalty_rewards import DeliveryStatus, LoyaltyError, RewardType, clock
+from flask_loyalty_rewards.cashback import actions
 from flask_loyalty_rewards.extension import get_state
-from flask_loyalty_rewards.services import cashback
 from tests import host
 from tests.admin_html import GRID
 from tests.conftest import FakeClock, campaign_fields, customer_fields, dispose
@@ -142,9 +142,9 @@ def _apply(step: Step, redeemed_id: int, fake_clock: FakeClock) -> None:
         "unmark_used": lambda: loyalty.unmark_used(redeemed_id),
         "deliver": lambda: loyalty.set_delivery_status(redeemed_id, step[1]),
         "cancel": lambda: loyalty.cancel_redemption(redeemed_id, reason="drawn"),
-        "settle": lambda: cashback.settle_manually(ctx, payout_id, paid=step[1], note="drawn"),
-        "retry": lambda: cashback.retry(ctx, payout_id),
-        "cancel_payout": lambda: cashback.cancel(ctx, payout_id, reason="drawn"),
+        "settle": lambda: actions.settle_manually(ctx, payout_id, paid=step[1], note="drawn"),
+        "retry": lambda: actions.retry(ctx, payout_id),
+        "cancel_payout": lambda: actions.cancel(ctx, payout_id, reason="drawn"),
     }
     if payout_id is None and step[0] in ("settle", "retry", "cancel_payout"):
         return
@@ -226,11 +226,11 @@ def service_calls(built: Built) -> dict[str, Callable[[], Any]]:
     if pid is not None:
         calls.update(
             {
-                "retry": lambda: cashback.retry(get_state().current_context(), pid),
-                "settle": lambda: cashback.settle_manually(
+                "retry": lambda: actions.retry(get_state().current_context(), pid),
+                "settle": lambda: actions.settle_manually(
                     get_state().current_context(), pid, paid=True
                 ),
-                "cancel_payout": lambda: cashback.cancel(
+                "cancel_payout": lambda: actions.cancel(
                     get_state().current_context(), pid, reason="test"
                 ),
             }

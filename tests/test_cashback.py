@@ -21,9 +21,8 @@ from flask_loyalty_rewards import (
     RewardUnavailable,
 )
 from flask_loyalty_rewards.admin.redeemed import cashback_text
-from flask_loyalty_rewards.cashback import PayoutDestination, PayoutState
+from flask_loyalty_rewards.cashback import PayoutDestination, PayoutState, actions, models, payouts
 from flask_loyalty_rewards.cashback.paytm import PaytmProvider
-from flask_loyalty_rewards.services import cashback
 from tests import host
 from tests.conftest import FakeClock
 from tests.fake_paytm import FakePaytm, start, stop
@@ -148,7 +147,7 @@ def paytm(app: Flask, fake_paytm: FakePaytm, frozen_clock: FakeClock) -> FakePay
     ],
 )
 def test_status_text_is_code_provider_code_and_message(parts: tuple[Any, ...], text: str) -> None:
-    assert cashback.status_text(*parts) == text
+    assert models.status_text(*parts) == text
 
 
 @pytest.mark.parametrize("reward_type", [t for t in RewardType if t is not RewardType.CASHBACK])
@@ -216,7 +215,7 @@ def test_points_times_point_value_rounds_down_to_the_cent(
         cost_in_points=cost, reward_value=None, cashback_point_value=Decimal(point_value)
     )
 
-    assert cashback.cashback_amount(campaign) == Decimal(amount)
+    assert payouts.cashback_amount(campaign) == Decimal(amount)
 
 
 def test_the_destination_hook_chooses_where_the_money_goes(ctx: Flask) -> None:
@@ -365,10 +364,10 @@ def test_a_failed_status_check_keeps_what_paytm_last_said(
 def test_a_crash_between_commit_and_provider_call_is_completed_once_by_sync(
     app: Flask, paytm: FakePaytm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(app: Flask, payout_id: int) -> None:
+    def crash(ctx: Any, payout_id: int) -> None:
         raise Crash
 
-    monkeypatch.setattr(cashback, "send_now", crash)
+    monkeypatch.setattr(payouts, "send_now", crash)
     with app.app_context():
         customer = add_customer(points=800)
         campaign = add_campaign()
@@ -433,7 +432,7 @@ def test_a_payout_whose_redemption_was_cancelled_is_never_sent(
     )
     host.db.session.commit()
 
-    report = cashback.sync(context())
+    report = payouts.sync(context())
 
     assert report.checked == 0
     assert payout_of(redeemed_id).state is PayoutState.CANCELED
@@ -449,12 +448,12 @@ def test_two_workers_never_claim_the_same_payout(ctx: Flask, paytm: FakePaytm) -
     payout_id = payout_of(redeemed_id).id
     from flask_loyalty_rewards import clock
 
-    first = cashback._claim(context(), clock.now(), limit=10)
-    second = cashback._claim(context(), clock.now(), limit=10)
+    first = payouts._claim(context(), clock.now(), limit=10)
+    second = payouts._claim(context(), clock.now(), limit=10)
 
     assert [c.payout_id for c in first] == [payout_id]
     assert second == []
-    assert cashback.process(context(), payout_id) is None  # claimed: hands off
+    assert payouts.process(context(), payout_id) is None  # claimed: hands off
 
 
 # -- callbacks -----------------------------------------------------------------------------------
@@ -523,7 +522,7 @@ def test_a_failure_notice_posted_again_after_a_retry_leaves_the_new_attempt_alon
     body, checksum = paytm.callback(first_order_id, "FAILURE")
     assert post_callback(app, body, checksum).status_code == 200
     with app.app_context():
-        cashback.retry(context(), payout_of(redeemed_id).id, actor="admin:ops@example.com")
+        actions.retry(context(), payout_of(redeemed_id).id, actor="admin:ops@example.com")
 
     replayed = post_callback(app, body, checksum)
 
@@ -534,7 +533,7 @@ def test_a_failure_notice_posted_again_after_a_retry_leaves_the_new_attempt_alon
     with app.app_context():
         assert status_of(redeemed_id) == "3: DE_002: Request accepted"
         with pytest.raises(InvalidStatusChange) as refused:
-            cashback.cancel(context(), payout_of(redeemed_id).id, reason="Replayed", actor="x")
+            actions.cancel(context(), payout_of(redeemed_id).id, reason="Replayed", actor="x")
         assert refused.value.reason == "payout_not_cancelable"
         customer = host.db.session.get(host.Customer, customer_id)
         assert host.loyalty.active_points(customer) == customer_points - 500
@@ -591,7 +590,7 @@ def test_retrying_a_failed_payout_sends_it_as_the_next_attempt(
     payout = payout_of(redeemed_id)
     first_order_id = payout.order_id
 
-    cashback.retry(context(), payout.id, actor="admin:ops@example.com")
+    actions.retry(context(), payout.id, actor="admin:ops@example.com")
 
     again = payout_of(redeemed_id)
     assert again.order_id == f"{first_order_id}-R2"
@@ -605,17 +604,17 @@ def test_retrying_a_failed_payout_sends_it_as_the_next_attempt(
     [("CB7-ab12", "CB7-ab12-R2"), ("CB7-ab12-R2", "CB7-ab12-R3"), ("CB7-R9-R10", "CB7-R9-R11")],
 )
 def test_each_retry_numbers_its_attempt(order_id: str, following: str) -> None:
-    assert cashback.next_attempt_order_id(order_id) == following
-    assert cashback.attempt_of(following)[0] == cashback.attempt_of(order_id)[0]
+    assert payouts.next_attempt_order_id(order_id) == following
+    assert payouts.attempt_of(following)[0] == payouts.attempt_of(order_id)[0]
 
 
 def test_retrying_shows_the_request_until_paytm_answers(ctx: Flask, paytm: FakePaytm) -> None:
     ctx.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
     paytm.next_transfers("FAILURE")
     redeemed_id = redeem_cashback()
-    cashback.process(context(), payout_of(redeemed_id).id)
+    payouts.process(context(), payout_of(redeemed_id).id)
 
-    cashback.retry(context(), payout_of(redeemed_id).id, actor="admin:ops@example.com")
+    actions.retry(context(), payout_of(redeemed_id).id, actor="admin:ops@example.com")
 
     assert status_of(redeemed_id) == "3: RETRY: Sent again at the request of admin:ops@example.com"
 
@@ -626,7 +625,7 @@ def test_only_failed_payouts_can_be_retried(ctx: Flask, paytm: FakePaytm, transf
     payout_id = payout_of(redeem_cashback()).id
 
     with pytest.raises(InvalidStatusChange) as refused:
-        cashback.retry(context(), payout_id)
+        actions.retry(context(), payout_id)
 
     assert refused.value.reason == "payout_not_failed"
 
@@ -639,7 +638,7 @@ def test_cancelling_a_failed_payout_returns_the_points_with_the_reason(
     redeemed = host.loyalty.redeem(customer, add_campaign())
     assert host.loyalty.active_points(customer) == 300
 
-    cashback.cancel(context(), payout_of(redeemed.id).id, reason="Wallet closed", actor="admin:x")
+    actions.cancel(context(), payout_of(redeemed.id).id, reason="Wallet closed", actor="admin:x")
 
     assert host.loyalty.active_points(customer) == 800
     assert host.loyalty.verify() == []  # back in their original lots, ledger consistent
@@ -649,7 +648,7 @@ def test_cancelling_a_failed_payout_returns_the_points_with_the_reason(
     assert row is not None and row.coupon_status is CouponStatus.CANCELED
     assert row.cancel_reason == "Wallet closed"
     with pytest.raises(InvalidStatusChange):
-        cashback.retry(context(), payout_of(redeemed.id).id)
+        actions.retry(context(), payout_of(redeemed.id).id)
 
 
 def test_a_payout_with_money_on_its_way_cannot_be_cancelled(ctx: Flask, paytm: FakePaytm) -> None:
@@ -657,7 +656,7 @@ def test_a_payout_with_money_on_its_way_cannot_be_cancelled(ctx: Flask, paytm: F
     redeemed_id = redeem_cashback()
 
     with pytest.raises(InvalidStatusChange) as refused:
-        cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+        actions.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
     with pytest.raises(InvalidStatusChange) as core_refused:
         host.loyalty.cancel_redemption(redeemed_id, reason="changed my mind")
 
@@ -674,12 +673,12 @@ def test_the_payout_of_a_used_cashback_is_cancelled_only_once_it_is_unmarked(
     host.loyalty.mark_used(redeemed_id)
 
     with pytest.raises(InvalidStatusChange) as refused:
-        cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+        actions.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
 
     assert refused.value.reason == "used"
     assert payout_of(redeemed_id).state is PayoutState.FAILURE
     host.loyalty.unmark_used(redeemed_id)
-    cashback.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
+    actions.cancel(context(), payout_of(redeemed_id).id, reason="changed my mind")
     assert payout_of(redeemed_id).state is PayoutState.CANCELED
 
 
@@ -687,7 +686,7 @@ def test_a_cancellation_needs_a_reason(ctx: Flask) -> None:
     payout_id = payout_of(redeem_cashback()).id
 
     with pytest.raises(InvalidInput):
-        cashback.cancel(context(), payout_id, reason="  ")
+        actions.cancel(context(), payout_id, reason="  ")
 
 
 def test_a_manual_payout_waits_for_an_admin(ctx: Flask) -> None:
@@ -697,7 +696,7 @@ def test_a_manual_payout_waits_for_an_admin(ctx: Flask) -> None:
     payout = payout_of(redeemed_id)
     assert payout.next_check_at is None  # cashback-sync leaves it alone
 
-    cashback.settle_manually(context(), payout.id, paid=True, actor="admin:ops@example.com")
+    actions.settle_manually(context(), payout.id, paid=True, actor="admin:ops@example.com")
 
     assert status_of(redeemed_id) == "1: MANUAL: Paid by admin:ops@example.com"
 
@@ -706,8 +705,8 @@ def test_a_manual_payout_marked_failed_needs_a_reason_and_shows_it(ctx: Flask) -
     payout_id = payout_of(redeemed_id := redeem_cashback()).id
 
     with pytest.raises(InvalidInput):
-        cashback.settle_manually(context(), payout_id, paid=False)
-    cashback.settle_manually(context(), payout_id, paid=False, note="No wallet", actor="admin:y")
+        actions.settle_manually(context(), payout_id, paid=False)
+    actions.settle_manually(context(), payout_id, paid=False, note="No wallet", actor="admin:y")
 
     assert status_of(redeemed_id) == "2: MANUAL: No wallet (admin:y)"
 
@@ -716,7 +715,7 @@ def test_an_unpaid_manual_payout_can_be_cancelled(ctx: Flask) -> None:
     customer = add_customer(points=500)
     redeemed = host.loyalty.redeem(customer, add_campaign())
 
-    cashback.cancel(context(), payout_of(redeemed.id).id, reason="Customer asked", actor="admin")
+    actions.cancel(context(), payout_of(redeemed.id).id, reason="Customer asked", actor="admin")
 
     assert host.loyalty.active_points(customer) == 500
     assert status_of(redeemed.id) == "2: CANCELED: Customer asked"
@@ -727,7 +726,7 @@ def test_paytm_payouts_are_not_settled_by_hand(ctx: Flask, paytm: FakePaytm) -> 
     payout_id = payout_of(redeem_cashback()).id
 
     with pytest.raises(InvalidStatusChange) as refused:
-        cashback.settle_manually(context(), payout_id, paid=True)
+        actions.settle_manually(context(), payout_id, paid=True)
 
     assert refused.value.reason == "not_manual"
 
@@ -795,7 +794,7 @@ def test_sync_on_several_workers_at_once_pays_every_payout_exactly_once(
         try:
             with app.app_context():
                 start_together.wait(10)
-                checked.append(cashback.sync(context(), limit=100).checked)
+                checked.append(payouts.sync(context(), limit=100).checked)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 

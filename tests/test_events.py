@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from flask_loyalty_rewards import CodeSource, CouponStatus, DeliveryStatus, RewardType
-from flask_loyalty_rewards.services import cashback, events
+from flask_loyalty_rewards.cashback import actions
+from flask_loyalty_rewards.services import events
 from flask_loyalty_rewards.services.events import EventType
 from tests.host import db, loyalty, models
 from tests.test_cashback import add_campaign as add_cashback_campaign
@@ -199,7 +200,7 @@ def test_a_coupon_running_out_writes_reward_expired(
 def test_a_cashback_status_change_writes_cashback_status_changed(ctx: Any) -> None:
     reward = loyalty.redeem(add_cashback_customer(), add_cashback_campaign())
     state = loyalty._ctx()
-    cashback.settle_manually(state, payout_of(reward.id), paid=True, actor="ann")
+    actions.settle_manually(state, payout_of(reward.id), paid=True, actor="ann")
     bodies = [b for b in written() if b["type"] == "cashback_status_changed"]
     assert [b["data"]["cashback_status"] for b in bodies] == [
         "3: MANUAL: Waiting for an admin to pay it out",

@@ -22,10 +22,10 @@ from wtforms.validators import InputRequired
 
 from .. import clock, rules
 from ..bounds import parse_id
+from ..cashback import payouts
 from ..errors import InvalidStatusChange, LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..redirects import local_url
-from ..services import cashback
 from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
 from .forms import CancelForm, RowForm, form_error, when
@@ -202,7 +202,7 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     def cancel_refusal(self, row: Any) -> InvalidStatusChange | None:
         """Why Cancel redemption is not offered (None: it is)."""
-        payout = cashback.payout_of(self.loyalty_state.current_context(), row)
+        payout = payouts.payout_of(self.loyalty_state.current_context(), row)
         return rules.cancel_refusal(row, payout, clock.now())
 
     def value_label(self, value: str | None) -> str:

@@ -1,8 +1,10 @@
 """Cashback rewards paid out through a provider (PayTM, manual, or the host's own).
 
 :func:`init_cashback` (called by ``init_app``) mounts the provider notification endpoint and,
-when the host gave an admin, the "Cashback payouts" view. The rules live in
-:mod:`flask_loyalty_rewards.services.cashback`.
+when the host gave an admin, the "Cashback payouts" view. The payout table is :mod:`.models`,
+who moves the money :mod:`.providers` (and :mod:`.paytm`), the worker that sends and checks
+payouts :mod:`.payouts`, provider notifications :mod:`.callbacks`, an admin's changes
+:mod:`.actions`.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _callback_blueprint(prefix: str) -> Blueprint:
         """A provider's status notification: verified, recorded once, answered in JSON."""
         from ..errors import LoyaltyError
         from ..extension import get_state
-        from ..services.cashback import handle_callback
+        from .callbacks import handle_callback
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         headers = {key.lower(): value for key, value in request.headers.items()}

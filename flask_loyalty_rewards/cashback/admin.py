@@ -1,6 +1,6 @@
 """The "Cashback payouts" admin view: see each payout, retry, cancel, settle manual ones.
 
-Thin: every change is a call into :mod:`flask_loyalty_rewards.services.cashback`, whose refusals
+Thin: every change is a call into :mod:`.actions`, whose refusals
 are shown as they are; a button shows exactly when the rule the service checks
 (:mod:`flask_loyalty_rewards.rules`) returns None.
 """
@@ -27,7 +27,7 @@ from ..admin.grid import ChoiceFilter
 from ..bounds import parse_id
 from ..errors import InvalidStatusChange, LoyaltyError
 from ..redirects import local_url
-from ..services import cashback
+from . import actions
 from .models import PayoutState
 
 COLUMNS: dict[str, str] = {
@@ -153,7 +153,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         if form.validate():
             self._change(
                 form.id.data,
-                lambda ctx, pid: cashback.retry(ctx, pid, actor=self.actor()),
+                lambda ctx, pid: actions.retry(ctx, pid, actor=self.actor()),
                 "The payout is sent again, as a new attempt with its own order id.",
             )
         else:
@@ -167,7 +167,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             reason = form.reason.data.strip()
             self._change(
                 form.id.data,
-                lambda ctx, pid: cashback.cancel(ctx, pid, reason=reason, actor=self.actor()),
+                lambda ctx, pid: actions.cancel(ctx, pid, reason=reason, actor=self.actor()),
                 "Payout cancelled; the points went back to the customer.",
             )
         else:
@@ -182,7 +182,7 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             note = (form.note.data or "").strip() or None
             self._change(
                 form.id.data,
-                lambda ctx, pid: cashback.settle_manually(
+                lambda ctx, pid: actions.settle_manually(
                     ctx, pid, paid=paid, note=note, actor=self.actor()
                 ),
                 "Marked as paid." if paid else "Marked as failed.",

@@ -35,6 +35,11 @@ class PayoutState(enum.Enum):
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
+    @property
+    def status_code(self) -> int:
+        """The grid's leading number for a payout in this state (:data:`STATUS_INIT`...)."""
+        return _STATUS_OF[self]
+
 
 #: The provider name of payouts an admin settles by hand (the default provider's).
 MANUAL_PROVIDER = "manual"
@@ -52,6 +57,38 @@ OPEN_STATES = frozenset(
         PayoutState.PENDING,
     }
 )
+
+
+#: The grid's leading number (``status_code``): nothing sent yet, paid, failed, on its way.
+STATUS_INIT = 0
+STATUS_SUCCESS = 1
+STATUS_FAILURE = 2
+STATUS_PENDING = 3
+
+_STATUS_OF = {
+    PayoutState.INIT: STATUS_INIT,
+    PayoutState.RETRY: STATUS_PENDING,
+    PayoutState.SENDING: STATUS_INIT,
+    PayoutState.UNKNOWN: STATUS_PENDING,
+    PayoutState.PENDING: STATUS_PENDING,
+    PayoutState.SUCCESS: STATUS_SUCCESS,
+    PayoutState.FAILURE: STATUS_FAILURE,
+    PayoutState.CANCELING: STATUS_FAILURE,
+    PayoutState.CANCELED: STATUS_FAILURE,
+}
+
+
+def status_text(status_code: int, provider_code: str, message: str) -> str:
+    """The grid's Cashback status, e.g. ``2: DE_602: Insufficient balance``.
+
+    Here, beside the row it describes, so the model's :attr:`CashbackPayoutMixin.status_text`
+    and the services that copy it onto the redeemed reward share one formatter.
+    """
+
+    def clean(value: str) -> str:
+        return " ".join(str(value).split()) or "-"
+
+    return f"{status_code}: {clean(provider_code)}: {clean(message)}"[:255]
 
 
 class CashbackPayoutMixin(_LoyaltyTable):
@@ -111,8 +148,6 @@ class CashbackPayoutMixin(_LoyaltyTable):
 
     @property
     def status_text(self) -> str:
-        from ..services.cashback import status_text
-
         return status_text(self.status_code, self.provider_code, self.provider_message)
 
     def __str__(self) -> str:

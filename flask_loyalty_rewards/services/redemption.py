@@ -19,6 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, signals
+from ..cashback import payouts as cashback
 from ..errors import (
     InvalidInput,
     InvalidStatusChange,
@@ -45,7 +46,7 @@ from ..rules import (
     delivery_refusal,
     usage_refusal,
 )
-from . import campaigns, cashback, codes, events, ledger, redeem_pg, search
+from . import campaigns, codes, events, ledger, redeem_pg, search
 from .context import (
     Context,
     fingerprint,

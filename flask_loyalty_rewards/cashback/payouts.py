@@ -1,4 +1,4 @@
-"""Cashback payouts: from the redemption to the money in the customer's wallet.
+"""Cashback payouts: from the redemption to the money in the customer's wallet (the worker).
 
 How money moves, and why it can neither get lost nor be paid twice:
 
@@ -17,7 +17,10 @@ How money moves, and why it can neither get lost nor be paid twice:
    failed, cancelled) is never overwritten by a late or repeated message, and a notice about
    an earlier attempt, or about another amount or currency, is refused.
 
-The grid's text (``RedeemedReward.cashback_status``) is always :func:`status_text`:
+Provider notifications are :mod:`.callbacks`, an admin's retry, settlement and cancellation
+:mod:`.actions`; all of them change a payout through :func:`set_state`.
+
+The grid's text (``RedeemedReward.cashback_status``) is always :func:`.models.status_text`:
 ``0: INIT: INIT``; ``1: <code>: <message>`` once paid; ``2: <failure code>: <failure message>``;
 ``3: <code>: <reason for pending>``. Rewards of other types keep ``None`` (a dash).
 
@@ -37,18 +40,20 @@ import re
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 
 from .. import clock, rules
-from ..cashback.models import OPEN_STATES, CashbackPayoutMixin, PayoutState
-from ..cashback.providers import (
-    InvalidCallback,
-    ManualProvider,
+from ..errors import InvalidInput, RewardUnavailable
+from ..models import RewardType
+from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from ..services import events
+from ..services.context import Context, unit_of_work
+from .models import OPEN_STATES, STATUS_INIT, CashbackPayoutMixin, PayoutState, status_text
+from .providers import (
     Outcome,
     PayoutDestination,
     ProviderResult,
@@ -57,31 +62,11 @@ from ..cashback.providers import (
     configured_provider,
     provider_named,
 )
-from ..errors import InvalidInput, InvalidStatusChange, LoyaltyError, NotFound, RewardUnavailable
-from ..models import RewardType
-from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
-from . import events
-from .context import Context, integer_id, text_argument, unit_of_work
 
 log = logging.getLogger(__name__)
 
-STATUS_INIT = 0
-STATUS_SUCCESS = 1
-STATUS_FAILURE = 2
-STATUS_PENDING = 3
-
-_STATUS_OF = {
-    PayoutState.INIT: STATUS_INIT,
-    PayoutState.RETRY: STATUS_PENDING,
-    PayoutState.SENDING: STATUS_INIT,
-    PayoutState.UNKNOWN: STATUS_PENDING,
-    PayoutState.PENDING: STATUS_PENDING,
-    PayoutState.SUCCESS: STATUS_SUCCESS,
-    PayoutState.FAILURE: STATUS_FAILURE,
-    PayoutState.CANCELING: STATUS_FAILURE,
-    PayoutState.CANCELED: STATUS_FAILURE,
-}
-_STATE_OF = {
+#: The payout state each provider answer leads to.
+STATE_OF = {
     Outcome.SUCCESS: PayoutState.SUCCESS,
     Outcome.FAILURE: PayoutState.FAILURE,
     Outcome.PENDING: PayoutState.PENDING,
@@ -90,30 +75,7 @@ _STATE_OF = {
 }
 
 
-class InvalidCallbackError(LoyaltyError):
-    """A provider notification that failed its signature or content check."""
-
-    code = "invalid_callback"
-    http_status = 400
-
-
-class CallbackConflict(LoyaltyError):
-    """A genuine notification that does not fit the payout: about an earlier attempt
-    (``stale_attempt``) or about another amount or currency (``callback_mismatch``)."""
-
-    code = "callback_conflict"
-    http_status = 409
-
-
-def status_text(status_code: int, provider_code: str, message: str) -> str:
-    """The grid's Cashback status, e.g. ``2: DE_602: Insufficient balance``."""
-
-    def clean(value: str) -> str:
-        return " ".join(str(value).split()) or "-"
-
-    return f"{status_code}: {clean(provider_code)}: {clean(message)}"[:255]
-
-
+#: What a cashback reward is inserted with: its payout is not sent yet.
 INIT_TEXT = status_text(STATUS_INIT, "INIT", "INIT")
 
 
@@ -247,21 +209,21 @@ def create_payout(
     )
     ctx.session.add(payout)
     ctx.session.flush()
-    _send_after_commit(ctx, payout.id)
+    send_after_commit(ctx, payout.id)
     return payout
 
 
-def _send_after_commit(ctx: Context, payout_id: int) -> None:
+def send_after_commit(ctx: Context, payout_id: int) -> None:
+    """Send the payout once the unit of work commits (unless ``LOYALTY_CASHBACK_SEND_ON_REDEEM``
+    is off: cashback-sync sends it then)."""
     if ctx.config.get("LOYALTY_CASHBACK_SEND_ON_REDEEM", True):
-        app = ctx.app
-        ctx.after_commit.append(lambda: send_now(app, payout_id))
+        # The committed unit of work's context, as a new call on the same session starts it.
+        after = replace(ctx, after_commit=[], owns_transaction=False)
+        ctx.after_commit.append(lambda: send_now(after, payout_id))
 
 
-def send_now(app: Flask, payout_id: int) -> None:
+def send_now(ctx: Context, payout_id: int) -> None:
     """After a commit: try the provider at once; on any error cashback-sync finishes the job."""
-    from ..extension import get_state
-
-    ctx = get_state(app).context(app)
     try:
         process(ctx, payout_id)
     except Exception:
@@ -296,7 +258,7 @@ class SyncReport:
     states: Counter[str] = field(default_factory=Counter)
 
 
-def _config_seconds(ctx: Context, key: str) -> dt.timedelta:
+def config_seconds(ctx: Context, key: str) -> dt.timedelta:
     return dt.timedelta(seconds=float(ctx.config[key]))
 
 
@@ -316,7 +278,7 @@ def _claim(
         base = base.where(table.c.id == payout_id)
     else:
         base = base.where(table.c.next_check_at <= now).order_by(table.c.next_check_at, table.c.id)
-    lease_until = now + _config_seconds(ctx, "LOYALTY_CASHBACK_CLAIM_SECONDS")
+    lease_until = now + config_seconds(ctx, "LOYALTY_CASHBACK_CLAIM_SECONDS")
     claims: list[Claim] = []
     with unit_of_work(ctx):
         # Rows closed on the way (cancelled redemptions) or taken by another worker no longer
@@ -327,19 +289,21 @@ def _claim(
             found = rows.scalars().all()
             if not found:
                 break
-            claims.extend(_take(ctx, found, now, lease_until, free))
+            claims.extend(_lease(ctx, found, now, lease_until, free))
             if len(claims) >= limit:
                 break
     return claims
 
 
-def _take(
+def _lease(
     ctx: Context,
     rows: Sequence[CashbackPayoutMixin],
     now: dt.datetime,
     lease_until: dt.datetime,
     free: sa.ColumnElement[bool],
 ) -> list[Claim]:
+    """Lease each of the locked ``rows`` to this worker, unless another one leased it meanwhile
+    (the update is conditional); a redemption cancelled before its payout was sent is closed."""
     table = ctx.models.CashbackPayout.__table__
     canceled = _canceled_redemptions(ctx, [r.redeemed_reward_id for r in rows])
     claims: list[Claim] = []
@@ -414,7 +378,7 @@ def _request_of(row: CashbackPayoutMixin) -> TransferRequest:
 
 def _close_canceled(ctx: Context, payout_id: int, redeemed_id: int, now: dt.datetime) -> None:
     """A redemption cancelled before its payout was sent: nothing may be sent any more."""
-    _write(
+    set_state(
         ctx,
         payout_id,
         redeemed_id,
@@ -425,7 +389,7 @@ def _close_canceled(ctx: Context, payout_id: int, redeemed_id: int, now: dt.date
     )
 
 
-def _talk(ctx: Context, claim: Claim) -> tuple[ProviderResult, bool]:
+def _ask_provider(ctx: Context, claim: Claim) -> tuple[ProviderResult, bool]:
     """Talk to the provider, outside any transaction: its answer, and whether we sent."""
     try:
         provider = provider_named(ctx.config, claim.provider)
@@ -458,7 +422,7 @@ def _finish(
     """Record the answer if the claim is still ours (a callback or another worker may have won)."""
     table = ctx.models.CashbackPayout.__table__
     automatic = _is_automatic(ctx, claim.provider)
-    state = _STATE_OF[result.outcome]
+    state = STATE_OF[result.outcome]
     values: dict[str, Any] = {"claim_token": None, "claimed_until": None, "updated_at": now}
     if sent and claim.action is Action.QUERY:
         values.update(attempts=table.c.attempts + 1, last_attempt_at=now)
@@ -470,7 +434,7 @@ def _finish(
     else:
         values.update(
             state=state,
-            status_code=_STATUS_OF[state],
+            status_code=state.status_code,
             provider_code=result.code[:64],
             provider_message=result.message[:255],
         )
@@ -479,7 +443,7 @@ def _finish(
     if state.is_final:
         values.update(next_check_at=None, completed_at=now)
     else:
-        poll = _config_seconds(ctx, "LOYALTY_CASHBACK_POLL_SECONDS")
+        poll = config_seconds(ctx, "LOYALTY_CASHBACK_POLL_SECONDS")
         values["next_check_at"] = now + poll if automatic else None
     with unit_of_work(ctx):
         done = _rowcount(
@@ -495,7 +459,7 @@ def _finish(
             _set_text(
                 ctx,
                 claim.redeemed_reward_id,
-                status_text(_STATUS_OF[state], result.code, result.message),
+                status_text(state.status_code, result.code, result.message),
                 now,
             )
     return state
@@ -517,7 +481,7 @@ def _set_text(ctx: Context, redeemed_id: int, text: str, now: dt.datetime) -> No
     )
 
 
-def _write(
+def set_state(
     ctx: Context,
     payout_id: int,
     redeemed_id: int,
@@ -532,7 +496,7 @@ def _write(
     """Set a payout's state and text directly (inside a unit of work, the row locked or claimed);
     ``order_id`` starts a new attempt."""
     table = ctx.models.CashbackPayout.__table__
-    status = _STATUS_OF[state]
+    status = state.status_code
     values: dict[str, Any] = {
         "state": state,
         "status_code": status,
@@ -550,15 +514,15 @@ def _write(
     _set_text(ctx, redeemed_id, status_text(status, code, message), now)
 
 
-def _run(ctx: Context, claim: Claim) -> PayoutState | None:
-    result, sent = _talk(ctx, claim)
+def _work_on(ctx: Context, claim: Claim) -> PayoutState | None:
+    result, sent = _ask_provider(ctx, claim)
     return _finish(ctx, claim, result, sent, clock.now())
 
 
 def process(ctx: Context, payout_id: int) -> PayoutState | None:
     """Move one payout on if it is open and free; returns its new state (None: not ours now)."""
     claims = _claim(ctx, clock.now(), payout_id=payout_id)
-    return _run(ctx, claims[0]) if claims else None
+    return _work_on(ctx, claims[0]) if claims else None
 
 
 def sync(ctx: Context, limit: int = 100) -> SyncReport:
@@ -575,232 +539,10 @@ def sync(ctx: Context, limit: int = 100) -> SyncReport:
         claims = _claim(ctx, clock.now())
         if not claims:
             break
-        state = _run(ctx, claims[0])
+        state = _work_on(ctx, claims[0])
         report.checked += 1
         report.states[state.value if state is not None else "taken_over"] += 1
     return report
-
-
-# -- provider notifications ----------------------------------------------------------------------
-
-
-def handle_callback(
-    ctx: Context, provider_name: str, body: bytes, headers: Mapping[str, str]
-) -> CashbackPayoutMixin:
-    """Verify a provider's notification and record what it says (repeats change nothing).
-
-    Raises :class:`InvalidCallbackError` (bad signature or content), :class:`NotFound` (no such
-    order, or a provider without notifications) and :class:`CallbackConflict` (a notice about
-    an earlier attempt, or about another amount or currency).
-    """
-    try:
-        provider = provider_named(ctx.config, provider_name)
-        result = provider.verify_callback(body, headers)
-    except ProviderUnavailable as exc:
-        raise NotFound("no payout provider takes notifications here") from exc
-    except InvalidCallback as exc:
-        raise InvalidCallbackError(str(exc)) from exc
-    now = clock.now()
-    model = ctx.models.CashbackPayout
-    with unit_of_work(ctx):
-        payout = ctx.session.execute(
-            ctx.locked(
-                sa.select(model)
-                .where(model.order_id == result.order_id, model.provider == provider.name)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one_or_none()
-        if payout is None:
-            _refuse_earlier_attempt(ctx, provider.name, result)
-            raise NotFound("no such payout", order_id=result.order_id)
-        _check_notice_matches(payout, result)
-        state = _STATE_OF[result.outcome]
-        if state is PayoutState.UNKNOWN or not _may_become(payout, state):
-            return payout  # a final state stands; a late or repeated notice changes nothing
-        if result.reference:
-            payout.provider_reference = result.reference[:64]
-        poll = _config_seconds(ctx, "LOYALTY_CASHBACK_POLL_SECONDS")
-        _write(
-            ctx,
-            payout.id,
-            payout.redeemed_reward_id,
-            state,
-            result.code,
-            result.message,
-            now,
-            next_check_at=None if state.is_final else now + poll,
-        )
-    ctx.session.refresh(payout)
-    return payout
-
-
-def _refuse_earlier_attempt(ctx: Context, provider: str, result: ProviderResult) -> None:
-    """A notice about an attempt an admin's retry replaced: it must not settle the new one."""
-    first, attempt = attempt_of(str(result.order_id))
-    model = ctx.models.CashbackPayout
-    stmt = sa.select(model).where(
-        model.provider == provider,
-        sa.or_(model.order_id == first, model.order_id.startswith(f"{first}-R", autoescape=True)),
-    )
-    for payout in ctx.session.scalars(stmt):
-        current_first, current = attempt_of(payout.order_id)
-        if current_first == first and current > attempt:
-            if result.outcome is Outcome.SUCCESS:
-                log.error(
-                    "%s reports the earlier attempt %s of payout %s paid: check before paying %s",
-                    provider,
-                    result.order_id,
-                    payout.id,
-                    payout.order_id,
-                )
-            raise CallbackConflict(
-                "This notice is about an earlier attempt of the payout; it changes nothing.",
-                code="stale_attempt",
-                order_id=result.order_id,
-                current_order_id=payout.order_id,
-            )
-
-
-def _check_notice_matches(payout: CashbackPayoutMixin, result: ProviderResult) -> None:
-    """A notice about another amount or currency than the payout's is not about this payout."""
-    amount_differs = result.amount is not None and result.amount != Decimal(payout.amount)
-    currency_differs = result.currency is not None and result.currency != payout.currency
-    if amount_differs or currency_differs:
-        log.error(
-            "%s notice for %s states %s %s, the payout is %s %s",
-            payout.provider,
-            payout.order_id,
-            result.amount,
-            result.currency,
-            payout.amount,
-            payout.currency,
-        )
-        raise CallbackConflict(
-            "This notice states another amount or currency than the payout's.",
-            code="callback_mismatch",
-            order_id=payout.order_id,
-            amount=str(result.amount) if result.amount is not None else None,
-            currency=result.currency,
-        )
-
-
-def _may_become(payout: CashbackPayoutMixin, state: PayoutState) -> bool:
-    """Final states stand, except that money which did arrive is recorded as paid."""
-    if not payout.state.is_final:
-        return True
-    if state is PayoutState.SUCCESS and payout.state is PayoutState.FAILURE:
-        return True
-    if state is PayoutState.SUCCESS and payout.state is not PayoutState.SUCCESS:
-        log.error(
-            "payout %s is %s but %s reports it paid: the customer has the money and the points",
-            payout.order_id,
-            payout.state.value,
-            payout.provider,
-        )
-    return False
-
-
-# -- admin actions -------------------------------------------------------------------------------
-
-
-def _locked_payout(ctx: Context, payout: Any) -> CashbackPayoutMixin:
-    model = ctx.models.CashbackPayout
-    pid = payout.id if isinstance(payout, model) else integer_id(payout, "payout")
-    stmt = sa.select(model).where(model.id == pid).execution_options(populate_existing=True)
-    found = ctx.session.execute(ctx.locked(stmt)).scalar_one_or_none()
-    if found is None:
-        raise NotFound("no such cashback payout", payout_id=pid)
-    return found
-
-
-def retry(ctx: Context, payout: Any, *, actor: str | None = None) -> CashbackPayoutMixin:
-    """Send a failed payout again, as a new attempt with its own order id (``...-R2``).
-
-    The provider never mixes the attempts up, and a notice about the failed attempt, posted
-    again later, is refused instead of failing this one.
-    """
-    actor = text_argument(actor, "actor")
-    now = clock.now()
-    with unit_of_work(ctx):
-        row = _locked_payout(ctx, payout)
-        refusal = rules.retry_refusal(row, ctx.redeemed(row.redeemed_reward_id))
-        if refusal is not None:
-            raise refusal
-        _write(
-            ctx,
-            row.id,
-            row.redeemed_reward_id,
-            PayoutState.RETRY,
-            "RETRY",
-            f"Sent again at the request of {actor or 'an admin'}",
-            now,
-            next_check_at=now,
-            order_id=next_attempt_order_id(row.order_id),
-        )
-        _send_after_commit(ctx, row.id)
-    ctx.session.refresh(row)
-    return row
-
-
-def settle_manually(
-    ctx: Context, payout: Any, *, paid: bool, note: str | None = None, actor: str | None = None
-) -> CashbackPayoutMixin:
-    """For the manual provider: an admin paid the money (or could not) outside the shop."""
-    actor = text_argument(actor, "actor")
-    note = text_argument(note, "note", 200)
-    if not paid and not (note and note.strip()):
-        raise InvalidInput("say why the payout failed")
-    now = clock.now()
-    with unit_of_work(ctx):
-        row = _locked_payout(ctx, payout)
-        refusal = rules.settle_refusal(row)
-        if refusal is not None:
-            raise refusal
-        who = actor or "an admin"
-        message = (note or f"Paid by {who}") if paid else f"{note} ({who})"
-        state = PayoutState.SUCCESS if paid else PayoutState.FAILURE
-        _write(ctx, row.id, row.redeemed_reward_id, state, ManualProvider.CODE, message, now)
-    ctx.session.refresh(row)
-    return row
-
-
-def cancel(
-    ctx: Context, payout: Any, *, reason: str, actor: str | None = None
-) -> CashbackPayoutMixin:
-    """Give up on a payout: the points go back to their lots (core cancellation), with why.
-
-    Three short steps, each committed: mark the payout ``canceling`` (so no worker or retry
-    sends it meanwhile), cancel the redemption, mark the payout ``canceled``. Interrupted, it is
-    simply run again.
-    """
-    from .redemption import cancel_redemption
-
-    actor = text_argument(actor, "actor")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a cancellation needs a reason")
-    reason = str(text_argument(reason.strip(), "reason", 200))
-    now = clock.now()
-    with unit_of_work(ctx):
-        row = _locked_payout(ctx, payout)
-        refusal = rules.payout_cancel_refusal(row, ctx.redeemed(row.redeemed_reward_id), now)
-        if refusal is not None:
-            raise refusal
-        before = row.state
-        if before is not PayoutState.CANCELING:
-            row.state = PayoutState.CANCELING
-            row.updated_at = now
-        payout_id, redeemed_id = row.id, row.redeemed_reward_id
-    try:
-        cancel_redemption(ctx, redeemed_id, reason=reason, actor=actor)
-    except InvalidStatusChange as exc:
-        if exc.reason != "already_canceled":
-            with unit_of_work(ctx):
-                back = _locked_payout(ctx, payout_id)
-                back.state = PayoutState.FAILURE if before is PayoutState.CANCELING else before
-            raise
-    with unit_of_work(ctx):
-        _write(ctx, payout_id, redeemed_id, PayoutState.CANCELED, "CANCELED", reason, now)
-    return _locked_payout(ctx, payout_id)
 
 
 def payout_of(ctx: Context, redeemed: RedeemedRewardMixin) -> CashbackPayoutMixin | None:
@@ -811,25 +553,3 @@ def payout_of(ctx: Context, redeemed: RedeemedRewardMixin) -> CashbackPayoutMixi
     stmt = sa.select(model).where(model.redeemed_reward_id == redeemed.id)
     found: CashbackPayoutMixin | None = ctx.session.execute(stmt).scalar_one_or_none()
     return found
-
-
-__all__ = [
-    "INIT_TEXT",
-    "CallbackConflict",
-    "InvalidCallbackError",
-    "SyncReport",
-    "attempt_of",
-    "cancel",
-    "cashback_amount",
-    "create_payout",
-    "handle_callback",
-    "next_attempt_order_id",
-    "payout_of",
-    "payout_refusal",
-    "process",
-    "retry",
-    "send_now",
-    "settle_manually",
-    "status_text",
-    "sync",
-]
