@@ -105,14 +105,10 @@ def points_worth(per_point: Decimal, points: int) -> Decimal | None:
     return worth if worth <= MAX_MONEY else None
 
 
-def points_argument(value: Any, name: str = "points") -> int:
-    """A positive whole number of points up to :data:`MAX_POINTS`; else :class:`InvalidInput`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        problem = f"must be a whole number, not {type(value).__name__}"
-    elif value <= 0:
-        problem = "must be greater than zero"
-    elif value > MAX_POINTS:
-        problem = f"must be at most {MAX_POINTS}"
-    else:
-        return value
-    raise InvalidInput(f"{name} {problem}", **{name: problem})
+def required_text(value: Any, name: str, max_length: int = 255) -> str:
+    """Text that is not blank and at most ``max_length`` characters; else :class:`InvalidInput`."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} is required")
+    if len(value) > max_length:
+        raise InvalidInput(f"{name} must be at most {max_length} characters")
+    return value

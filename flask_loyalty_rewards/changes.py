@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .services.context import joined
+from .services.transaction import joined
 
 #: Rounds of callbacks one commit may run (a callback's own changes are seen in the next one).
 MAX_ROUNDS = 10

@@ -18,7 +18,8 @@ from .models import LoyaltyModels
 from .models.mixins import OrderPointsMixin, PointsLotMixin, RedeemedRewardMixin
 from .profile import CustomerProfile
 from .services import campaigns, checkout, codes, earning, expiry, ledger, redemption, verify
-from .services.context import Context, unit_of_work
+from .services.context import Context
+from .services.transaction import unit_of_work
 
 EXTENSION_KEY = "loyalty_rewards"
 F = TypeVar("F", bound=Callable[..., Any])

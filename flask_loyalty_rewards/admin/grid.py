@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from flask import current_app, g, request
 from flask_admin.contrib.sqla import filters as sqla_filters
 
+from ..services import dialect
+
 COUNT_KIND_KEY = "loyalty_admin_count_kind"
 PAGE_KEYS_KEY = "loyalty_admin_page_keys"
 CURSOR_ARG = "cursor"
@@ -74,40 +76,6 @@ def limit_value(number: int, *, few_rows: bool) -> Any:
     says which case this is.
     """
     return sa.literal(int(number), literal_execute=True) if few_rows else int(number)
-
-
-def estimated_rows(session: Any, table: sa.Table) -> int | None:
-    """The planner's idea of a table's size, or None when the backend has none to give."""
-    bind = session.get_bind()
-    dialect = bind.dialect.name
-    if dialect == "postgresql":
-        value = session.execute(
-            sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"),
-            {"name": table.fullname},
-        ).scalar()
-    elif dialect in ("mysql", "mariadb"):
-        value = session.execute(
-            sa.text(
-                "SELECT table_rows FROM information_schema.tables "
-                "WHERE table_schema = DATABASE() AND table_name = :name"
-            ),
-            {"name": table.name},
-        ).scalar()
-    elif dialect == "sqlite":
-        # ANALYZE (or PRAGMA optimize) leaves each index's row count in sqlite_stat1.
-        has_stats = session.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
-        ).scalar()
-        if not has_stats:
-            return None
-        stat = session.execute(
-            sa.text("SELECT stat FROM sqlite_stat1 WHERE tbl = :name AND stat != '' LIMIT 1"),
-            {"name": table.name},
-        ).scalar()
-        value = str(stat).split()[0] if stat else None
-    else:
-        return None
-    return int(value) if value is not None and int(value) >= 0 else None
 
 
 class FastListMixin:
@@ -301,11 +269,11 @@ class FastListMixin:
         session = query.session
         g.setdefault(COUNT_KIND_KEY, "exact")
         if not filtered:
-            estimate = estimated_rows(session, view.model.__table__)
+            estimate = dialect.estimated_rows(session, view.model.__table__)
             if estimate is not None and estimate > cap:
                 g.loyalty_admin_count_kind = "about"
                 return estimate
-            if estimate is None and session.get_bind().dialect.name == "sqlite":
+            if estimate is None and dialect.counts_whole_tables(session):
                 return int(
                     session.execute(sa.select(sa.func.count()).select_from(pk.table)).scalar()
                 )

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from .. import clock, rules
 from ..errors import InvalidInput, InvalidStatusChange, NotFound
-from ..services.context import Context, integer_id, text_argument, unit_of_work
+from ..services.arguments import integer_id, text_argument
+from ..services.context import Context
 from ..services.redemption import cancel_redemption
+from ..services.transaction import unit_of_work
 from .models import CashbackPayoutMixin, PayoutState
 from .payouts import next_attempt_order_id, send_after_commit, set_state
 from .providers import ManualProvider

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import LoyaltyError, NotFound
-from ..services.context import Context, unit_of_work
+from ..services.context import Context
+from ..services.transaction import unit_of_work
 from .models import CashbackPayoutMixin, PayoutState
 from .payouts import STATE_OF, attempt_of, config_seconds, set_state
 from .providers import InvalidCallback, Outcome, ProviderResult, ProviderUnavailable, provider_named

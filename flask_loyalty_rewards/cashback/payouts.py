@@ -47,11 +47,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import clock, rules
-from ..errors import InvalidInput, RewardUnavailable
+from ..errors import RewardUnavailable
 from ..models import RewardType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..services import events
-from ..services.context import Context, unit_of_work
+from ..services.arguments import whole_argument
+from ..services.context import Context
+from ..services.transaction import unit_of_work
 from .models import OPEN_STATES, STATUS_INIT, CashbackPayoutMixin, PayoutState, status_text
 from .providers import (
     Outcome,
@@ -531,8 +533,7 @@ def sync(ctx: Context, limit: int = 100) -> SyncReport:
     Safe on many servers at once: each row is claimed by one worker (``SKIP LOCKED`` where the
     database has it, and a conditional update everywhere).
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-        raise InvalidInput("limit must be a positive whole number")
+    limit = whole_argument(limit, "limit")
     report = SyncReport()
     while report.checked < limit:
         # One at a time: a lease then covers one provider conversation, however slow.

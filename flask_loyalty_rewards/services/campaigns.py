@@ -32,8 +32,10 @@ from ..bounds import (
 from ..errors import InvalidInput
 from ..models import CampaignEvent, CodeSource, RewardType
 from ..models.mixins import RewardCampaignMixin
-from . import audit
-from .context import Context, integer_id, unit_of_work
+from . import audit, dialect
+from .arguments import integer_id
+from .context import Context
+from .transaction import unit_of_work
 
 
 def take_slot(campaign: sa.Table, campaign_id: Any) -> sa.Update:
@@ -116,9 +118,9 @@ def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: 
         sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
     ).all()
     held = slots_held(rewards, campaign.id)
-    if connection.dialect.name in ("mysql", "mariadb"):
-        held = held.with_for_update(read=True)
-    campaign.redeemed_count = connection.execute(held).scalar_one()
+    campaign.redeemed_count = connection.execute(
+        dialect.current_read(connection.dialect.name, held)
+    ).scalar_one()
 
 
 def campaign_problems(values: dict[str, Any]) -> dict[str, str]:

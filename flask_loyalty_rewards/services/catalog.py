@@ -13,15 +13,15 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from .. import clock
-from ..bounds import MAX_COUNT
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..models.mixins import (
     PointsLotMixin,
     RedeemedRewardMixin,
     RewardCampaignMixin,
     has_points_left,
 )
-from .context import Context, integer_id
+from .arguments import integer_id, whole_argument
+from .context import Context
 from .redemption import visible_filter
 
 T = TypeVar("T")
@@ -53,14 +53,7 @@ class Page(Generic[T]):
 
 
 def page_arguments(page: Any, per_page: Any) -> tuple[int, int]:
-    for value, name in ((page, "page"), (per_page, "per_page")):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"{name} must be a whole number")
-    if not 1 <= page <= MAX_COUNT:
-        raise InvalidInput(f"page must be between 1 and {MAX_COUNT}", page="out of range")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    return page, per_page
+    return whole_argument(page, "page"), whole_argument(per_page, "per_page", maximum=MAX_PER_PAGE)
 
 
 def visible_campaigns(ctx: Context, now: dt.datetime | None = None) -> list[RewardCampaignMixin]:

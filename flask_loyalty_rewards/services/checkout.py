@@ -19,8 +19,9 @@ from ..errors import InvalidInput, NotFound
 from ..models import CouponStatus
 from ..models.mixins import RedeemedRewardMixin
 from . import redemption
+from .arguments import text_argument
 from .codes import MAX_CODE_LENGTH, normalize_code
-from .context import Context, text_argument
+from .context import Context
 
 
 def find_coupon(

@@ -26,11 +26,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from .. import clock
-from ..bounds import MAX_ORDER_AMOUNT, ORDER_AMOUNT_PLACES
+from ..bounds import required_text
 from ..errors import IdempotencyConflict, InvalidInput
 from ..models.mixins import OrderPointsMixin
 from . import events, ledger
-from .context import Context, required_text, text_argument, unit_of_work
+from .arguments import amount_argument, order_id_argument, text_argument
+from .context import Context
+from .transaction import unit_of_work
 
 #: The largest order amount accepted; far above any real order.
 EXPIRY_ROUNDING = ("exact", "end_of_day", "end_of_month")
@@ -110,28 +112,6 @@ class EarningRules:
     def available_from(self, ordered_at: dt.datetime) -> dt.datetime | None:
         """The end of the pending period (the return window); None when there is none."""
         return ordered_at + dt.timedelta(days=self.pending_days) if self.pending_days else None
-
-
-def order_id_argument(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidInput("order_id must be a string or an integer")
-    text = str(value)
-    if not text.strip() or len(text) > 255:
-        raise InvalidInput("order_id must have 1 to 255 characters")
-    return text
-
-
-def amount_argument(value: Any, name: str = "amount") -> Decimal:
-    """An amount of money: a Decimal or an int (a float's rounding would be a guess)."""
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise InvalidInput(f"{name} must be a Decimal or an int, not {type(value).__name__}")
-    amount = Decimal(value)
-    if not amount.is_finite() or amount < 0 or amount > MAX_ORDER_AMOUNT:
-        raise InvalidInput(f"{name} must be between 0 and {MAX_ORDER_AMOUNT}")
-    places = Decimal(1).scaleb(-ORDER_AMOUNT_PLACES)
-    if amount != amount.quantize(places, rounding=decimal.ROUND_DOWN):
-        raise InvalidInput(f"{name} may have at most {ORDER_AMOUNT_PLACES} decimal places")
-    return amount
 
 
 def _order_row(ctx: Context, customer_id: Any, order_id: str, *, lock: bool) -> Any:

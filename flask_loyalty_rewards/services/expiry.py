@@ -17,8 +17,9 @@ from .. import clock, signals
 from ..models import CouponStatus, EntryKind, HistoryEvent
 from ..models.mixins import has_points_left
 from . import events, ledger
-from .context import Context, unit_of_work
+from .context import Context
 from .redemption import add_history
+from .transaction import unit_of_work
 
 BATCH = 200
 

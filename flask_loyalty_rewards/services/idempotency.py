@@ -7,6 +7,8 @@ work rolls back, and it replays the winner's result.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -15,9 +17,17 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import IdempotencyConflict, LoyaltyError
-from .context import Context, unit_of_work
+from . import dialect
+from .context import Context
+from .transaction import unit_of_work
 
 T = TypeVar("T")
+
+
+def fingerprint(**params: Any) -> str:
+    """A stable digest of a request, to tell a retry from a different request under one key."""
+    canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: bool = False) -> Any:
@@ -25,10 +35,8 @@ def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: b
     stmt = sa.select(model).where(
         model.customer_id == customer_id, model.scope == scope, model.key == key
     )
-    if current and ctx.dialect in ("mysql", "mariadb"):
-        # A shared lock makes this a "current read" past MariaDB's old snapshot; the row exists,
-        # so no gap lock is taken.
-        stmt = stmt.with_for_update(read=True)
+    if current:
+        stmt = dialect.current_read(ctx.dialect, stmt)
     return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 

@@ -18,23 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 from .. import clock, signals
-from ..bounds import points_argument
+from ..bounds import required_text
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
 from ..models import NEVER, EntryKind
 from ..models.mixins import PointsLotMixin, has_points_left
-from . import events
-from .context import (
-    Context,
-    fingerprint,
-    idempotency_key_argument,
-    required_text,
-    text_argument,
-    unit_of_work,
-)
-from .idempotency import find_key, run_once, store_key
+from . import dialect, events
+from .arguments import idempotency_key_argument, points_argument, text_argument
+from .context import Context
+from .idempotency import find_key, fingerprint, run_once, store_key
+from .transaction import unit_of_work
 
 #: Lots read (and locked) at first when spending; most spends need one or two.
 FIRST_BATCH = 16
@@ -195,19 +189,13 @@ def move_balance(ctx: Context, customer_id: Any, delta: int, now: dt.datetime) -
 def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
     """Lock the customer's account row, creating it if need be.
 
-    Elsewhere the lock is an UPDATE, not a locking read, on purpose: it gives the row a new
-    version, which the one-statement redemption on PostgreSQL checks (:mod:`.redeem_pg`).
+    On MariaDB one upsert does both (:func:`.dialect.account_lock`). Elsewhere the lock
+    is an UPDATE, not a locking read, on purpose: it gives the row a new version, which the
+    one-statement redemption on PostgreSQL checks (:mod:`.redeem_pg`).
     """
-    if ctx.dialect in ("mysql", "mariadb"):
-        # InnoDB: two transactions creating the row at once with INSERT IGNORE, then UPDATE,
-        # deadlock (each holds a shared lock the other's update waits for); an upsert takes the
-        # exclusive lock in one step, so the second one simply queues.
-        account = ctx.models.Account.__table__
-        ctx.session.execute(
-            mysql.insert(account)
-            .values(customer_id=customer_id, balance=0, updated_at=now)
-            .on_duplicate_key_update(updated_at=now)
-        )
+    upsert = dialect.account_lock(ctx.dialect, ctx.models.Account.__table__, customer_id, now)
+    if upsert is not None:
+        ctx.session.execute(upsert)
         return
     ensure_account(ctx, customer_id, now)
     move_balance(ctx, customer_id, 0, now)
@@ -326,7 +314,7 @@ def spend_gate(ctx: Context, customer_id: Any, points: int, now: dt.datetime) ->
     The caller then draws the lots (:func:`draw_fifo`) and books the entry (:func:`add_entry`).
     On PostgreSQL the gate returns what is not spendable in the same statement.
     """
-    if ctx.dialect == "postgresql":
+    if dialect.gate_returns_rows(ctx.dialect):
         account = ctx.models.Account.__table__
         stmt = _gate(ctx, customer_id, -points, now).returning(
             account.c.balance, *_unspendable(ctx, customer_id, now)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, signals
+from ..bounds import required_text
 from ..cashback import payouts as cashback
 from ..errors import (
     InvalidInput,
@@ -47,16 +48,10 @@ from ..rules import (
     usage_refusal,
 )
 from . import campaigns, codes, events, ledger, redeem_pg, search
-from .context import (
-    Context,
-    fingerprint,
-    idempotency_key_argument,
-    is_deadlock,
-    required_text,
-    text_argument,
-    unit_of_work,
-)
-from .idempotency import Once, run_once, store_key
+from .arguments import idempotency_key_argument, text_argument
+from .context import Context
+from .idempotency import Once, fingerprint, run_once, store_key
+from .transaction import is_deadlock, unit_of_work
 
 #: How many times a redemption runs when the database keeps picking it as a deadlock's victim.
 DEADLOCK_ATTEMPTS = 3

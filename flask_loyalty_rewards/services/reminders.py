@@ -15,10 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import clock, signals
-from ..errors import InvalidInput
 from ..models.mixins import has_points_left
 from . import events
-from .context import Context, unit_of_work
+from .arguments import whole_argument
+from .context import Context
+from .transaction import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,7 @@ class ReminderResult:
 
 def remind_expiring(ctx: Context, days: int = 14, now: dt.datetime | None = None) -> ReminderResult:
     """Announce points expiring within ``days`` days that were not announced for that window."""
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
-        raise InvalidInput("days must be a whole number from 1 to 366")
+    days = whole_argument(days, "days", maximum=366)
     now = clock.ensure_aware(now, "now") if now is not None else clock.now()
     lot = ctx.models.PointsLot.__table__
     reminder = ctx.models.ExpiryReminder.__table__

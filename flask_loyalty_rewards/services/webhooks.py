@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .. import clock
+from ..bounds import required_text
 from ..errors import InvalidInput, NotFound
 from ..models.events import (
     SECRET_PREFIX,
@@ -44,8 +45,9 @@ from ..models.events import (
     WebhookEndpointMixin,
     new_secret,
 )
-from . import events
-from .context import Context, required_text, unit_of_work
+from . import dialect, events
+from .context import Context
+from .transaction import unit_of_work
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 #: The start of a receiver's answer kept with each attempt.
@@ -232,7 +234,7 @@ def _lock_free(
     other rows, only chooses the candidates, so the locking read touches no other row).
     """
     pick = sa.select(table.c.id).where(*due, *pick_only).order_by(*order)
-    if ctx.dialect == "postgresql":
+    if dialect.skips_locked_rows_in_scans(ctx.dialect):
         ids = list(
             ctx.session.execute(
                 pick.limit(limit).with_for_update(skip_locked=True, of=table)
