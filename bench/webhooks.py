@@ -31,7 +31,7 @@ from flask import Flask
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import redeem as redeem_bench
-from flask_loyalty_rewards.services.webhooks import deliver_webhooks
+from flask_loyalty_rewards.tasks import deliver_webhooks
 
 _plain_make_app = redeem_bench.make_app
 

@@ -12,7 +12,7 @@ from .errors import (
     NotInitialized,
     RewardUnavailable,
 )
-from .extension import LoyaltyRewards, LoyaltyState, get_state
+from .extension import LoyaltyRewards
 from .models import (
     CodeSource,
     CouponStatus,
@@ -24,6 +24,7 @@ from .models import (
     create_models,
 )
 from .profile import Address, CustomerProfile
+from .state import LoyaltyState, get_state
 
 __all__ = [
     "Address",

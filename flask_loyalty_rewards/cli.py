@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from .bounds import MAX_COUNT, parse_whole
-from .extension import get_state
+from .state import get_state
 
 
 class WholeNumber(click.ParamType[int]):

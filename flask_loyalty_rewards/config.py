@@ -97,7 +97,7 @@ DEFAULTS: dict[str, Any] = {
     "LOYALTY_CODE_PREFIX": "",
     # -- cashback payouts (see flask_loyalty_rewards/cashback/payouts.py) --
     # Who pays cashback out: "manual" (an admin marks each payout paid or failed), "paytm", or the
-    # host's own provider as a class, an instance or a dotted path (cashback/providers.py).
+    # host's own provider as a class, an instance or a dotted path (cashback/registry.py).
     "LOYALTY_CASHBACK_PROVIDER": "manual",
     # Currency of cashback campaigns that set none.
     "LOYALTY_CASHBACK_CURRENCY": "INR",

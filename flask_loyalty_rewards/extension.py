@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -13,79 +12,13 @@ from flask import Flask, current_app, has_app_context
 
 from . import changes, sqlite
 from .config import DEFAULTS
-from .errors import NotInitialized
 from .models import LoyaltyModels
 from .models.mixins import OrderPointsMixin, PointsLotMixin, RedeemedRewardMixin
-from .profile import CustomerProfile
 from .services import campaigns, checkout, codes, earning, expiry, ledger, redemption, verify
 from .services.context import Context
-from .services.transaction import unit_of_work
+from .state import EXTENSION_KEY, HostHooks, LoyaltyState, get_state
 
-EXTENSION_KEY = "loyalty_rewards"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass
-class LoyaltyState:
-    """Everything one app's loyalty system needs, kept in ``app.extensions["loyalty_rewards"]``."""
-
-    extension: LoyaltyRewards
-    db: Any
-    models: LoyaltyModels
-    admin: Any = None
-    admin_views: list[Any] = field(default_factory=list)
-
-    def context(self, app: Flask, *, fresh: bool = False) -> Context:
-        """The services context; ``fresh`` when a service call starts with it right away."""
-        # The request's Session itself: a service call makes many calls on it, and each one
-        # through the scoped proxy would look the Session up again.
-        current = self.db.session()
-        return Context(
-            app=app,
-            session=current,
-            models=self.models,
-            config=app.config,
-            profile_loader=self.extension._customer_profile,
-            coupon_issuer=self.extension._coupon_issuer,
-            owns_transaction=fresh
-            and not current.in_transaction()
-            and not (current.new or current.dirty or current.deleted),
-        )
-
-    def current_context(self, *, fresh: bool = False) -> Context:
-        """The services context of the app in the current application context."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        return self.context(app, fresh=fresh)
-
-    def current_customer(self) -> Any:
-        """The request's customer: the host's ``customer_loader``, else Flask-Login's user."""
-        loader = self.extension._customer_loader
-        if loader is not None:
-            return loader()
-        return login_customer(self.models.customer_model)
-
-
-def login_customer(customer_model: type[Any]) -> Any:
-    """Flask-Login's ``current_user`` when the app uses it and it is a customer; else None.
-
-    Anonymous visitors are None. A logged-in user of another model than the customer model
-    raises ``TypeError``: the host then says how to find the customer (``customer_loader``).
-    """
-    if not has_app_context() or getattr(current_app, "login_manager", None) is None:
-        return None
-    try:
-        from flask_login import current_user  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - the app has a login_manager, so it is installed
-        return None
-    user = current_user._get_current_object()
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if not isinstance(user, customer_model):
-        raise TypeError(
-            f"Flask-Login's current_user is a {type(user).__name__}, not a "
-            f"{customer_model.__name__}: register @loyalty.customer_loader"
-        )
-    return user
 
 
 def create_admin(app: Flask) -> Any:
@@ -103,23 +36,6 @@ def create_admin(app: Flask) -> Any:
         theme=Bootstrap4Theme(fluid=True),
         index_view=AdminIndexView(url=app.config["LOYALTY_ADMIN_URL"]),
     )
-
-
-def get_state(app: Flask | None = None) -> LoyaltyState:
-    if app is None:
-        if not has_app_context():
-            raise NotInitialized(
-                "flask-loyalty-rewards needs an application context "
-                "(use it inside a request, a CLI command or `with app.app_context():`)"
-            )
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    state = app.extensions.get(EXTENSION_KEY)
-    if state is None:
-        raise NotInitialized(
-            f"LoyaltyRewards is not initialized on app {app.name!r}: call loyalty.init_app(app)"
-        )
-    assert isinstance(state, LoyaltyState)
-    return state
 
 
 class LoyaltyRewards:
@@ -146,9 +62,8 @@ class LoyaltyRewards:
         self._db = db
         self._models = models
         self._admin_base_view = admin_base_view
-        self._customer_loader: Callable[[], Any] | None = None
-        self._customer_profile: Callable[[Any], CustomerProfile] | None = None
-        self._coupon_issuer: Callable[[Any], Any] | None = None
+        #: The host's callbacks; every app's :class:`LoyaltyState` shares them.
+        self.hooks = HostHooks()
         self._watches: list[changes.Watch] = []
         if app is not None:
             self.init_app(app, db=db, models=models, admin=admin, admin_base_view=admin_base_view)
@@ -157,12 +72,12 @@ class LoyaltyRewards:
 
     def customer_loader(self, fn: F) -> F:
         """Register the callable returning the current request's customer, or None."""
-        self._customer_loader = fn
+        self.hooks.customer_loader = fn
         return fn
 
     def customer_profile(self, fn: F) -> F:
         """Register the callable returning a :class:`CustomerProfile` for a customer."""
-        self._customer_profile = fn
+        self.hooks.customer_profile = fn
         return fn
 
     def coupon_issuer(self, fn: F) -> F:
@@ -172,7 +87,7 @@ class LoyaltyRewards:
         adds to the session commits together with the reward, and if it raises, the whole
         redemption is rolled back (points, reward, code) and the exception reaches the caller.
         """
-        self._coupon_issuer = fn
+        self.hooks.coupon_issuer = fn
         return fn
 
     def on_change(self, model: type[Any], attribute: str) -> Callable[[F], F]:
@@ -216,7 +131,7 @@ class LoyaltyRewards:
         # A wrong setting fails here, not at the first order or redemption.
         earning.EarningRules.from_config(app.config)
         codes.CodeFormat.from_config(app.config)
-        state = LoyaltyState(extension=self, db=db, models=models, admin=admin)
+        state = LoyaltyState(hooks=self.hooks, db=db, models=models, admin=admin)
         app.extensions[EXTENSION_KEY] = state
         campaigns.watch_session(db.session, models.RewardCampaign)
         changes.watch_session(db.session, self._watches, self._mounted_here)
@@ -249,10 +164,10 @@ class LoyaltyRewards:
         if not has_app_context():
             return False
         state = current_app.extensions.get(EXTENSION_KEY)
-        return state is not None and state.extension is self
+        return state is not None and state.hooks is self.hooks
 
     def _ctx(self) -> Context:
-        return get_state().current_context(fresh=True)
+        return get_state().current_context(may_own_transaction=True)
 
     @property
     def models(self) -> LoyaltyModels:
@@ -484,12 +399,7 @@ class LoyaltyRewards:
         Raises: InvalidInput (also above the upload limit), RewardUnavailable (``not_found``: no
         such campaign).
         """
-        from . import clock
-
-        ctx = self._ctx()
-        reward = ctx.campaign(campaign)
-        with unit_of_work(ctx):
-            return codes.add_pool_codes(ctx, reward, text, clock.now(), actor=actor)
+        return codes.upload_pool_codes(self._ctx(), campaign, text, actor=actor)
 
     def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
         """Expire the points and coupons that are due (``flask loyalty expire``).

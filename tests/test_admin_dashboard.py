@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from flask_loyalty_rewards import RewardType
-from flask_loyalty_rewards.extension import get_state
+from flask_loyalty_rewards import RewardType, get_state
 from flask_loyalty_rewards.services import dashboard
 from tests import host
 

@@ -488,7 +488,7 @@ def test_options_advertises_only_the_methods_of_the_route(client: Any) -> None:
 def test_the_openapi_document_states_the_idempotency_key_pattern_the_server_enforces(
     client: Any,
 ) -> None:
-    from flask_loyalty_rewards.client.api import IDEMPOTENCY_KEY_PATTERN
+    from flask_loyalty_rewards.client.schemas import IDEMPOTENCY_KEY_PATTERN
 
     operation = client.get(f"{API}/openapi.json").get_json()["paths"][f"{API}/redeemed-rewards"]
     (header,) = [p for p in operation["post"]["parameters"] if p["name"] == "Idempotency-Key"]

@@ -24,9 +24,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_loyalty_rewards import DeliveryStatus, LoyaltyError, RewardType, clock
+from flask_loyalty_rewards import DeliveryStatus, LoyaltyError, RewardType, clock, get_state
 from flask_loyalty_rewards.cashback import actions
-from flask_loyalty_rewards.extension import get_state
 from tests import host
 from tests.admin_html import GRID
 from tests.conftest import FakeClock, campaign_fields, customer_fields, dispose

@@ -89,11 +89,9 @@ def status_of(redeemed_id: int) -> str | None:
 
 
 def context() -> Any:
-    from flask import current_app
-
     from flask_loyalty_rewards import get_state
 
-    return get_state().context(current_app._get_current_object())
+    return get_state().current_context()
 
 
 def redeem_cashback(**campaign_fields: Any) -> int:

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from flask_loyalty_rewards import NotFound
-from flask_loyalty_rewards.services.codes import CodeFormat, generate_code, normalize_code
+from flask_loyalty_rewards.models.keys import normalize_code
+from flask_loyalty_rewards.services.codes import CodeFormat, generate_code
 from tests import host
 from tests.host import db, loyalty, models
 
@@ -43,7 +44,7 @@ def vouchers(ctx: Any) -> Iterator[list[str]]:
     try:
         yield issued
     finally:
-        loyalty._coupon_issuer = None
+        loyalty.hooks.coupon_issuer = None
         db.session.remove()
         voucher.drop(db.engine)
 

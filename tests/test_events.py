@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from flask_loyalty_rewards import CodeSource, CouponStatus, DeliveryStatus, RewardType
 from flask_loyalty_rewards.cashback import actions
+from flask_loyalty_rewards.models.events import EventType
 from flask_loyalty_rewards.services import events
-from flask_loyalty_rewards.services.events import EventType
 from tests.host import db, loyalty, models
 from tests.test_cashback import add_campaign as add_cashback_campaign
 from tests.test_cashback import add_customer as add_cashback_customer

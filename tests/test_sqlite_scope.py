@@ -77,7 +77,7 @@ def test_a_request_reading_and_a_redemption_do_not_wait_for_each_other(tmp_path:
         for thread in threads:
             thread.join(3 * WAIT)
     finally:
-        loyalty._coupon_issuer = None
+        loyalty.hooks.coupon_issuer = None
         with app.app_context():
             db.engine.dispose()
     assert errors == []

@@ -203,7 +203,7 @@ def test_a_test_event_goes_to_its_endpoint_only_and_now(
 _WORKER = """
 import sys
 from tests.host import create_app
-from flask_loyalty_rewards.services.webhooks import deliver_webhooks
+from flask_loyalty_rewards.tasks import deliver_webhooks
 app = create_app(sys.argv[1], LOYALTY_WEBHOOK_BATCH=5, LOYALTY_WEBHOOK_TIMEOUT=5)
 print("ready", flush=True)
 sys.stdin.readline()

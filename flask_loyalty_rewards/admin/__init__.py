@@ -21,7 +21,7 @@ from .access import (
 from .presets import GridPreset
 
 if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+    from ..state import LoyaltyState
 
 __all__ = [
     "GridPreset",

@@ -31,16 +31,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, url_for
 
 from ..bounds import parse_id
 from ..forms import Form
-
-if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+from ..models import audit
+from ..state import LoyaltyState, get_state
 
 SETUP_KEY = "loyalty_rewards.admin"
 V = TypeVar("V", bound=type)
@@ -101,17 +100,18 @@ class LoyaltyAdminMixin:
         return admin_actor()
 
     def _handle_view(self, name: str, **kwargs: Any) -> Any:
-        # Changes the services record without an actor (the campaign audit) name this admin.
-        from ..services.audit import ACTOR_KEY
-
-        setattr(g, ACTOR_KEY, self.actor)
+        # The campaign audit names this admin for the edits Flask-Admin's forms flush.
+        audit.name_writer(self.db_session, self.actor)
         return super()._handle_view(name, **kwargs)  # type: ignore[misc]
+
+    @property
+    def loyalty_state(self) -> LoyaltyState:
+        """This app's loyalty state: views call services with its ``current_context()``."""
+        return get_state()
 
     @property
     def db_session(self) -> Any:
         """The host's session (Flask-Admin's ``self.session`` is the ``db`` object here)."""
-        from ..extension import get_state
-
         return get_state().db.session
 
     def get_one(self, id: Any) -> Any:
@@ -136,8 +136,6 @@ class LoyaltyAdminMixin:
 
 def deny() -> Any:
     """403, or the host's login page for an anonymous visitor when a login endpoint is set."""
-    from ..extension import get_state
-
     login = current_app.config.get("LOYALTY_LOGIN_ENDPOINT")
     if login and get_state().current_customer() is None:
         return redirect(url_for(login, next=request.full_path.rstrip("?")))
@@ -146,8 +144,6 @@ def deny() -> Any:
 
 def admin_actor() -> str:
     """The name history rows record for the admin of the current request."""
-    from ..extension import get_state
-
     name_of: Callable[[], Any] | None = current_app.config.get("LOYALTY_ADMIN_ACTOR")
     if name_of is not None:
         return str(name_of())
@@ -204,8 +200,6 @@ def add_admin_view(app: Flask, view_class: type, *args: Any, **kwargs: Any) -> A
     view = view_class_for(view_class, setup.base_view)(*args, **kwargs)
     setup.admin.add_view(view)
     setup.views.append(view)
-    from ..extension import get_state
-
     get_state(app).admin_views.append(view)
     return view
 

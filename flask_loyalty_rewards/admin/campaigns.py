@@ -16,8 +16,8 @@ from wtforms import SelectField, TextAreaField
 from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..forms import Form
-from ..models import CodeSource, RewardType
-from ..services import audit, campaigns, codes
+from ..models import CodeSource, RewardType, audit
+from ..services import campaigns, codes
 from .access import LoyaltyAdminMixin, action, expose
 from .fields import AmountField, UTCDateTimeField, WholeNumberField, enum_select
 
@@ -139,10 +139,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     def audit_trail(self, campaign: Any) -> list[Any]:
         """The campaign's audit entries, newest first (shown on its edit and details pages)."""
-        from ..extension import get_state
-
-        state = get_state()
-        return audit.trail(self.db_session, state.models, campaign.id)
+        return audit.trail(self.db_session, self.loyalty_state.models, campaign.id)
 
     def get_query(self) -> Any:
         return super().get_query().options(sa.orm.undefer(self.model.times_redeemed))
@@ -150,7 +147,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     def codes_left(self, campaign: Any) -> str:
         if campaign.code_source is not CodeSource.POOL:
             return "-"
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         return str(codes.codes_left(ctx, [campaign.id]).get(campaign.id, 0))
 
     @action("deactivate", "Deactivate", "Deactivate the selected campaigns?")
@@ -167,7 +164,9 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             flash("Nothing changed: the selection holds something that is not a campaign.", "error")
             return
         try:
-            changed = campaigns.set_active(self._ctx(), campaign_ids, active, actor=self.actor())
+            changed = campaigns.set_active(
+                self.loyalty_state.current_context(), campaign_ids, active, actor=self.actor()
+            )
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return
@@ -175,8 +174,6 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     @expose("/pool/", methods=("GET", "POST"))
     def pool_view(self) -> Any:
-        from ..extension import get_state
-
         campaign = self._campaign()
         if campaign is None:
             flash("That reward campaign does not exist.", "error")
@@ -193,8 +190,11 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 lines = self._uploaded_lines(form)
                 if lines is not None:
                     try:
-                        report = get_state().extension.add_pool_codes(
-                            campaign, lines, actor=self.actor()
+                        report = codes.upload_pool_codes(
+                            self.loyalty_state.current_context(),
+                            campaign,
+                            lines,
+                            actor=self.actor(),
                         )
                     except LoyaltyError as exc:
                         flash(f"Refused: {exc.message}", "error")
@@ -206,7 +206,9 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                     + "; ".join(str(e) for errors in form.errors.values() for e in errors),
                     "error",
                 )
-        left = codes.codes_left(self._ctx(), [campaign.id]).get(campaign.id, 0)
+        left = codes.codes_left(self.loyalty_state.current_context(), [campaign.id]).get(
+            campaign.id, 0
+        )
         return self.render(
             "loyalty_rewards/admin/campaign_pool.html",
             campaign=campaign,
@@ -234,10 +236,3 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             return str(form.text.data).splitlines()
         flash("Choose a CSV file or paste the codes.", "error")
         return None
-
-    def _ctx(self) -> Any:
-        from flask import current_app
-
-        from ..extension import get_state
-
-        return get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]

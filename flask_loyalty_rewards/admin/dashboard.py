@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, request
 from flask_admin.contrib.sqla import ModelView
 
 from ..services import dashboard
@@ -188,10 +188,7 @@ class DashboardView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         )
 
     def _figures(self) -> dashboard.Dashboard:
-        from ..extension import get_state
-
         period = request.args.get("period", "day")
         if period not in dashboard.WINDOWS:
             period = "day"
-        ctx = get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]
-        return dashboard.programme(ctx, period)
+        return dashboard.programme(self.loyalty_state.current_context(), period)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from wtforms import BooleanField, SelectField, StringField
@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from ..bounds import parse_whole
 from ..errors import LoyaltyError
 from ..forms import Form
-from ..services import ledger
+from ..services import ledger, redemption
 from .access import LoyaltyAdminMixin, expose
 from .fields import UTCDateTimeField, WholeNumberField, whole_number
 from .grid import FastListMixin
@@ -89,7 +89,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     def searched(self, query: Any, term: str) -> Any:
         """Each word starts one of the searched columns (any case); a whole term may be an id."""
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         models = ctx.models
         customer = models.customer_model
         words = term.split()
@@ -129,11 +129,11 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     def _load_profiles(self, rows: list[Any]) -> None:
         """One query for the page's customers, then the host's callback for each."""
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         customer = ctx.models.customer_model
         key = sa.inspect(customer).primary_key[0]
         ids = [row.customer_id for row in rows]
-        found = ctx.session.scalars(sa.select(customer).where(key.in_(ids))) if ids else []
+        found = list(ctx.session.scalars(sa.select(customer).where(key.in_(ids)))) if ids else []
         setattr(g, PROFILES_KEY, {ctx.customer_id(c): ctx.profile_of(c) for c in found})
 
     def _as_key(self, ctx: Any, raw: str) -> Any:
@@ -145,7 +145,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     @expose("/customer/", methods=("GET",))
     def customer_view(self) -> Any:
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         customer = self._customer(ctx)
         models = ctx.models
         customer_id = ctx.customer_id(customer)
@@ -177,9 +177,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     @expose("/customer/adjust/", methods=("POST",))
     def adjust_view(self) -> Any:
-        from ..extension import get_state
-
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         customer = self._customer(ctx)
         form = AdjustForm()
         if not form.validate():
@@ -188,7 +186,8 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
             flash("No points changed: enter a number other than 0.", "error")
         else:
             try:
-                active = get_state().extension.adjust_points(
+                active = ledger.adjust_points(
+                    ctx,
                     customer,
                     form.delta.data,
                     reason=form.reason.data.strip(),
@@ -206,16 +205,15 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     @expose("/customer/redeem/", methods=("POST",))
     def redeem_view(self) -> Any:
-        from ..extension import get_state
-
-        ctx = self._ctx()
+        ctx = self.loyalty_state.current_context()
         customer = self._customer(ctx)
         form = self._redeem_form(ctx)
         if not form.validate():
             flash(_problems("Nothing redeemed", form), "error")
         else:
             try:
-                redeemed = get_state().extension.redeem(
+                redeemed = redemption.redeem(
+                    ctx,
                     customer,
                     form.campaign.data,
                     actor=self.actor(),
@@ -259,11 +257,6 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     def _back(self, ctx: Any, customer: Any) -> Any:
         return redirect(self.get_url(".customer_view", customer_id=ctx.customer_id(customer)))
-
-    def _ctx(self) -> Any:
-        from ..extension import get_state
-
-        return get_state().context(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _int_keys(ctx: Any) -> bool:

@@ -26,6 +26,7 @@ from ..cashback import payouts
 from ..errors import InvalidStatusChange, LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..redirects import local_url
+from ..services import redemption
 from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
 from .forms import CancelForm, RowForm, form_error, when
@@ -242,7 +243,9 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
             status = DeliveryStatus(form.status.data)
             self._change(
                 form.id.data,
-                lambda row: self.extension.set_delivery_status(row, status, actor=self.actor()),
+                lambda row: redemption.set_delivery_status(
+                    self.loyalty_state.current_context(), row, status, actor=self.actor()
+                ),
                 f"Delivery status set to {status.label}.",
             )
         else:
@@ -256,8 +259,8 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
             reason = form.reason.data.strip()
             self._change(
                 form.id.data,
-                lambda row: self.extension.cancel_redemption(
-                    row, reason=reason, actor=self.actor()
+                lambda row: redemption.cancel_redemption(
+                    self.loyalty_state.current_context(), row, reason=reason, actor=self.actor()
                 ),
                 "Redemption cancelled; the points went back to the customer.",
             )
@@ -277,20 +280,14 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     # -- helpers ------------------------------------------------------------------------------
 
-    @property
-    def loyalty_state(self) -> Any:
-        from ..extension import get_state
-
-        return get_state()
-
-    @property
-    def extension(self) -> Any:
-        return self.loyalty_state.extension
-
     def _usage_change(self, used: bool) -> Callable[[Any], Any]:
         if used:
-            return lambda row: self.extension.mark_used(row, actor=self.actor())
-        return lambda row: self.extension.unmark_used(row, actor=self.actor())
+            return lambda row: redemption.mark_used(
+                self.loyalty_state.current_context(), row, actor=self.actor()
+            )
+        return lambda row: redemption.unmark_used(
+            self.loyalty_state.current_context(), row, actor=self.actor()
+        )
 
     def _row(self, raw_id: Any) -> Any:
         row_id = parse_id(raw_id)

@@ -10,16 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, request
+from flask import flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 
 from ..bounds import parse_id
 from ..errors import LoyaltyError
-from ..models.events import new_secret
+from ..models.events import EventType, new_secret
 from ..redirects import local_url
 from ..services import webhooks
-from ..services.events import EventType
 from .access import LoyaltyAdminMixin, expose
 from .forms import RowForm, form_error, when
 from .grid import ChoiceFilter
@@ -35,8 +34,6 @@ class _ButtonsMixin(LoyaltyAdminMixin):
     """A row button posts a CSRF-checked RowForm; the service decides, its refusal is shown."""
 
     def _run(self, change: Callable[[Any, int], Any], done: str) -> Any:
-        from ..extension import get_state
-
         form = RowForm()
         if not form.validate():
             flash(form_error(form), "error")
@@ -45,9 +42,8 @@ class _ButtonsMixin(LoyaltyAdminMixin):
         if row_id is None:
             flash("That row does not exist.", "error")
             return self._back()
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
-            message = change(get_state().context(app), row_id)
+            message = change(self.loyalty_state.current_context(), row_id)
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return self._back()
@@ -166,9 +162,7 @@ class WebhookDeliveryView(_ButtonsMixin, ModelView):  # type: ignore[misc]
 
     def attempts_of(self, row: Any) -> list[Any]:
         """Every attempt of a delivery, newest first, for the details page."""
-        from ..extension import get_state
-
-        attempt = get_state().models.WebhookAttempt.__table__
+        attempt = self.loyalty_state.models.WebhookAttempt.__table__
         return list(
             self.db_session.execute(
                 sa.select(attempt)

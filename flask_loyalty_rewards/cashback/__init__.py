@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 
 from .models import CashbackPayoutMixin, PayoutState
 from .providers import (
@@ -25,7 +25,7 @@ from .providers import (
 )
 
 if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+    from ..state import LoyaltyState
 
 __all__ = [
     "CashbackPayoutMixin",
@@ -42,7 +42,7 @@ __all__ = [
 
 
 def init_cashback(app: Flask, state: LoyaltyState) -> None:
-    from .providers import configured_provider
+    from .registry import configured_provider
 
     configured_provider(app.config)  # a misconfigured provider fails at start-up, not at redeem
     prefix = app.config["LOYALTY_CASHBACK_CALLBACK_URL"]
@@ -75,14 +75,13 @@ def _callback_blueprint(prefix: str) -> Blueprint:
     def callback(provider: str) -> Any:
         """A provider's status notification: verified, recorded once, answered in JSON."""
         from ..errors import LoyaltyError
-        from ..extension import get_state
+        from ..state import get_state
         from .callbacks import handle_callback
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
         headers = {key.lower(): value for key, value in request.headers.items()}
         try:
             payout = handle_callback(
-                get_state(app).context(app), provider, request.get_data(), headers
+                get_state().current_context(), provider, request.get_data(), headers
             )
         except LoyaltyError as exc:
             return jsonify({"error": exc.to_dict()}), exc.http_status  # as the JSON API does

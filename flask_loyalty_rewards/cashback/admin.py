@@ -128,13 +128,13 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         count, rows = super().get_list(*args, **kwargs)
         if isinstance(rows, list) and rows:
             # The page's redemptions, in the session's identity map for the Retry rule.
-            model = self._state().models.RedeemedReward
+            model = self.loyalty_state.models.RedeemedReward
             ids = {row.redeemed_reward_id for row in rows}
             self.db_session.scalars(sa.select(model).where(model.id.in_(ids))).all()
         return count, rows
 
     def _reward(self, row: Any) -> Any:
-        return self.db_session.get(self._state().models.RedeemedReward, row.redeemed_reward_id)
+        return self.db_session.get(self.loyalty_state.models.RedeemedReward, row.redeemed_reward_id)
 
     def retry_refusal(self, row: Any) -> InvalidStatusChange | None:
         return rules.retry_refusal(row, self._reward(row))
@@ -191,18 +191,13 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             flash(form_error(form), "error")
         return self._back()
 
-    def _state(self) -> Any:
-        from ..extension import get_state
-
-        return get_state()
-
     def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
         payout_id = parse_id(raw_id)
         if payout_id is None:
             flash("That payout does not exist.", "error")
             return
         try:
-            change(self._state().current_context(), payout_id)
+            change(self.loyalty_state.current_context(), payout_id)
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return

@@ -19,7 +19,8 @@ from ..services.context import Context
 from ..services.transaction import unit_of_work
 from .models import CashbackPayoutMixin, PayoutState
 from .payouts import STATE_OF, attempt_of, config_seconds, set_state
-from .providers import InvalidCallback, Outcome, ProviderResult, ProviderUnavailable, provider_named
+from .providers import InvalidCallback, Outcome, ProviderResult, ProviderUnavailable
+from .registry import provider_named
 
 log = logging.getLogger(__name__)
 

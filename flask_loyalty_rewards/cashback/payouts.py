@@ -61,9 +61,8 @@ from .providers import (
     ProviderResult,
     ProviderUnavailable,
     TransferRequest,
-    configured_provider,
-    provider_named,
 )
+from .registry import configured_provider, provider_named
 
 log = logging.getLogger(__name__)
 

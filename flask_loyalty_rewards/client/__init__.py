@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
 
-if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+from .common import API_BLUEPRINT, PAGES_BLUEPRINT
 
-#: Endpoint prefix of the client pages and of the JSON API.
-PAGES_BLUEPRINT = "loyalty_rewards"
-API_BLUEPRINT = "loyalty_api"
+if TYPE_CHECKING:
+    from ..state import LoyaltyState
+
+__all__ = ["API_BLUEPRINT", "PAGES_BLUEPRINT", "init_client"]
 
 
 def init_client(app: Flask, state: LoyaltyState) -> None:

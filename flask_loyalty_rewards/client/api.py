@@ -24,16 +24,13 @@ from ..errors import LoyaltyError, RewardUnavailable
 from ..errors import NotFound as LoyaltyNotFound
 from ..rules import HIDDEN_REASONS
 from ..services import catalog, ledger, redemption
-from . import API_BLUEPRINT, schemas
-from .common import path_id, services_context
+from . import schemas
+from .common import API_BLUEPRINT, path_id
 
 if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+    from ..state import LoyaltyState
 
-#: Idempotency keys: 1-255 visible ASCII characters (a UUID is a good choice). The OpenAPI
-#: document states this very pattern (ECMA-262 and Python read it alike).
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+IDEMPOTENCY_KEY = re.compile(schemas.IDEMPOTENCY_KEY_PATTERN)
 #: Endpoints that answer without a logged-in customer.
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
 #: Error codes of plain HTTP errors, by status.
@@ -190,7 +187,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
 
     @api.get("/rewards")
     def rewards() -> ResponseReturnValue:
-        ctx = services_context(state)
+        ctx = state.current_context()
         now = clock.now()
         campaigns = catalog.visible_campaigns(ctx, now)
         availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
@@ -226,7 +223,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
         data = load(redeem_request, json_body())
-        ctx = services_context(state)
+        ctx = state.current_context()
         campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
         if campaign is None:
             raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
@@ -246,7 +243,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
     @api.get("/redeemed-rewards")
     def redeemed_rewards() -> ResponseReturnValue:
         query = load(page_query, request.args.to_dict())
-        listing = catalog.redeemed_rewards(services_context(state), g.loyalty_customer, **query)
+        listing = catalog.redeemed_rewards(state.current_context(), g.loyalty_customer, **query)
         return dump(
             redeemed_page,
             {
@@ -261,7 +258,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
     @api.get("/redeemed-rewards/<loyalty_id:redeemed_id>")
     def redeemed_reward(redeemed_id: int | None) -> ResponseReturnValue:
         row = catalog.redeemed_reward(
-            services_context(state),
+            state.current_context(),
             g.loyalty_customer,
             path_id(redeemed_id, "redeemed reward"),
         )
@@ -269,7 +266,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
 
     @api.get("/points")
     def points() -> ResponseReturnValue:
-        ctx = services_context(state)
+        ctx = state.current_context()
         now = clock.now()
         customer_id = ctx.customer_id(g.loyalty_customer)
         summary = ledger.summary(ctx, customer_id, now)

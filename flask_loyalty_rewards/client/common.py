@@ -1,17 +1,17 @@
-"""What the pages and the JSON API share: the current customer and the services' context."""
+"""What the pages and the JSON API share: blueprint names and ids in URLs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from werkzeug.routing import BaseConverter
 
 from ..bounds import parse_id
 from ..errors import NotFound
-from ..extension import LoyaltyState
-from ..services.context import Context
 
+#: Endpoint prefix of the client pages and of the JSON API.
+PAGES_BLUEPRINT = "loyalty_rewards"
+API_BLUEPRINT = "loyalty_api"
 #: The URL converter of row ids in our routes (``<loyalty_id:name>``).
 ID_CONVERTER = "loyalty_id"
 
@@ -38,7 +38,3 @@ def path_id(value: int | None, what: str) -> int:
     if value is None:
         raise NotFound(f"no such {what}")
     return value
-
-
-def services_context(state: LoyaltyState) -> Context:
-    return state.context(current_app._get_current_object())  # type: ignore[attr-defined]

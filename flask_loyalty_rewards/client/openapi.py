@@ -16,8 +16,8 @@ from flask import Flask
 
 from ..bounds import MAX_ID
 from ..services import events
-from . import API_BLUEPRINT, schemas
-from .api import IDEMPOTENCY_KEY_PATTERN
+from . import schemas
+from .common import API_BLUEPRINT
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -55,7 +55,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                         "type": "string",
                         "minLength": 1,
                         "maxLength": 255,
-                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                        "pattern": schemas.IDEMPOTENCY_KEY_PATTERN,
                     },
                     "description": "1 to 255 visible ASCII characters (a UUID is a good "
                     "choice). Retries with the same key and body return the first result "

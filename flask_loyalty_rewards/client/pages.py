@@ -23,11 +23,10 @@ from ..bounds import MAX_COUNT, parse_whole
 from ..errors import LoyaltyError, NotFound
 from ..forms import Form
 from ..services import catalog, ledger, redemption
-from . import PAGES_BLUEPRINT
-from .common import path_id, services_context
+from .common import PAGES_BLUEPRINT, path_id
 
 if TYPE_CHECKING:
-    from ..extension import LoyaltyState
+    from ..state import LoyaltyState
 
 #: The one-time token's shape: what :func:`secrets.token_urlsafe` gives, with room to spare.
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
@@ -72,12 +71,12 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         }
 
     def points_summary() -> ledger.PointsSummary:
-        ctx = services_context(state)
+        ctx = state.current_context()
         return ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), clock.now())
 
     @bp.get("/")
     def rewards() -> str:
-        ctx = services_context(state)
+        ctx = state.current_context()
         now = clock.now()
         campaigns = catalog.visible_campaigns(ctx, now)
         availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
@@ -91,7 +90,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
     def confirm_page(
         campaign_id: int | None, form: RedeemForm, error: str | None = None, status: int = 200
     ) -> ResponseReturnValue:
-        ctx = services_context(state)
+        ctx = state.current_context()
         now = clock.now()
         try:
             campaign = catalog.visible_campaign(ctx, path_id(campaign_id, "reward"), now)
@@ -122,13 +121,13 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
                 form.idempotency_key.data = new_token()
             messages = [m for errors in form.errors.values() for m in errors]
             return confirm_page(campaign_id, form, error=" ".join(messages), status=400)
-        ctx = services_context(state)
+        ctx = state.current_context()
         campaign = ctx.session.get(ctx.models.RewardCampaign, path_id(campaign_id, "reward"))
         if campaign is None:
             abort(404)
         try:
-            row = state.extension.redeem(
-                g.loyalty_customer, campaign, idempotency_key=form.idempotency_key.data
+            row = redemption.redeem(
+                ctx, g.loyalty_customer, campaign, idempotency_key=form.idempotency_key.data
             )
         except LoyaltyError as exc:
             return confirm_page(campaign_id, form, error=exc.message, status=exc.http_status)
@@ -136,7 +135,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
 
     @bp.get("/my-rewards")
     def my_rewards() -> str:
-        ctx = services_context(state)
+        ctx = state.current_context()
         number = parse_whole(request.args.get("page")) or 1
         listing = catalog.redeemed_rewards(
             ctx,
@@ -156,7 +155,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
     def points_history() -> str:
         from ..services.history import points_history as history
 
-        ctx = services_context(state)
+        ctx = state.current_context()
         return render_template(
             "loyalty_rewards/points_history.html",
             entries=history(ctx, ctx.customer_id(g.loyalty_customer)),
@@ -165,7 +164,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
 
     @bp.get("/my-rewards/<loyalty_id:redeemed_id>")
     def redeemed_reward(redeemed_id: int | None) -> str:
-        ctx = services_context(state)
+        ctx = state.current_context()
         try:
             row = catalog.redeemed_reward(
                 ctx, g.loyalty_customer, path_id(redeemed_id, "redeemed reward")

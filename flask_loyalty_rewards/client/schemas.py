@@ -16,6 +16,10 @@ from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..services.catalog import MAX_PER_PAGE
 
 _ID = validate.Range(min=1, max=MAX_ID)
+#: Idempotency keys (the ``Idempotency-Key`` header): 1-255 visible ASCII characters (a UUID is
+#: a good choice). The OpenAPI document states this very pattern (ECMA-262 and Python read it
+#: alike).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class WholeNumber(fields.Integer):

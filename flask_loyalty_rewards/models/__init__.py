@@ -11,8 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, column_property
 
+from .. import sqlite as sqlite_transactions
 from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
+from ..services import dialect
+from . import audit
 from .enums import (
     CampaignEvent,
     CodeSource,
@@ -29,6 +32,7 @@ from .events import (
     WebhookDeliveryMixin,
     WebhookEndpointMixin,
 )
+from .keys import fill_keys
 from .mixins import (
     AccountMixin,
     AllocationMixin,
@@ -192,8 +196,6 @@ def create_models(
 
 def _count_redemptions(models: LoyaltyModels) -> None:
     """``times_redeemed``, and the total-limit count kept right whenever a limit is set."""
-    from ..services.campaigns import count_slots_when_limited, slots_held
-
     campaign, rewards = models.RewardCampaign, models.RedeemedReward.__table__
     campaign.times_redeemed = column_property(
         slots_held(rewards, campaign.id).correlate_except(rewards).scalar_subquery(),
@@ -206,10 +208,37 @@ def _count_redemptions(models: LoyaltyModels) -> None:
     event.listen(campaign, "before_update", before_update)
 
 
-def _audit_campaigns(models: LoyaltyModels) -> None:
-    from ..services.audit import listen
+def slots_held(rewards: sa.Table, campaign_id: Any) -> sa.Select[Any]:
+    """How many of a campaign's redemptions hold a slot: those not cancelled (Times redeemed)."""
+    return sa.select(sa.func.count()).where(
+        rewards.c.campaign_id == campaign_id, rewards.c.canceled_at.is_(None)
+    )
 
-    listen(models)
+
+def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: sa.Table) -> None:
+    """Before a campaign's new total limit is written, count the redemptions that hold a slot.
+
+    Runs on every flush that sets a limit (a mapper event), however the limit is changed.
+    Without a limit nothing is counted, so the count starts from the rewards themselves. The
+    row lock waits for redemptions in flight (they share-lock the row) and holds back new ones;
+    on MariaDB the count is a locking read, to see past the transaction's snapshot.
+    """
+    history = sa.inspect(campaign).attrs.total_limit.history
+    if not history.added or campaign.total_limit is None:
+        return
+    table = campaign.__table__
+    sqlite_transactions.take_write_lock(connection)  # SQLite: the count must not go stale
+    connection.execute(
+        sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
+    ).all()
+    held = slots_held(rewards, campaign.id)
+    campaign.redeemed_count = connection.execute(
+        dialect.current_read(connection.dialect.name, held)
+    ).scalar_one()
+
+
+def _audit_campaigns(models: LoyaltyModels) -> None:
+    audit.listen(models)
 
 
 #: The redeemed reward columns its search keys are made from.
@@ -224,7 +253,6 @@ SEARCHED_COLUMNS = (
 
 def _keep_search_keys(models: LoyaltyModels) -> None:
     """The ``search_*`` columns follow the snapshot columns, from services and plain ORM code."""
-    from ..services.search import fill_keys
 
     def before_insert(mapper: Any, connection: sa.Connection, target: Any) -> None:
         fill_keys(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 import secrets
 from typing import Any
 
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .. import clock
+from ..bounds import required_text
+from ..errors import InvalidInput
 from .mixins import _LoyaltyTable
 from .types import UTCDateTime
 
@@ -26,6 +29,61 @@ SECRET_PREFIX = "whsec_"
 def new_secret() -> str:
     """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class EventType(str, enum.Enum):
+    """Every event the outbox writes."""
+
+    POINTS_EARNED = "points_earned"
+    POINTS_ADJUSTED = "points_adjusted"
+    POINTS_REVOKED = "points_revoked"
+    POINTS_EXPIRED = "points_expired"
+    POINTS_EXPIRING_SOON = "points_expiring_soon"
+    REWARD_REDEEMED = "reward_redeemed"
+    REWARD_USED = "reward_used"
+    REWARD_UNUSED = "reward_unused"
+    DELIVERY_STATUS_CHANGED = "delivery_status_changed"
+    REDEMPTION_CANCELLED = "redemption_cancelled"
+    REWARD_EXPIRED = "reward_expired"
+    CASHBACK_STATUS_CHANGED = "cashback_status_changed"
+    #: Sent by an admin's "send test event" to one endpoint; never written by a change.
+    TEST = "test"
+
+
+# -- what an endpoint may hold (checked on every assignment, by services and plain ORM code) ----
+
+
+def check_url(value: Any) -> str:
+    url = required_text(value, "url", 2000).strip()
+    if not url.startswith(("https://", "http://")):
+        raise InvalidInput("the webhook URL must start with https:// (or http://)")
+    return url
+
+
+def check_secret(value: Any) -> str:
+    """A ``whsec_`` secret whose key is base64 of at least 16 bytes."""
+    secret = required_text(value, "secret")
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError as exc:
+        raise InvalidInput("the secret must be whsec_ followed by base64") from exc
+    if not secret.startswith(SECRET_PREFIX) or len(key) < 16:
+        raise InvalidInput("the secret must be whsec_ followed by base64 of 16 bytes or more")
+    return secret
+
+
+def check_event_types(value: Any) -> str:
+    """Space- or comma-separated event types, each one we write; empty means every type."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = " ".join(value)
+    names = value.replace(",", " ").split()
+    known = {t.value for t in EventType}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise InvalidInput(f"unknown event types: {', '.join(unknown)}")
+    return " ".join(dict.fromkeys(names))
 
 
 class EventMixin(_LoyaltyTable):
@@ -90,20 +148,14 @@ class WebhookEndpointMixin(_LoyaltyTable):
 
     @validates("url")
     def _check_url(self, key: str, value: Any) -> str:
-        from ..services.webhooks import check_url
-
         return check_url(value)
 
     @validates("event_types")
     def _check_event_types(self, key: str, value: Any) -> str:
-        from ..services.webhooks import check_event_types
-
         return check_event_types(value)
 
     @validates("secret")
     def _check_secret(self, key: str, value: Any) -> str:
-        from ..services.webhooks import check_secret
-
         return check_secret(value)
 
     def wants(self, event_type: str) -> bool:

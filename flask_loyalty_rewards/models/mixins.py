@@ -503,7 +503,7 @@ class RewardHistoryMixin(_LoyaltyTable):
 
 class CampaignAuditMixin(_LoyaltyTable):
     """Append-only: a campaign's creation, each field edited (old, new), (de)activation and
-    pool upload, with who and when (services/audit.py records them)."""
+    pool upload, with who and when (models/audit.py records them)."""
 
     __loyalty_table__ = "campaign_audit"
 

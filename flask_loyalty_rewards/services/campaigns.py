@@ -16,7 +16,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .. import clock
-from .. import sqlite as sqlite_transactions
 from ..bounds import (
     MAX_COUNT,
     MAX_DAYS,
@@ -30,9 +29,8 @@ from ..bounds import (
     whole_problem,
 )
 from ..errors import InvalidInput
-from ..models import CampaignEvent, CodeSource, RewardType
+from ..models import CampaignEvent, CodeSource, RewardType, audit
 from ..models.mixins import RewardCampaignMixin
-from . import audit, dialect
 from .arguments import integer_id
 from .context import Context
 from .transaction import unit_of_work
@@ -60,7 +58,7 @@ def limit_now(campaign: sa.Table, campaign_id: Any) -> sa.Select[Any]:
 
     The lock is PostgreSQL's weakest (``FOR KEY SHARE``, the one a foreign key takes anyway), so
     redemptions never wait for each other on it; only a change of the limit waits, and makes
-    them wait (:func:`count_slots_when_limited`).
+    them wait (:func:`~flask_loyalty_rewards.models.count_slots_when_limited`).
     """
     return (
         sa.select(campaign.c.total_limit)
@@ -92,35 +90,6 @@ def count_slot(ctx: Context, campaign_id: Any, delta: int, *, limited: bool) -> 
     if ctx.session.execute(limit_now(table, campaign_id)).scalar_one() is None:
         return True
     return bool(ctx.write(write))
-
-
-def slots_held(rewards: sa.Table, campaign_id: Any) -> sa.Select[Any]:
-    """How many of a campaign's redemptions hold a slot: those not cancelled (Times redeemed)."""
-    return sa.select(sa.func.count()).where(
-        rewards.c.campaign_id == campaign_id, rewards.c.canceled_at.is_(None)
-    )
-
-
-def count_slots_when_limited(connection: sa.Connection, campaign: Any, rewards: sa.Table) -> None:
-    """Before a campaign's new total limit is written, count the redemptions that hold a slot.
-
-    Runs on every flush that sets a limit (a mapper event), however the limit is changed.
-    Without a limit nothing is counted, so the count starts from the rewards themselves. The
-    row lock waits for redemptions in flight (they share-lock the row) and holds back new ones;
-    on MariaDB the count is a locking read, to see past the transaction's snapshot.
-    """
-    history = sa.inspect(campaign).attrs.total_limit.history
-    if not history.added or campaign.total_limit is None:
-        return
-    table = campaign.__table__
-    sqlite_transactions.take_write_lock(connection)  # SQLite: the count must not go stale
-    connection.execute(
-        sa.select(table.c.id).where(table.c.id == campaign.id).with_for_update()
-    ).all()
-    held = slots_held(rewards, campaign.id)
-    campaign.redeemed_count = connection.execute(
-        dialect.current_read(connection.dialect.name, held)
-    ).scalar_one()
 
 
 def campaign_problems(values: dict[str, Any]) -> dict[str, str]:

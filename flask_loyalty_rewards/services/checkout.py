@@ -1,7 +1,7 @@
 """Coupon codes at the host's checkout: find the customer's redeemed reward by the code typed.
 
 Customers copy codes by hand, so the lookup ignores case, spaces and dashes and reads O as 0 and
-I or L as 1 (:func:`~flask_loyalty_rewards.services.codes.normalize_code`). Only the customer's
+I or L as 1 (:func:`~flask_loyalty_rewards.models.keys.normalize_code`). Only the customer's
 own rewards are searched: a code somebody else redeemed is "not found", never "already used",
 so the checkout does not tell strangers which codes exist. Whether the reward may be used is
 decided by :func:`~flask_loyalty_rewards.services.redemption.mark_used`, in one place.
@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from .. import clock
 from ..errors import InvalidInput, NotFound
 from ..models import CouponStatus
+from ..models.keys import normalize_code
 from ..models.mixins import RedeemedRewardMixin
 from . import redemption
 from .arguments import text_argument
-from .codes import MAX_CODE_LENGTH, normalize_code
+from .codes import MAX_CODE_LENGTH
 from .context import Context
 
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import clock
 from ..errors import InvalidInput, RewardUnavailable
-from ..models import CampaignEvent, CodeSource
+from ..models import CampaignEvent, CodeSource, audit
+from ..models.keys import normalize_code
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
-from . import audit
 from .context import Context
+from .transaction import unit_of_work
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
@@ -111,15 +113,6 @@ def generate_code(code_format: CodeFormat = DEFAULT_FORMAT) -> str:
     size = code_format.group or code_format.length
     body = code_format.separator.join(raw[i : i + size] for i in range(0, len(raw), size))
     return code_format.prefix + body
-
-
-_LOOK_ALIKES = str.maketrans("OIL", "011")
-
-
-def normalize_code(code: str) -> str:
-    """How a customer may type a code: any case, spaces or dashes, O for 0, I or L for 1."""
-    cleaned = "".join(ch for ch in code.upper() if ch not in " -\t")
-    return cleaned.translate(_LOOK_ALIKES)
 
 
 @dataclass(frozen=True)
@@ -271,6 +264,15 @@ def add_pool_codes(
         ],
     )
     return report
+
+
+def upload_pool_codes(
+    ctx: Context, campaign: Any, text: str | Iterable[str], *, actor: str | None = None
+) -> UploadReport:
+    """:func:`add_pool_codes` as one unit of work, for the campaign given by id or instance."""
+    reward = ctx.campaign(campaign)
+    with unit_of_work(ctx):
+        return add_pool_codes(ctx, reward, text, clock.now(), actor=actor)
 
 
 def _shared_codes(ctx: Context) -> set[str]:

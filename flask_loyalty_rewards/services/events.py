@@ -17,7 +17,6 @@ data: receivers look the customer up by ``customer_id``.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import uuid
 from typing import Any
@@ -26,27 +25,8 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields
 
 from ..models import CouponStatus, DeliveryStatus, RewardType
+from ..models.events import EventType as EventType  # the services name it events.EventType
 from .context import Context
-
-
-class EventType(str, enum.Enum):
-    """Every event the outbox writes."""
-
-    POINTS_EARNED = "points_earned"
-    POINTS_ADJUSTED = "points_adjusted"
-    POINTS_REVOKED = "points_revoked"
-    POINTS_EXPIRED = "points_expired"
-    POINTS_EXPIRING_SOON = "points_expiring_soon"
-    REWARD_REDEEMED = "reward_redeemed"
-    REWARD_USED = "reward_used"
-    REWARD_UNUSED = "reward_unused"
-    DELIVERY_STATUS_CHANGED = "delivery_status_changed"
-    REDEMPTION_CANCELLED = "redemption_cancelled"
-    REWARD_EXPIRED = "reward_expired"
-    CASHBACK_STATUS_CHANGED = "cashback_status_changed"
-    #: Sent by an admin's "send test event" to one endpoint; never written by a change.
-    TEST = "test"
-
 
 # -- payload schemas ----------------------------------------------------------------------------
 

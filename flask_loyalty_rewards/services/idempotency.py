@@ -45,7 +45,7 @@ def store_key(
     customer_id: Any,
     scope: str,
     key: str,
-    request: str,
+    request_fingerprint: str,
     *,
     result_id: int | None = None,
     result_json: str | None = None,
@@ -56,7 +56,7 @@ def store_key(
             customer_id=customer_id,
             scope=scope,
             key=key,
-            fingerprint=request,
+            fingerprint=request_fingerprint,
             result_id=result_id,
             result_json=result_json,
             created_at=clock.now(),
@@ -77,7 +77,7 @@ def run_once(
     customer_id: Any,
     scope: str,
     key: str | None,
-    request: str,
+    request_fingerprint: str,
     work: Callable[[], T],
     replay: Callable[[Any], T],
 ) -> Once[T]:
@@ -87,7 +87,7 @@ def run_once(
             return Once(work(), replayed=False)
 
     def answer(existing: Any) -> Once[T]:
-        if existing.fingerprint != request:
+        if existing.fingerprint != request_fingerprint:
             raise IdempotencyConflict(
                 "this idempotency key was already used for a different request",
                 idempotency_key=key,

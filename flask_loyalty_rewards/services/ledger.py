@@ -584,7 +584,7 @@ def earn_points(
     customer_id = ctx.customer_id(customer)
     # A retry often works its dates out again from "now"; only a different number of points
     # makes it a different request. The first request's dates stay.
-    request = fingerprint(points=points, kind=kind.value)
+    request_fingerprint = fingerprint(points=points, kind=kind.value)
     lot_model = ctx.models.PointsLot
 
     def work() -> PointsLotMixin:
@@ -602,7 +602,7 @@ def earn_points(
             kind=kind,
         )
         if key is not None:
-            store_key(ctx, customer_id, "earn", key, request, result_id=lot.id)
+            store_key(ctx, customer_id, "earn", key, request_fingerprint, result_id=lot.id)
         return lot
 
     def replay(existing: Any) -> PointsLotMixin:
@@ -610,7 +610,7 @@ def earn_points(
         assert lot is not None
         return lot
 
-    return run_once(ctx, customer_id, "earn", key, request, work, replay).value
+    return run_once(ctx, customer_id, "earn", key, request_fingerprint, work, replay).value
 
 
 def revoke_points(
@@ -656,16 +656,18 @@ def revoke_points(
                 "actor": actor,
             },
         )
-        store_key(ctx, customer_id, "revoke", key, request, result_json=result.to_json())
+        store_key(
+            ctx, customer_id, "revoke", key, request_fingerprint, result_json=result.to_json()
+        )
         return result
 
-    request = fingerprint(key=key)
+    request_fingerprint = fingerprint(key=key)
     return run_once(
         ctx,
         customer_id,
         "revoke",
         key,
-        request,
+        request_fingerprint,
         work,
         lambda existing: RevokeResult.from_json(existing.result_json),
     ).value

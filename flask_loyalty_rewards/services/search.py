@@ -20,60 +20,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .codes import normalize_code
+from ..models.keys import code_key, digits, fold, search_keys
 
 #: Largest code point; a prefix ending in it has no next string of the same length.
 MAX_CHAR = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
 #: A term of only these characters (and some digits) is also looked up as a phone number.
 PHONE_TERM = re.compile(r"[\d\s+().\-/]+")
-#: Columns of each key (a ``search_*`` column's maximum length).
-KEY_LENGTHS = {
-    "search_email": 255,
-    "search_name": 241,
-    "search_surname": 120,
-    "search_phone": 64,
-    "search_code": 64,
-}
-
-
-def fold(text: str | None) -> str:
-    """The form keys are stored and compared in: case-folded, inner spaces collapsed."""
-    return " ".join((text or "").casefold().split())
-
-
-def digits(text: str | None) -> str:
-    return re.sub(r"\D", "", text or "")
-
-
-def search_keys(
-    *, email: str | None, first_name: str | None, last_name: str | None, phone: str | None
-) -> dict[str, str]:
-    """The ``search_*`` columns of a reward's customer snapshot (the code's is :func:`code_key`)."""
-    keys = {
-        "search_email": fold(email),
-        "search_name": fold(f"{first_name or ''} {last_name or ''}"),
-        "search_surname": fold(last_name),
-        "search_phone": digits(phone),
-    }
-    return {name: value[: KEY_LENGTHS[name]] for name, value in keys.items()}
-
-
-def code_key(code: str | None) -> str:
-    """A code as checkout compares it (any case, dashes and look-alikes), so it is found so too."""
-    return normalize_code(code or "")[: KEY_LENGTHS["search_code"]]
-
-
-def fill_keys(row: Any) -> None:
-    """Set a redeemed reward's keys from its own columns (plain ORM inserts and edits)."""
-    for name, value in search_keys(
-        email=row.customer_email,
-        first_name=row.customer_first_name,
-        last_name=row.customer_last_name,
-        phone=row.customer_phone,
-    ).items():
-        setattr(row, name, value)
-    row.search_code = code_key(row.coupon_code)
 
 
 def next_prefix(prefix: str) -> str | None:
@@ -118,3 +71,7 @@ def reward_matches(model: Any, term: str) -> sa.ColumnElement[bool] | None:
     if number and PHONE_TERM.fullmatch(term.strip()):
         conditions.append(starts_with(model.search_phone, number))
     return sa.or_(*conditions)
+
+
+#: The keys themselves are the models' (:mod:`flask_loyalty_rewards.models.keys`).
+__all__ = ["code_key", "fold", "next_prefix", "reward_matches", "search_keys", "starts_with"]

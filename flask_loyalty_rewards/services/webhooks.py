@@ -34,11 +34,9 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from flask import Flask
 
 from .. import clock
-from ..bounds import required_text
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..models.events import (
     SECRET_PREFIX,
     WebhookDeliveryMixin,
@@ -78,39 +76,6 @@ def headers(secret: str, message_id: str, timestamp: int, body: str) -> dict[str
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-
-
-def check_url(value: Any) -> str:
-    url = required_text(value, "url", 2000).strip()
-    if not url.startswith(("https://", "http://")):
-        raise InvalidInput("the webhook URL must start with https:// (or http://)")
-    return url
-
-
-def check_secret(value: Any) -> str:
-    """A ``whsec_`` secret whose key is base64 of at least 16 bytes."""
-    secret = required_text(value, "secret")
-    try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except ValueError as exc:
-        raise InvalidInput("the secret must be whsec_ followed by base64") from exc
-    if not secret.startswith(SECRET_PREFIX) or len(key) < 16:
-        raise InvalidInput("the secret must be whsec_ followed by base64 of 16 bytes or more")
-    return secret
-
-
-def check_event_types(value: Any) -> str:
-    """Space- or comma-separated event types, each one we write; empty means every type."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        value = " ".join(value)
-    names = value.replace(",", " ").split()
-    known = {t.value for t in events.EventType}
-    unknown = sorted(set(names) - known)
-    if unknown:
-        raise InvalidInput(f"unknown event types: {', '.join(unknown)}")
-    return " ".join(dict.fromkeys(names))
 
 
 def add_endpoint(
@@ -496,11 +461,3 @@ def send_test_event(ctx: Context, endpoint: Any, *, client: httpx.Client | None 
 
 def _id(value: Any, model: type[Any]) -> int:
     return int(value.id if isinstance(value, model) else value)
-
-
-def deliver_webhooks(app: Flask, *, limit: int | None = None) -> DeliveryReport:
-    """For a task queue (Celery, RQ, cron): one delivery run in ``app``'s context."""
-    from ..extension import get_state
-
-    with app.app_context():
-        return deliver(get_state(app).context(app), limit=limit)

@@ -2,35 +2,45 @@
 
 ORM inserts and updates of a campaign (the admin's forms, a host's own code) are recorded by
 one pair of mapper listeners, field by field with the old and the new value; the services
-that change campaigns with bulk SQL (:func:`.campaigns.set_active`, the pool upload) call
-:func:`record` themselves. The actor is the one the call names, else the admin of the current
-request (the admin views leave a callable in ``flask.g``), else None (code).
+that change campaigns with bulk SQL (:func:`~flask_loyalty_rewards.services.campaigns.set_active`,
+the pool upload) call :func:`record` themselves, naming the actor they were given. The listeners
+have no caller to name one: they record the writer named on the session
+(:func:`name_writer`, which the admin views call for their request), else None (code).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from sqlalchemy.orm import Session, object_session
 
 from .. import clock
-from ..models.enums import CampaignEvent
+from .enums import CampaignEvent
 
-ACTOR_KEY = "loyalty_admin_actor"
+#: The ``Session.info`` key of :func:`name_writer`.
+WRITER_KEY = "loyalty_writer"
 #: Columns the campaign's own bookkeeping changes: not edits anybody made.
 NOT_AUDITED = frozenset({"id", "created_at", "updated_at", "redeemed_count"})
 VALUE_LENGTH = 2000
 
 
-def current_actor() -> str | None:
-    """The admin of the current request, when an admin view is handling it."""
-    if not has_app_context():
-        return None
-    name_of = g.get(ACTOR_KEY)
+def name_writer(session: Session, name_of: Callable[[], str]) -> None:
+    """Say who writes through ``session`` from now on (asked when a campaign edit flushes).
+
+    The session is the request's (Flask-SQLAlchemy removes it when the app context ends), so
+    the name lasts as long as the request.
+    """
+    session.info[WRITER_KEY] = name_of
+
+
+def writer(session: Session | None) -> str | None:
+    """Who :func:`name_writer` says writes through ``session``; None when nobody was named."""
+    name_of = None if session is None else session.info.get(WRITER_KEY)
     return str(name_of()) if name_of is not None else None
 
 
@@ -63,7 +73,7 @@ def entry(
         "field": field,
         "old_value": text(old),
         "new_value": text(new),
-        "actor": actor if actor is not None else current_actor(),
+        "actor": actor,
         "created_at": now or clock.now(),
     }
 
@@ -96,20 +106,22 @@ def listen(models: Any) -> None:
     table = models.CampaignAudit.__table__
 
     def after_insert(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        actor = writer(object_session(target))
         record(
             connection,
             table,
-            [entry(target.id, CampaignEvent.CREATED, actor=None, field="name", new=target.name)],
+            [entry(target.id, CampaignEvent.CREATED, actor=actor, field="name", new=target.name)],
         )
 
     def after_update(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        actor = writer(object_session(target))
         rows = []
         for field, old, new in changes(target):
             if field == "active":
                 event = CampaignEvent.ACTIVATED if new else CampaignEvent.DEACTIVATED
             else:
                 event = CampaignEvent.EDITED
-            rows.append(entry(target.id, event, actor=None, field=field, old=old, new=new))
+            rows.append(entry(target.id, event, actor=actor, field=field, old=old, new=new))
         record(connection, table, rows)
 
     sa.event.listen(models.RewardCampaign, "after_insert", after_insert)
