@@ -140,10 +140,11 @@ class CashbackPayoutMixin(_LoyaltyTable):
     def __table_args__(cls) -> tuple[Any, ...]:
         p = cls.__loyalty_prefix__
         return (
+            # The worker's scan: open payouts by when they are due.
+            sa.Index(f"ix_{p}payout_due", "state", "next_check_at", "id"),
             sa.CheckConstraint("amount > 0", name=f"ck_{p}payout_amount"),
             sa.CheckConstraint("attempts >= 0", name=f"ck_{p}payout_attempts"),
             sa.CheckConstraint("status_code IN (0, 1, 2, 3)", name=f"ck_{p}payout_status"),
-            sa.Index(f"ix_{p}payout_due", "state", "next_check_at", "id"),
         )
 
     @property

@@ -184,25 +184,14 @@ def create_payout(
     sending waits for commit."""
     provider = configured_provider(ctx.config)
     request = _transfer(ctx, redeemed, campaign, cashback_amount(campaign))
-    destination, currency = request.destination, request.currency
     refusal = provider.refusal(request)
     if refusal is not None:
         raise RewardUnavailable("cashback_unavailable", refusal)
     payout = ctx.models.CashbackPayout(
-        redeemed_reward_id=redeemed.id,
         customer_id=redeemed.customer_id,
         provider=provider.name,
-        order_id=request.order_id,
-        amount=request.amount,
-        currency=currency,
-        destination_phone=destination.phone,
-        destination_account=destination.account_number,
-        destination_ifsc=destination.ifsc,
-        destination_name=destination.name,
-        state=PayoutState.INIT,
-        status_code=STATUS_INIT,
-        provider_code="INIT",
-        provider_message="INIT",
+        **_request_columns(request),
+        **_status_columns(PayoutState.INIT, "INIT", "INIT"),
         attempts=0,
         next_check_at=now,
         created_at=now,
@@ -362,19 +351,48 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
+#: The payout's columns that keep its destination, by :class:`PayoutDestination` field.
+_DESTINATION_COLUMNS = {
+    "phone": "destination_phone",
+    "account_number": "destination_account",
+    "ifsc": "destination_ifsc",
+    "name": "destination_name",
+}
+
+
+def _request_columns(request: TransferRequest) -> dict[str, Any]:
+    """The payout row's copy of the transfer request (:func:`_request_of` reads it back)."""
+    columns: dict[str, Any] = {
+        "redeemed_reward_id": request.redeemed_reward_id,
+        "order_id": request.order_id,
+        "amount": request.amount,
+        "currency": request.currency,
+    }
+    for field_name, column in _DESTINATION_COLUMNS.items():
+        columns[column] = getattr(request.destination, field_name)
+    return columns
+
+
 def _request_of(row: CashbackPayoutMixin) -> TransferRequest:
+    """The transfer request a payout row keeps, to send again or to ask about."""
+    destination = {name: getattr(row, column) for name, column in _DESTINATION_COLUMNS.items()}
     return TransferRequest(
         order_id=row.order_id,
         amount=Decimal(row.amount),
         currency=row.currency,
-        destination=PayoutDestination(
-            phone=row.destination_phone,
-            account_number=row.destination_account,
-            ifsc=row.destination_ifsc,
-            name=row.destination_name,
-        ),
+        destination=PayoutDestination(**destination),
         redeemed_reward_id=row.redeemed_reward_id,
     )
+
+
+def _status_columns(state: PayoutState, code: str, message: str) -> dict[str, Any]:
+    """A payout's state, the grid's number for it and the provider's words (cut to fit)."""
+    return {
+        "state": state,
+        "status_code": state.status_code,
+        "provider_code": code[:64],
+        "provider_message": message[:255],
+    }
 
 
 def _close_canceled(ctx: Context, payout_id: int, redeemed_id: int, now: dt.datetime) -> None:
@@ -433,12 +451,7 @@ def _finish(
     if keep_last_answer:  # a failed status check says nothing new about a pending payout
         state = PayoutState.PENDING
     else:
-        values.update(
-            state=state,
-            status_code=state.status_code,
-            provider_code=result.code[:64],
-            provider_message=result.message[:255],
-        )
+        values.update(_status_columns(state, result.code, result.message))
         if result.reference:
             values["provider_reference"] = result.reference[:64]
     if state.is_final:
@@ -497,12 +510,8 @@ def set_state(
     """Set a payout's state and text directly (inside a unit of work, the row locked or claimed);
     ``order_id`` starts a new attempt."""
     table = ctx.models.CashbackPayout.__table__
-    status = state.status_code
     values: dict[str, Any] = {
-        "state": state,
-        "status_code": status,
-        "provider_code": code[:64],
-        "provider_message": message[:255],
+        **_status_columns(state, code, message),
         "claim_token": None,
         "claimed_until": None,
         "updated_at": now,
@@ -512,7 +521,7 @@ def set_state(
     if order_id is not None:
         values["order_id"] = order_id
     ctx.session.execute(sa.update(table).where(table.c.id == payout_id).values(**values))
-    _set_text(ctx, redeemed_id, status_text(status, code, message), now)
+    _set_text(ctx, redeemed_id, status_text(state.status_code, code, message), now)
 
 
 def _work_on(ctx: Context, claim: Claim) -> PayoutState | None:

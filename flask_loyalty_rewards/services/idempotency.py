@@ -30,11 +30,13 @@ def fingerprint(**params: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _key_of(customer_id: Any, scope: str, key: str) -> dict[str, Any]:
+    """The columns a key is unique on: one customer's key for one kind of request."""
+    return {"customer_id": customer_id, "scope": scope, "key": key}
+
+
 def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: bool = False) -> Any:
-    model = ctx.models.IdempotencyKey
-    stmt = sa.select(model).where(
-        model.customer_id == customer_id, model.scope == scope, model.key == key
-    )
+    stmt = sa.select(ctx.models.IdempotencyKey).filter_by(**_key_of(customer_id, scope, key))
     if current:
         stmt = dialect.current_read(ctx.dialect, stmt)
     return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
@@ -53,9 +55,7 @@ def store_key(
     table = ctx.models.IdempotencyKey.__table__
     ctx.session.execute(
         sa.insert(table).values(
-            customer_id=customer_id,
-            scope=scope,
-            key=key,
+            **_key_of(customer_id, scope, key),
             fingerprint=request_fingerprint,
             result_id=result_id,
             result_json=result_json,
