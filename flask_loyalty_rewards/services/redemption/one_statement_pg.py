@@ -5,11 +5,11 @@ history, limit slot, key), and on a busy shop those round trips, not the work, s
 PostgreSQL can chain data-modifying statements in one ``WITH``, so the whole redemption of a
 campaign without a code pool or per-customer limit is sent at once. Everything the statement
 decides is decided as in the step path: the same gate, the same spending order, the same rows.
-Whatever it cannot decide alone, it leaves to the step path in :mod:`.redemption`.
+Whatever it cannot decide alone, it leaves to the step path in :mod:`.issue`.
 
 Why one snapshot is enough. A statement reads the lots as they were when it began, and the gate
 may have waited for another transaction on the same customer. Every change of a customer's points
-updates the account row first (:mod:`.ledger`), so the gate also demands that the account row is
+updates the account row first (:mod:`..ledger`), so the gate also demands that the account row is
 still the version the statement's snapshot saw (its ``xmin``). If anything committed on this
 customer meanwhile, the gate passes nobody and the step path runs with fresh reads. If the gate
 passes, the lots the statement read are the lots as they are, and they stay so: we hold the lock.
@@ -23,9 +23,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..models import EntryKind, HistoryEvent, LoyaltyModels
-from . import campaigns, ledger
-from .context import Context
+from ...models import EntryKind, HistoryEvent, LoyaltyModels
+from .. import campaigns, ledger
+from ..context import Context
 
 
 @dataclass(frozen=True)
