@@ -92,6 +92,31 @@ def redeem_once(
     actor = text_argument(actor, "actor")
     if not isinstance(charge_points, bool):
         raise InvalidInput("charge_points must be True or False")
+    autocommit = _autocommit(ctx)
+    try:
+        return _redeem_once(ctx, customer, campaign, now, key, actor, charge_points, autocommit)
+    finally:
+        if autocommit is not None:
+            autocommit.end()
+
+
+def _autocommit(ctx: Context) -> one_statement_pg.Autocommit | None:
+    """Autocommit from the first statement, when the redemption is the whole transaction."""
+    if ctx.dialect != "postgresql" or not ctx.owns_transaction or ctx.session.in_transaction():
+        return None
+    return one_statement_pg.Autocommit(ctx)
+
+
+def _redeem_once(
+    ctx: Context,
+    customer: Any,
+    campaign: Any,
+    now: dt.datetime,
+    key: str | None,
+    actor: str | None,
+    charge_points: bool,
+    autocommit: one_statement_pg.Autocommit | None,
+) -> Once[RedeemedRewardMixin]:
     buyer, reward = ctx.customer_and_campaign(customer, campaign)
     customer_id = ctx.customer_id(buyer)
     profile = ctx.profile_of(buyer)
@@ -105,11 +130,15 @@ def redeem_once(
         cost = reward.cost_in_points if charge_points else 0
         values = reward_values(reward, customer_id, profile, now, cost, actor, charge_points)
         row: RedeemedRewardMixin | None = None
-        gate_after: int | None = None
-        if cost and _fits_one_statement(ctx, reward):
-            row, gate_after = _redeem_in_one_statement(ctx, reward, values, key, request)
+        one_statement = bool(cost) and _fits_one_statement(ctx, reward)
+        if autocommit is not None and not (one_statement and _nothing_after(ctx, reward)):
+            autocommit.end()
+        if one_statement:
+            row = _redeem_in_one_statement(ctx, reward, values, key, request)
+        if autocommit is not None:
+            autocommit.end()  # whatever follows is one transaction again
         if row is None:
-            row = _redeem_step_by_step(ctx, reward, values, gate_after, key, request)
+            row = _redeem_step_by_step(ctx, reward, values, key, request)
         codes.issue_to_host(ctx, row)
         if reward.reward_type is RewardType.CASHBACK:
             cashback.create_payout(ctx, row, reward, now)
@@ -142,30 +171,42 @@ def _fits_one_statement(ctx: Context, campaign: RewardCampaignMixin) -> bool:
     )
 
 
+def _nothing_after(ctx: Context, campaign: RewardCampaignMixin) -> bool:
+    """Whether a reward of the campaign is done once its statement has run: no host callback to
+    call, no payout to create, no limit slot that may still be missing (all three can refuse,
+    which must undo the redemption)."""
+    return (
+        (ctx.coupon_issuer is None or campaign.code_source is CodeSource.NONE)
+        and campaign.reward_type is not RewardType.CASHBACK
+        and campaign.total_limit is None
+    )
+
+
 def _redeem_in_one_statement(
     ctx: Context,
     campaign: RewardCampaignMixin,
     values: dict[str, Any],
     key: str | None,
     request: str,
-) -> tuple[RedeemedRewardMixin | None, int | None]:
-    """The reward, or None and what the gate left (None: not passed) for the step path."""
+) -> RedeemedRewardMixin | None:
+    """The reward; None when the statement's gate refused (it wrote nothing): the step path
+    then decides afresh."""
     values.update(_code_values(codes.pick_code(ctx, campaign, values["redeemed_at"])))
     outcome = one_statement_pg.redeem(
         ctx,
         values,
+        limited=campaign.total_limit is not None,
         key=None if key is None else ("redeem", key, request),
         event=events.redeemed_template(values) if events.enabled(ctx) else None,
     )
     if outcome.reward_id is None:
-        return None, outcome.active_after
+        return None
     if not outcome.slot_taken:
         # Sold out, or a limit set since the statement began: a new statement sees which.
         _take_limit_slot(ctx, campaign)
     assert outcome.active_after is not None
     ctx.session.expire(campaign, ["redeemed_count"])
-    row = _attach(ctx, campaign, values, outcome.reward_id, outcome.active_after)
-    return row, outcome.active_after
+    return _attach(ctx, campaign, values, outcome.reward_id, outcome.active_after)
 
 
 def reward_values(
@@ -277,11 +318,10 @@ def _redeem_step_by_step(
     ctx: Context,
     campaign: RewardCampaignMixin,
     values: dict[str, Any],
-    gate_after: int | None,
     key: str | None,
     request: str,
 ) -> RedeemedRewardMixin:
-    """Every redemption one statement at a time; ``gate_after`` when the gate is passed already."""
+    """Every redemption one statement at a time."""
     customer_id, now, actor = values["customer_id"], values["redeemed_at"], values["redeemed_by"]
     cost = values["cost_in_points"]
     if not cost:
@@ -289,10 +329,8 @@ def _redeem_step_by_step(
         # are counted one redemption at a time.
         ledger.lock_account(ctx, customer_id, now)
         active_after = ledger.active_points(ctx, customer_id, now)
-    elif gate_after is None:
-        active_after = ledger.spend_gate(ctx, customer_id, cost, now)
     else:
-        active_after = ledger.checked_after_gate(cost, gate_after)
+        active_after = ledger.spend_gate(ctx, customer_id, cost, now)
     if campaign.per_customer_limit is not None:
         taken = customer_redemptions(ctx, customer_id, [campaign.id], lock=True)
         if taken.get(campaign.id, 0) >= campaign.per_customer_limit:
