@@ -23,7 +23,8 @@ from flask import Flask
 
 from flask_loyalty_rewards import LoyaltyError, NotEnoughPoints
 from flask_loyalty_rewards.services import context as context_module
-from flask_loyalty_rewards.services import ledger, redemption
+from flask_loyalty_rewards.services import ledger
+from flask_loyalty_rewards.services.redemption import issue
 from tests import host
 from tests.conftest import SERVER_URLS, dispose
 from tests.host import db, loyalty, models
@@ -134,7 +135,7 @@ def test_concurrent_redemptions_never_spend_a_point_twice(app):
 
 def test_redeeming_step_by_step_on_postgresql_is_race_safe_too(postgres_app, monkeypatch):
     """PostgreSQL redeems most campaigns in one statement; the others go step by step."""
-    monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     assert_race_safe(run_race(postgres_app))
 
 
@@ -192,7 +193,7 @@ def postgres_app() -> Iterator[Flask]:
 
 
 def test_the_race_catches_a_naive_read_then_write_path(postgres_app, monkeypatch):
-    monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+    monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     monkeypatch.setattr(ledger, "spend_gate", naive_spend_gate)
     monkeypatch.setattr(ledger, "draw_fifo", naive_draw_fifo)
     monkeypatch.setattr(context_module.Context, "locked", lambda self, stmt, **kw: stmt)
@@ -374,7 +375,7 @@ def test_redemptions_of_an_unlimited_campaign_never_wait_for_its_row(
     A redemption that counted itself on the row would queue behind it until the lock timeout.
     """
     if path == "step by step":
-        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+        monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     campaign_id, (customer_id,) = new_campaign_and_customers(postgres_app, 1)
     with postgres_app.app_context():
         engine = db.engine

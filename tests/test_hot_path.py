@@ -2,7 +2,8 @@
 
 Round trips, not the work, set what a redemption costs, so the count is part of the contract: a
 change that adds one shows here, and the docs' table must change with it. Counted are the
-statements sent through the driver plus the COMMIT.
+statements sent through the driver and the transaction's own: the ``BEGIN`` psycopg sends
+before the first statement of a transaction, and the ``COMMIT`` (none when nothing is open).
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from tests import host
 
 #: Statements of one redemption by keys (load, work, COMMIT), as the databases guide lists them.
 STATEMENTS = {
-    # customer and campaign in one query, the whole redemption (its event included) in one, COMMIT
-    "postgresql": 3,
+    # customer and campaign in one query, the whole redemption (its event included) in one,
+    # each committing by itself: no BEGIN, no COMMIT
+    "postgresql": 2,
     # BEGIN IMMEDIATE, load, gate, active points after, lots, reward, entry, allocations,
     # lots again, history, the event, the campaign's limit, COMMIT
     "sqlite": 13,
     # the same without BEGIN IMMEDIATE
     "mariadb": 12,
 }
+#: With a total limit, PostgreSQL's load commits by itself and the statement runs in a
+#: transaction (BEGIN, the statement, COMMIT); SQLite and MariaDB count the limit anyway.
+LIMITED_STATEMENTS = {"postgresql": 4, "sqlite": 13, "mariadb": 12}
 #: What an idempotency key adds: its look-up, and (step by step) its insert.
 KEY_STATEMENTS = {"postgresql": 1, "sqlite": 2, "mariadb": 2}
 
@@ -36,10 +41,13 @@ def sent_statements() -> Iterator[list[str]]:
     engine = host.db.engine
 
     def sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if psycopg_idle(conn) and not conn.connection.driver_connection.autocommit:
+            statements.append("BEGIN")
         statements.append(statement)
 
     def committed(conn: Any) -> None:
-        statements.append("COMMIT")
+        if not psycopg_idle(conn):
+            statements.append("COMMIT")
 
     sa.event.listen(engine, "before_cursor_execute", sent)
     sa.event.listen(engine, "commit", committed)
@@ -48,6 +56,13 @@ def sent_statements() -> Iterator[list[str]]:
     finally:
         sa.event.remove(engine, "before_cursor_execute", sent)
         sa.event.remove(engine, "commit", committed)
+
+
+def psycopg_idle(conn: sa.Connection) -> bool:
+    """Whether psycopg has no transaction open on the connection (other drivers: False)."""
+    if conn.dialect.driver != "psycopg":
+        return False
+    return bool(conn.connection.driver_connection.info.transaction_status.name == "IDLE")
 
 
 @pytest.fixture
@@ -75,3 +90,31 @@ def test_an_idempotency_key_adds_the_documented_number_of_statements(
     with sent_statements() as statements:
         host.loyalty.redeem(*keys, idempotency_key="order-1")
     assert len(statements) == STATEMENTS[backend] + KEY_STATEMENTS[backend], statements
+
+
+def test_a_redemption_that_must_do_more_after_its_statement_keeps_one_transaction(
+    backend: str, keys: tuple[Any, Any]
+) -> None:
+    """A total limit may still refuse after the statement, which must undo the redemption."""
+    campaign = host.db.session.get(host.models.RewardCampaign, keys[1])
+    campaign.total_limit = 5
+    host.db.session.commit()
+    host.db.session.remove()
+    with sent_statements() as statements:
+        host.loyalty.redeem(*keys)
+    if backend == "postgresql":  # the load commits by itself; the rest is one transaction
+        assert statements[1] == "BEGIN", statements
+    assert statements[-1] == "COMMIT", statements
+    assert len(statements) == LIMITED_STATEMENTS[backend], statements
+
+
+def test_after_a_redemption_the_session_is_transactional_again(keys: tuple[Any, Any]) -> None:
+    """The autocommit of PostgreSQL's one-statement redemption ends with it: the host's next
+    writes are a transaction, which a rollback undoes."""
+    host.loyalty.redeem(*keys)
+    campaign = host.db.session.get(host.models.RewardCampaign, keys[1])
+    campaign.name = "Renamed"
+    host.db.session.flush()
+    host.db.session.rollback()
+    host.db.session.remove()
+    assert host.db.session.get(host.models.RewardCampaign, keys[1]).name != "Renamed"

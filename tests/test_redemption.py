@@ -21,8 +21,8 @@ from flask_loyalty_rewards import (
     RewardUnavailable,
     signals,
 )
-from flask_loyalty_rewards.services import redemption
 from flask_loyalty_rewards.services.codes import ALPHABET
+from flask_loyalty_rewards.services.redemption import issue
 from tests.host import db, loyalty, models
 
 
@@ -102,7 +102,6 @@ def test_redeeming_in_one_statement_writes_what_redeeming_step_by_step_writes(
     frozen_clock, make_customer, make_campaign, monkeypatch
 ):
     """PostgreSQL redeems most campaigns in one statement; the rows must be the same."""
-    from flask_loyalty_rewards.services import redemption
 
     campaign = make_campaign(
         cost_in_points=150, code_source=CodeSource.SHARED, shared_code="SPRING", total_limit=9
@@ -110,7 +109,7 @@ def test_redeeming_in_one_statement_writes_what_redeeming_step_by_step_writes(
     written = []
     for path in ("as the database allows", "step by step"):
         if path == "step by step":
-            monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+            monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
         customer = make_customer(
             first_name="Same", last_name="Person", phone="+48 1", street="1 Main Street"
         )
@@ -149,10 +148,8 @@ def test_a_new_reward_is_read_after_the_commit_without_another_query(
     make_campaign, rich, monkeypatch, path
 ):
     """The commit expires every instance; the reward comes back holding what was inserted."""
-    from flask_loyalty_rewards.services import redemption
-
     if path == "step by step":
-        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+        monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     campaign = make_campaign(cost_in_points=300, tax_value=Decimal("1.20"), days_valid=30)
     reward = loyalty.redeem(rich, campaign)
     queries: list[str] = []
@@ -279,7 +276,7 @@ def test_a_total_limit_set_later_counts_the_redemptions_made_before_it(
     frozen_clock, make_campaign, rich, monkeypatch, path
 ):
     if path == "step by step":
-        monkeypatch.setattr(redemption, "_fits_one_statement", lambda ctx, campaign: False)
+        monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     campaign = make_campaign()
     loyalty.redeem(rich, campaign)
     loyalty.redeem(rich, campaign)

@@ -191,7 +191,7 @@ def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
 
     On MariaDB one upsert does both (:func:`.dialect.account_lock`). Elsewhere the lock
     is an UPDATE, not a locking read, on purpose: it gives the row a new version, which the
-    one-statement redemption on PostgreSQL checks (:mod:`.redeem_pg`).
+    one-statement redemption on PostgreSQL checks (:mod:`.redemption.one_statement_pg`).
     """
     upsert = dialect.account_lock(ctx.dialect, ctx.models.Account.__table__, customer_id, now)
     if upsert is not None:

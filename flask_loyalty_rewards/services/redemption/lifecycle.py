@@ -1,0 +1,259 @@
+"""The life of a redeemed reward after its redemption: used, delivered, cancelled.
+
+Coupon status follows time: Inactive for ``days_inactive`` days after redemption, then Active for
+``days_valid`` days (0: for ever), then Expired; a used coupon never expires; a cancelled one is
+Canceled. What may happen when is decided by :mod:`flask_loyalty_rewards.rules`; the services
+here raise the refusal a rule returns, and the admin offers an action when the rule returns None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import clock, signals
+from ...bounds import required_text
+from ...cashback import payouts as cashback
+from ...errors import InvalidInput, InvalidStatusChange
+from ...models import CouponStatus, DeliveryStatus, EntryKind, HistoryEvent
+from ...models.mixins import RedeemedRewardMixin
+from ...rules import cancel_refusal, delivery_refusal, usage_refusal
+from .. import campaigns, events, ledger
+from ..arguments import text_argument
+from ..context import Context
+from ..transaction import unit_of_work
+
+
+def add_history(
+    ctx: Context,
+    redeemed_id: int,
+    event: HistoryEvent,
+    now: dt.datetime,
+    *,
+    actor: str | None,
+    from_value: Any = None,
+    to_value: Any = None,
+    note: str | None = None,
+) -> None:
+    table = ctx.models.RewardHistory.__table__
+
+    def text(value: Any) -> str | None:
+        return None if value is None else str(getattr(value, "value", value))
+
+    ctx.session.execute(
+        sa.insert(table).values(
+            redeemed_reward_id=redeemed_id,
+            event=event,
+            from_value=text(from_value),
+            to_value=text(to_value),
+            actor=actor,
+            note=note,
+            created_at=now,
+        )
+    )
+
+
+def _refuse(
+    message: str, reason: str, redeemed: RedeemedRewardMixin, status: CouponStatus
+) -> InvalidStatusChange:
+    return InvalidStatusChange(
+        message, reason=reason, redeemed_reward_id=redeemed.id, coupon_status=status.value
+    )
+
+
+def _sync_status(
+    ctx: Context, redeemed: RedeemedRewardMixin, now: dt.datetime, actor: str | None
+) -> CouponStatus:
+    """Bring the stored coupon status up to date with time, recording what changed."""
+    status = redeemed.status_at(now)
+    if status is not redeemed.coupon_status:
+        event = HistoryEvent.EXPIRED if status is CouponStatus.EXPIRED else HistoryEvent.ACTIVATED
+        if status in (CouponStatus.EXPIRED, CouponStatus.ACTIVE):
+            add_history(
+                ctx,
+                redeemed.id,
+                event,
+                now,
+                actor=actor,
+                from_value=redeemed.coupon_status,
+                to_value=status,
+            )
+        redeemed.coupon_status = status
+    return status
+
+
+def mark_used(
+    ctx: Context, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
+) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    order_reference = text_argument(order_reference, "order_reference")
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        if row.used:
+            raise _refuse("This reward is already marked as used.", "already_used", row, status)
+        refusal = usage_refusal(row, now)
+        if refusal is not None:
+            raise refusal
+        row.used = True
+        row.used_at = now
+        row.used_order_reference = order_reference
+        row.delivery_status = DeliveryStatus.ORDERED
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.USED,
+            now,
+            actor=actor,
+            to_value=DeliveryStatus.ORDERED,
+            note=order_reference,
+        )
+        events.record(
+            ctx,
+            events.EventType.REWARD_USED,
+            row.customer_id,
+            now,
+            {
+                **events.reward_data(row, actor=actor),
+                "used_at": now,
+                "order_reference": order_reference,
+            },
+        )
+        app = ctx.app
+        ctx.after_commit.append(signals.later(signals.reward_used, app, redeemed=row, actor=actor))
+    return row
+
+
+def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        if not row.used:
+            raise _refuse("This reward is not marked as used.", "not_used", row, status)
+        refusal = usage_refusal(row, now)
+        if refusal is not None:
+            raise refusal
+        row.used = False
+        row.used_at = None
+        row.used_order_reference = None
+        row.delivery_status = None
+        add_history(
+            ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
+        )
+        status = _sync_status(ctx, row, now, actor)
+        events.record(
+            ctx,
+            events.EventType.REWARD_UNUSED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "coupon_status": status},
+        )
+        app = ctx.app
+        ctx.after_commit.append(
+            signals.later(signals.reward_unused, app, redeemed=row, actor=actor)
+        )
+    return row
+
+
+def set_delivery_status(
+    ctx: Context, redeemed: Any, status: Any, *, actor: str | None = None
+) -> RedeemedRewardMixin:
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    try:
+        new = status if isinstance(status, DeliveryStatus) else DeliveryStatus(status)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"delivery status must be one of {', '.join(s.value for s in DeliveryStatus)}"
+        ) from exc
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        _sync_status(ctx, row, now, actor)
+        refusal = delivery_refusal(row, new, now)
+        if refusal is not None:
+            raise refusal
+        old = row.delivery_status
+        if new is old:
+            return row
+        row.delivery_status = new
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.DELIVERY_STATUS,
+            now,
+            actor=actor,
+            from_value=old,
+            to_value=new,
+        )
+        events.record(
+            ctx,
+            events.EventType.DELIVERY_STATUS_CHANGED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "from_status": old, "to_status": new},
+        )
+        app = ctx.app
+        ctx.after_commit.append(
+            signals.later(
+                signals.delivery_status_changed, app, redeemed=row, old=old, new=new, actor=actor
+            )
+        )
+    return row
+
+
+def cancel_redemption(
+    ctx: Context, redeemed: Any, *, reason: str, actor: str | None = None
+) -> RedeemedRewardMixin:
+    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused."""
+    now = clock.now()
+    actor = text_argument(actor, "actor")
+    reason = required_text(reason, "reason", 2000)
+    with unit_of_work(ctx):
+        row = ctx.redeemed(redeemed)
+        status = _sync_status(ctx, row, now, actor)
+        refusal = cancel_refusal(row, cashback.payout_of(ctx, row), now)
+        if refusal is not None:
+            raise refusal
+        entry = ctx.models.LedgerEntry
+        spend_entry = ctx.session.execute(
+            sa.select(entry).where(
+                entry.redeemed_reward_id == row.id, entry.kind == EntryKind.SPEND
+            )
+        ).scalar_one_or_none()
+        returned = 0
+        if spend_entry is not None:
+            ledger.lock_account(ctx, row.customer_id, now)
+            returned = ledger.give_back(ctx, spend_entry, now, actor=actor, reason=reason)
+        campaigns.count_slot(ctx, row.campaign_id, -1, limited=True)
+        row.coupon_status = CouponStatus.CANCELED
+        row.canceled_at = now
+        row.cancel_reason = reason
+        add_history(
+            ctx,
+            row.id,
+            HistoryEvent.CANCELED,
+            now,
+            actor=actor,
+            from_value=status,
+            to_value=CouponStatus.CANCELED,
+            note=reason,
+        )
+        events.record(
+            ctx,
+            events.EventType.REDEMPTION_CANCELLED,
+            row.customer_id,
+            now,
+            {**events.reward_data(row, actor=actor), "points_returned": returned, "reason": reason},
+        )
+        app = ctx.app
+        ctx.after_commit.append(
+            signals.later(
+                signals.redemption_cancelled, app, redeemed=row, actor=actor, reason=reason
+            )
+        )
+    return row

@@ -1,0 +1,361 @@
+"""PostgreSQL: the common redemption in one statement, one round trip instead of ten.
+
+Step by step, a redemption is ten statements (gate, lots, reward, entry, allocations, lots again,
+history, limit slot, key), and on a busy shop those round trips, not the work, set its cost.
+PostgreSQL can chain data-modifying statements in one ``WITH``, so the whole redemption of a
+campaign without a code pool or per-customer limit is sent at once. Everything the statement
+decides is decided as in the step path: the same gate, the same spending order, the same rows.
+Whatever it cannot decide alone, it leaves to the step path in :mod:`.issue`.
+
+Why one snapshot is enough. A statement reads the lots as they were when it began, and the gate
+may have waited for another transaction on the same customer. Every change of a customer's points
+updates the account row first (:mod:`..ledger`), so the gate also demands that the account row is
+still the version the statement's snapshot saw (its ``xmin``). If anything committed on this
+customer meanwhile, the gate passes nobody and the step path runs with fresh reads. If the gate
+passes, the lots the statement read are the lots as they are, and they stay so: we hold the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...models import EntryKind, HistoryEvent, LoyaltyModels
+from .. import campaigns, ledger
+from ..context import Context
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the statement did: nothing at all, or the whole redemption."""
+
+    #: The new reward; None when the gate refused, and then the statement wrote nothing.
+    reward_id: int | None
+    #: Active points after the spend (with a reward).
+    active_after: int | None
+    #: Whether the campaign has no total limit or the statement took one of its slots
+    #: (meaningful with a reward); if not, :func:`..campaigns.count_slot` decides.
+    slot_taken: bool
+
+
+#: Reward columns whose value the statement needs elsewhere too, with their parameter's name.
+_SHARED = {
+    "customer_id": "c",
+    "campaign_id": "campaign",
+    "cost_in_points": "cost",
+    "redeemed_at": "now",
+}
+
+
+def _parameters(columns: tuple[str, ...]) -> dict[str, str]:
+    """Each reward column's parameter."""
+    return {name: _SHARED.get(name) or f"r{number}" for number, name in enumerate(columns)}
+
+
+#: The event row's columns the caller gives (:func:`..events.redeemed_template`), by parameter.
+_EVENT_PARAMETERS = {
+    "event_id": "ev_id",
+    "type": "ev_type",
+    "version": "ev_version",
+    "payload_0": "ev_p0",
+    "payload_1": "ev_p1",
+    "payload_2": "ev_p2",
+}
+
+
+def redeem(
+    ctx: Context,
+    reward: dict[str, Any],
+    *,
+    limited: bool,
+    key: tuple[str, str, str] | None,
+    event: dict[str, Any] | None,
+) -> Outcome:
+    """Run the statement for the reward row ``reward``; ``key`` is (scope, key, fingerprint).
+
+    ``reward`` holds the columns the reward is inserted with (all but its id and active points
+    after). ``limited``: the campaign had a total limit when it was read; without one, the gate
+    also demands that it still has none, so the statement either redeems or writes nothing.
+    ``event`` is the ``reward_redeemed`` outbox row, written by the same statement (None: the
+    host turned events off).
+    """
+    columns = tuple(reward)
+    params = {parameter: reward[name] for name, parameter in _parameters(columns).items()}
+    params.update(
+        kind=EntryKind.SPEND, event=HistoryEvent.REDEEMED, status=reward["coupon_status"].value
+    )
+    if key is not None:
+        params.update(key_scope=key[0], key_value=key[1], key_fingerprint=key[2])
+    if event is not None:
+        params.update({parameter: event[name] for name, parameter in _EVENT_PARAMETERS.items()})
+    statement = _statement(
+        ctx.models, columns, limited=limited, with_key=key is not None, with_event=event is not None
+    )
+    row = ctx.session.execute(statement, params).one()
+    if row.active_after is not None and row.reward_id is None:
+        # The gate saw the lots cover the cost in this statement's snapshot, and nothing
+        # changed them since (its account row is the same version): only books out of step
+        # (``flask loyalty verify``) get here.
+        raise RuntimeError("the customer's lots do not cover the points the gate took")
+    return Outcome(
+        reward_id=None if row.reward_id is None else int(row.reward_id),
+        active_after=None if row.active_after is None else int(row.active_after),
+        slot_taken=not limited or bool(row.slots) or bool(row.unlimited),
+    )
+
+
+class Autocommit:
+    """PostgreSQL's autocommit on the session's connection, from the call's first statement
+    until :meth:`end`.
+
+    A redemption that owns its transaction and has nothing to do after the statement sends two
+    statements, the customer and campaign load and the redemption, and each commits by itself:
+    no ``BEGIN`` and no ``COMMIT`` round trip. That is safe because the load only reads and the
+    statement writes all or nothing (its gate refuses unless the whole redemption follows).
+    Statements after :meth:`end` run in a transaction again, as usual.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self._connection = ctx.session.connection(
+            bind_arguments={"mapper": sa.inspect(ctx.models.Account)}
+        )
+        driver: Any = self._connection.connection.driver_connection
+        driver.autocommit = True  # the session has no transaction yet: nothing pending
+        self._driver: Any | None = driver
+
+    def end(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is None:
+            return
+        if not driver.closed and driver.info.transaction_status.name == "IDLE":
+            driver.autocommit = False
+        else:  # never hand an autocommitting connection back to the pool
+            self._connection.invalidate()
+
+
+@functools.cache
+def _statement(
+    models: LoyaltyModels,
+    columns: tuple[str, ...],
+    *,
+    limited: bool,
+    with_key: bool,
+    with_event: bool,
+) -> sa.Select[Any]:
+    """Built once per set of models and of reward columns: a prebuilt statement costs nothing to
+    compile again.
+
+    Parameter names are never a column's name: SQLAlchemy would read a parameter named like a
+    column of an updated table as a value to SET (checked below). Writes whose outcome the
+    caller does not need are added to the ``WITH`` without ``RETURNING``: a shorter statement is
+    parsed faster, by psycopg too, which keeps statements of up to 4 kB converted.
+    """
+    account = models.Account.__table__
+    lot = models.PointsLot.__table__
+    rr = models.RedeemedReward.__table__
+    entry = models.LedgerEntry.__table__
+    allocation = models.Allocation.__table__
+    history = models.RewardHistory.__table__
+    campaign = models.RewardCampaign.__table__
+    values = {
+        name: sa.bindparam(parameter, type_=rr.c[name].type)
+        for name, parameter in _parameters(columns).items()
+    }
+    customer_id, cost, now = values["customer_id"], values["cost_in_points"], values["redeemed_at"]
+    batch: sa.ColumnElement[int] = sa.literal_column(str(ledger.FIRST_BATCH))  # not a parameter
+
+    # The account and the lots as this statement's snapshot has them, read once.
+    seen_account = account.alias("a")
+    overdue, pending = ledger.unspendable_points(lot.alias("u"), customer_id, now)
+    first_seen = ledger.spendable_lots(lot.alias("s"), customer_id, now).limit(batch).subquery()
+    seen = (
+        sa.select(
+            seen_account.c.customer_id,
+            sa.literal_column(f"{seen_account.name}.xmin").label("version"),
+            (seen_account.c.balance - overdue.scalar_subquery() - pending.scalar_subquery()).label(
+                "active"
+            ),
+            sa.select(sa.func.sum(first_seen.c.remaining)).scalar_subquery().label("covering"),
+        )
+        .where(seen_account.c.customer_id == customer_id)
+        .cte("seen")
+    )
+    # The gate passes only when the whole redemption follows: the points are active and the
+    # first lots pay them, and nothing changed the account (so neither the lots) since the
+    # snapshot; a campaign read without a total limit must still have none.
+    gate = ledger.spending_gate(account, customer_id, cost, now).where(
+        account.c.customer_id == seen.c.customer_id,
+        sa.literal_column(f"{account.name}.xmin") == seen.c.version,
+        seen.c.active >= cost,
+        seen.c.covering >= cost,
+    )
+    limit = campaigns.limit_now(campaign, values["campaign_id"])
+    if not limited:
+        gate = gate.where(limit.scalar_subquery().is_(None))
+    gate_cte = gate.returning((seen.c.active - cost).label("active_after")).cte("gate")
+    gate_passed = sa.select(gate_cte.c.active_after).exists()
+
+    spendable = lot.alias("spendable")
+    first_lots = (
+        ledger.spendable_lots(spendable, customer_id, now)
+        .where(gate_passed)  # locks lots only once the account is locked, as everywhere
+        .limit(batch)
+        .with_for_update(of=spendable)
+        .cte("first_lots")
+    )
+    order = [first_lots.c[column.name] for column in ledger.spending_order(spendable)]
+    paid_before = sa.func.sum(first_lots.c.remaining).over(order_by=order, rows=(None, 0))
+    ranked = sa.select(
+        first_lots.c.id,
+        first_lots.c.remaining,
+        (paid_before - first_lots.c.remaining).label("before"),
+    ).cte("ranked")
+    take = sa.func.least(ranked.c.remaining, cost - ranked.c.before)
+    draws = (
+        sa.select(
+            ranked.c.id.label("lot_id"),
+            take.label("points"),
+            (ranked.c.remaining - take).label("remaining_after"),
+        )
+        .where(ranked.c.before < cost)
+        .cte("draws")
+    )
+    covered = sa.select(sa.func.sum(draws.c.points)).scalar_subquery() == cost
+
+    reward = (
+        sa.insert(rr)
+        .from_select(
+            [*columns, "active_points_after"],
+            sa.select(*values.values(), gate_cte.c.active_after).where(covered),
+        )
+        # What the rows below repeat comes from the reward: fewer parameters to send and parse.
+        .returning(
+            rr.c.id,
+            rr.c.customer_id,
+            rr.c.cost_in_points,
+            rr.c.reward_name,
+            rr.c.coupon_code,
+            rr.c.redeemed_by,
+            rr.c.redeemed_at,
+            rr.c.active_points_after,
+        )
+        .cte("reward")
+    )
+    rewarded = sa.select(reward.c.id).exists()
+    spend = (
+        sa.insert(entry)
+        .from_select(
+            [
+                "customer_id",
+                "kind",
+                "delta",
+                "reason",
+                "reference",
+                "actor",
+                "created_at",
+                "redeemed_reward_id",
+            ],
+            sa.select(
+                reward.c.customer_id,
+                sa.bindparam("kind", type_=entry.c.kind.type),
+                -reward.c.cost_in_points,
+                reward.c.reward_name,
+                reward.c.coupon_code,
+                reward.c.redeemed_by,
+                reward.c.redeemed_at,
+                reward.c.id,
+            ),
+        )
+        .returning(entry.c.id)
+        .cte("spend")
+    )
+    writes: list[Any] = [
+        sa.insert(allocation).from_select(
+            ["entry_id", "lot_id", "points"],
+            sa.select(spend.c.id, draws.c.lot_id, draws.c.points).select_from(
+                spend.join(draws, sa.true())
+            ),
+        ),
+        sa.update(lot)
+        .where(lot.c.id == draws.c.lot_id, rewarded)
+        .values(remaining=draws.c.remaining_after),
+        sa.insert(history).from_select(
+            ["redeemed_reward_id", "event", "to_value", "actor", "created_at"],
+            sa.select(
+                reward.c.id,
+                sa.bindparam("event", type_=history.c.event.type),
+                sa.bindparam("status", type_=history.c.to_value.type),
+                reward.c.redeemed_by,
+                reward.c.redeemed_at,
+            ),
+        ),
+    ]
+    if with_key:
+        key_table = models.IdempotencyKey.__table__
+        writes.append(
+            sa.insert(key_table).from_select(
+                ["customer_id", "scope", "key", "fingerprint", "result_id", "created_at"],
+                sa.select(
+                    reward.c.customer_id,
+                    sa.bindparam("key_scope", type_=key_table.c.scope.type),
+                    sa.bindparam("key_value", type_=key_table.c.key.type),
+                    sa.bindparam("key_fingerprint", type_=key_table.c.fingerprint.type),
+                    reward.c.id,
+                    reward.c.redeemed_at,
+                ),
+            )
+        )
+    if with_event:
+        event_table = models.Event.__table__
+
+        def text(name: str) -> sa.BindParameter[Any]:
+            return sa.bindparam(name, type_=sa.Text())
+
+        payload = sa.func.concat(
+            text("ev_p0"),
+            reward.c.id,
+            text("ev_p1"),
+            reward.c.active_points_after,
+            text("ev_p2"),
+        )
+        writes.append(
+            sa.insert(event_table).from_select(
+                ["event_id", "type", "version", "customer_id", "occurred_at", "payload"],
+                sa.select(
+                    sa.bindparam("ev_id", type_=event_table.c.event_id.type),
+                    sa.bindparam("ev_type", type_=event_table.c.type.type),
+                    sa.bindparam("ev_version", type_=event_table.c.version.type),
+                    reward.c.customer_id,
+                    reward.c.redeemed_at,
+                    payload,
+                ),
+            )
+        )
+    outcome = [
+        sa.select(gate_cte.c.active_after).scalar_subquery().label("active_after"),
+        sa.select(reward.c.id).scalar_subquery().label("reward_id"),
+    ]
+    if limited:
+        # The count is the statement's last write, so the campaign row, shared by every
+        # customer, is locked for the shortest time; a limit lifted meanwhile is seen.
+        limit_cte = limit.where(rewarded).cte("limit_now")
+        slot = (
+            campaigns.take_slot(campaign, values["campaign_id"])
+            .where(rewarded)
+            .returning(campaign.c.id)
+            .cte("slot")
+        )
+        outcome += [
+            sa.select(limit_cte.c.total_limit.is_(None)).scalar_subquery().label("unlimited"),
+            sa.select(sa.func.count()).select_from(slot).scalar_subquery().label("slots"),
+        ]
+    statement = sa.select(*outcome).add_cte(
+        *(write.cte(f"w{number}") for number, write in enumerate(writes))
+    )
+    updated_columns = {column.name for table in (account, lot, campaign) for column in table.c}
+    clashes = updated_columns & set(statement.compile().params)
+    assert not clashes, f"parameters named like columns would be SET: {clashes}"
+    return statement
