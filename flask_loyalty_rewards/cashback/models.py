@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from ..models.mixins import _enum, _LoyaltyTable
+from ..models.mixins import _CustomerRow, _enum
 from ..models.types import Money, UTCDateTime
 
 
@@ -91,7 +91,7 @@ def status_text(status_code: int, provider_code: str, message: str) -> str:
     return f"{status_code}: {clean(provider_code)}: {clean(message)}"[:255]
 
 
-class CashbackPayoutMixin(_LoyaltyTable):
+class CashbackPayoutMixin(_CustomerRow):
     """Money owed to a customer for a cashback reward, and what the provider said about it.
 
     ``order_id`` is the current attempt's: generated at redeem time and sent on every request
@@ -106,10 +106,6 @@ class CashbackPayoutMixin(_LoyaltyTable):
     @declared_attr
     def redeemed_reward_id(cls) -> Mapped[int]:
         return mapped_column(sa.Integer, cls._fk("redeemed_reward"), nullable=False, unique=True)
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
 
     provider: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     order_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)

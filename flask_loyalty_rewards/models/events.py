@@ -20,9 +20,8 @@ from .. import clock
 from ..bounds import required_text
 from ..errors import InvalidInput
 from .mixins import _LoyaltyTable
-from .types import UTCDateTime
+from .types import BIG_ID, UTCDateTime
 
-_BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 SECRET_PREFIX = "whsec_"
 
 
@@ -92,7 +91,7 @@ class EventMixin(_LoyaltyTable):
     __loyalty_table__ = "event"
 
     #: The order events were written in (per customer, the order of the changes).
-    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     #: The event's stable id (a UUID), sent as ``webhook-id``: receivers deduplicate on it.
     event_id: Mapped[str] = mapped_column(sa.String(36), nullable=False, unique=True)
     type: Mapped[str] = mapped_column(sa.String(64), nullable=False)
@@ -171,11 +170,11 @@ class WebhookDeliveryMixin(_LoyaltyTable):
 
     __loyalty_table__ = "webhook_delivery"
 
-    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def event_id(cls) -> Mapped[int]:
-        return mapped_column(_BIG_ID, cls._fk("event"), nullable=False)
+        return mapped_column(BIG_ID, cls._fk("event"), nullable=False)
 
     @declared_attr
     def endpoint_id(cls) -> Mapped[int]:
@@ -224,12 +223,12 @@ class WebhookAttemptMixin(_LoyaltyTable):
 
     __loyalty_table__ = "webhook_attempt"
 
-    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def delivery_id(cls) -> Mapped[int]:
         return mapped_column(
-            _BIG_ID, cls._fk("webhook_delivery", ondelete="CASCADE"), nullable=False, index=True
+            BIG_ID, cls._fk("webhook_delivery", ondelete="CASCADE"), nullable=False, index=True
         )
 
     attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -246,11 +245,11 @@ class ExpiryReminderMixin(_LoyaltyTable):
 
     __loyalty_table__ = "expiry_reminder"
 
-    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def lot_id(cls) -> Mapped[int]:
-        return mapped_column(_BIG_ID, cls._fk("points_lot"), nullable=False)
+        return mapped_column(BIG_ID, cls._fk("points_lot"), nullable=False)
 
     #: The window (``--days``) the reminder was sent for.
     days: Mapped[int] = mapped_column(sa.Integer, nullable=False)

@@ -26,7 +26,7 @@ from .enums import (
     HistoryEvent,
     RewardType,
 )
-from .types import ORDER_AMOUNT, Money, UTCDateTime, search_key_type
+from .types import BIG_ID, ORDER_AMOUNT, Money, UTCDateTime, search_key_type
 
 
 def _now() -> dt.datetime:
@@ -74,6 +74,14 @@ class _LoyaltyTable:
         )
 
 
+class _CustomerRow(_LoyaltyTable):
+    """A row that belongs to one of the host's customers (never deleted with them)."""
+
+    @declared_attr
+    def customer_id(cls) -> Mapped[Any]:
+        return cls._customer_column()
+
+
 class AccountMixin(_LoyaltyTable):
     """One row per customer: the lock every ledger change takes first, and the cached balance.
 
@@ -107,18 +115,12 @@ def has_points_left(remaining: Any) -> sa.ColumnElement[bool]:
     return condition
 
 
-class PointsLotMixin(_LoyaltyTable):
+class PointsLotMixin(_CustomerRow):
     """Points earned together, spent and expired together."""
 
     __loyalty_table__ = "points_lot"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     amount: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     remaining: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
@@ -171,18 +173,12 @@ class PointsLotMixin(_LoyaltyTable):
         return self.expired_at is not None or self.revoked_at is not None
 
 
-class LedgerEntryMixin(_LoyaltyTable):
+class LedgerEntryMixin(_CustomerRow):
     """Append-only: one signed change of a customer's balance, with why and who."""
 
     __loyalty_table__ = "ledger_entry"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind), nullable=False)
     delta: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
@@ -193,9 +189,7 @@ class LedgerEntryMixin(_LoyaltyTable):
 
     @declared_attr
     def lot_id(cls) -> Mapped[int | None]:
-        return mapped_column(
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot")
-        )
+        return mapped_column(BIG_ID, cls._fk("points_lot"))
 
     @declared_attr
     def redeemed_reward_id(cls) -> Mapped[int | None]:
@@ -203,9 +197,7 @@ class LedgerEntryMixin(_LoyaltyTable):
 
     @declared_attr
     def reverses_entry_id(cls) -> Mapped[int | None]:
-        return mapped_column(
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("ledger_entry"), unique=True
-        )
+        return mapped_column(BIG_ID, cls._fk("ledger_entry"), unique=True)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -224,14 +216,12 @@ class AllocationMixin(_LoyaltyTable):
 
     __loyalty_table__ = "allocation"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def entry_id(cls) -> Mapped[int]:
         return mapped_column(
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            BIG_ID,
             cls._fk("ledger_entry"),
             nullable=False,
             index=True,
@@ -240,7 +230,7 @@ class AllocationMixin(_LoyaltyTable):
     @declared_attr
     def lot_id(cls) -> Mapped[int]:
         return mapped_column(
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            BIG_ID,
             cls._fk("points_lot"),
             nullable=False,
             index=True,
@@ -336,7 +326,7 @@ class CouponCodeMixin(_LoyaltyTable):
         return (sa.Index(f"ix_{p}code_free", "campaign_id", "handed_out_at", "id"),)
 
 
-class RedeemedRewardMixin(_LoyaltyTable):
+class RedeemedRewardMixin(_CustomerRow):
     """One reward a customer got, with everything copied as it was at redeem time."""
 
     __loyalty_table__ = "redeemed_reward"
@@ -350,10 +340,6 @@ class RedeemedRewardMixin(_LoyaltyTable):
     @declared_attr
     def campaign(cls) -> Mapped[Any]:
         return relationship("RewardCampaign", lazy="joined", innerjoin=True)
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
 
     coupon_code: Mapped[str | None] = mapped_column(sa.String(64))
     #: The code again when it belongs to this reward alone (generated or pool); NULL for shared.
@@ -485,9 +471,7 @@ class RewardHistoryMixin(_LoyaltyTable):
 
     __loyalty_table__ = "reward_history"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def redeemed_reward_id(cls) -> Mapped[int]:
@@ -507,9 +491,7 @@ class CampaignAuditMixin(_LoyaltyTable):
 
     __loyalty_table__ = "campaign_audit"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     @declared_attr
     def campaign_id(cls) -> Mapped[int]:
@@ -528,18 +510,12 @@ class CampaignAuditMixin(_LoyaltyTable):
         return (sa.Index(f"ix_{p}audit_campaign", "campaign_id", "created_at", "id"),)
 
 
-class IdempotencyKeyMixin(_LoyaltyTable):
+class IdempotencyKeyMixin(_CustomerRow):
     """A request already carried out: the same key replays it, a different request is refused."""
 
     __loyalty_table__ = "idempotency_key"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     scope: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
@@ -554,7 +530,7 @@ class IdempotencyKeyMixin(_LoyaltyTable):
         return (sa.UniqueConstraint("customer_id", "scope", "key", name=f"uq_{p}idempotency"),)
 
 
-class OrderPointsMixin(_LoyaltyTable):
+class OrderPointsMixin(_CustomerRow):
     """The points a host's order earned, and how much of the order was refunded since.
 
     One row per customer and order id: booking an order twice finds it, so it earns once.
@@ -562,13 +538,7 @@ class OrderPointsMixin(_LoyaltyTable):
 
     __loyalty_table__ = "order_points"
 
-    id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-    )
-
-    @declared_attr
-    def customer_id(cls) -> Mapped[Any]:
-        return cls._customer_column()
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
 
     order_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     amount: Mapped[Decimal] = mapped_column(ORDER_AMOUNT, nullable=False)
@@ -576,9 +546,7 @@ class OrderPointsMixin(_LoyaltyTable):
 
     @declared_attr
     def lot_id(cls) -> Mapped[int | None]:
-        return mapped_column(
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"), cls._fk("points_lot")
-        )
+        return mapped_column(BIG_ID, cls._fk("points_lot"))
 
     refunded_amount: Mapped[Decimal] = mapped_column(
         ORDER_AMOUNT, nullable=False, default=Decimal("0")

@@ -54,6 +54,10 @@ Money = sa.Numeric(12, 2, asdecimal=True)
 #: An order's amount as the host gives it: up to four decimal places (some currencies have three).
 ORDER_AMOUNT = sa.Numeric(18, 4, asdecimal=True)
 
+#: Ids of the tables that grow with every change (lots, entries, events): 64 bits, except on
+#: SQLite, whose rowid alias must be exactly INTEGER to autoincrement.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
 #: "Never expires" sorts after every real date; stored so that spending order uses a plain index.
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
 
