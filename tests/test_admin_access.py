@@ -13,6 +13,8 @@ from flask_wtf.csrf import CSRFProtect
 from flask_loyalty_rewards.admin import LoyaltyAdminMixin, add_admin_view, index_view_class
 from tests import host
 from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token
+from tests.support.apps import dispose
+from tests.support.clients import log_in
 
 GETS = [
     GRID,
@@ -49,10 +51,7 @@ def ids(admin_data: Any) -> dict[str, int]:
 
 def client_as(app: Flask, customer_id: int | None) -> Any:
     client = app.test_client()
-    if customer_id is not None:
-        with client.session_transaction() as flask_session:
-            flask_session["customer_id"] = customer_id
-    return client
+    return client if customer_id is None else log_in(client, customer_id)
 
 
 def fill(template: str, ids: dict[str, int]) -> str:
@@ -109,40 +108,23 @@ def test_menu_shows_the_reward_campaigns_category_to_an_admin(admin_client):
 # -- the hooks -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def make_app(app, database_url):
-    """Variants of the host app on the same database (the `app` fixture made its tables)."""
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        variant = host.create_app(database_url, **config)
-        made.append(variant)
-        return variant
-
-    yield make
-    for variant in made:
-        from tests.conftest import dispose
-
-        dispose(variant)
+def test_without_any_hook_even_an_admin_is_refused(variant, admin_data):
+    other = variant(LOYALTY_ADMIN_ACCESS=None)
+    assert client_as(other, admin_data.admin()).get(GRID).status_code == 403
 
 
-def test_without_any_hook_even_an_admin_is_refused(make_app, admin_data):
-    variant = make_app(LOYALTY_ADMIN_ACCESS=None)
-    assert client_as(variant, admin_data.admin()).get(GRID).status_code == 403
-
-
-def test_anonymous_visitor_is_sent_to_the_login_endpoint_when_configured(make_app, admin_data):
-    variant = make_app(LOYALTY_LOGIN_ENDPOINT="_test_login_page")
-    variant.add_url_rule("/login", "_test_login_page", lambda: "login")
-    response = client_as(variant, None).get(GRID)
+def test_anonymous_visitor_is_sent_to_the_login_endpoint_when_configured(variant, admin_data):
+    other = variant(LOYALTY_LOGIN_ENDPOINT="_test_login_page")
+    other.add_url_rule("/login", "_test_login_page", lambda: "login")
+    response = client_as(other, None).get(GRID)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
-    assert client_as(variant, admin_data.customer()).get(GRID).status_code == 403
+    assert client_as(other, admin_data.customer()).get(GRID).status_code == 403
 
 
-def test_admin_actor_callable_names_the_admin_in_history(make_app, admin_data, ids):
-    variant = make_app(LOYALTY_ADMIN_ACTOR=lambda: "staff:joe")
-    client = client_as(variant, admin_data.admin())
+def test_admin_actor_callable_names_the_admin_in_history(variant, admin_data, ids):
+    other = variant(LOYALTY_ADMIN_ACTOR=lambda: "staff:joe")
+    client = client_as(other, admin_data.admin())
     client.post(
         GRID + "usage/", data={"id": ids["rid"], "used": "1", "csrf_token": csrf_token(client)}
     )
@@ -186,8 +168,6 @@ def host_base_app(database_url: str, **config: Any) -> Flask:
 def base_app(app, database_url):
     variant = host_base_app(database_url)
     yield variant
-    from tests.conftest import dispose
-
     dispose(variant)
 
 
@@ -210,8 +190,8 @@ def test_views_built_on_a_host_base_subclass_it(base_app):
     assert all(isinstance(v, HostSecuredView) for v in loyalty)
 
 
-def test_two_apps_in_one_process_have_their_own_views(app, make_app, admin_data):
-    other = make_app()
+def test_two_apps_in_one_process_have_their_own_views(app, variant, admin_data):
+    other = variant()
     ours = {id(v) for a in app.extensions["admin"] for v in a._views}
     theirs = {id(v) for a in other.extensions["admin"] for v in a._views}
     assert not ours & theirs
@@ -220,10 +200,10 @@ def test_two_apps_in_one_process_have_their_own_views(app, make_app, admin_data)
     assert client_as(other, admin_id).get(GRID).status_code == 200
 
 
-def test_add_admin_view_refuses_a_view_without_the_secure_base(make_app):
-    variant = make_app()
+def test_add_admin_view_refuses_a_view_without_the_secure_base(variant):
+    other = variant()
     with pytest.raises(TypeError, match="LoyaltyAdminMixin"):
-        add_admin_view(variant, ModelView, host.models.RewardHistory, host.db)
+        add_admin_view(other, ModelView, host.models.RewardHistory, host.db)
 
 
 def test_index_view_class_denies_by_default(app, database_url, admin_data):
@@ -241,8 +221,6 @@ def test_index_view_class_denies_by_default(app, database_url, admin_data):
         assert client_as(variant, None).get("/admin/").status_code == 403
         assert client_as(variant, admin_data.admin()).get("/admin/").status_code == 200
     finally:
-        from tests.conftest import dispose
-
         dispose(variant)
 
 
@@ -260,8 +238,6 @@ def test_a_hosts_own_index_view_is_left_alone(make_app_with_index):
 @pytest.fixture
 def make_app_with_index(database_url):
     from flask_admin import AdminIndexView
-
-    from tests.conftest import dispose
 
     class OpenIndex(AdminIndexView):
         pass
@@ -291,10 +267,10 @@ def make_app_with_index(database_url):
 
 
 @pytest.fixture
-def protected_app(make_app):
-    variant = make_app()
-    CSRFProtect(variant)
-    return variant
+def protected_app(variant):
+    other = variant()
+    CSRFProtect(other)
+    return other
 
 
 def test_row_action_with_host_csrfprotect_needs_the_token(protected_app, admin_data, ids):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from flask_loyalty_rewards import CodeSource
 from tests import host
 from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token, flashes
+from tests.support.clients import log_in
 from tests.test_admin_campaigns import form
 
 #: Ids that are not ids of any row: past INTEGER, past BIGINT, negative, zero, not ASCII.
@@ -207,14 +208,14 @@ def refused(client: Any, url: str, response: Any) -> bool:
 
 
 def fuzz_admin(app: Flask, admin_client: Any, admin_data: Any, examples: int) -> int:
-    from tests.test_cashback import add_campaign, add_customer
+    from tests.support.cashback import cashback_campaign, cashback_customer
 
     customer = admin_data.customer()
     campaign = admin_data.campaign(cost_in_points=5)
     admin_data.run(lambda s, m: host.loyalty.earn_points(customer, 50))
 
     def cashback_payout(session: Any, models: Any) -> int:
-        redeemed = host.loyalty.redeem(add_customer(points=600), add_campaign())
+        redeemed = host.loyalty.redeem(cashback_customer(points=600), cashback_campaign())
         return int(
             session.query(models.CashbackPayout).filter_by(redeemed_reward_id=redeemed.id).one().id
         )
@@ -228,8 +229,7 @@ def fuzz_admin(app: Flask, admin_client: Any, admin_data: Any, examples: int) ->
     }
     targets = fuzz_targets(ids)
     token = csrf_token(admin_client)
-    with admin_client.session_transaction() as flask_session:
-        flask_session["customer_id"] = admin_client.admin_id
+    log_in(admin_client, admin_client.admin_id)
     sent: list[int] = []
 
     @settings(

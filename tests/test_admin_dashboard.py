@@ -12,6 +12,7 @@ import pytest
 from flask_loyalty_rewards import RewardType, get_state
 from flask_loyalty_rewards.services import dashboard
 from tests import host
+from tests.support.clients import log_in
 
 DASHBOARD = "/admin/loyalty/dashboard/"
 UTC = dt.timezone.utc
@@ -119,9 +120,7 @@ def test_csv_download_is_the_table(admin_client, programme):
 
 
 def test_only_admins_see_the_dashboard(app, admin_data):
-    client = app.test_client()
-    with client.session_transaction() as flask_session:
-        flask_session["customer_id"] = admin_data.customer()
+    client = log_in(app.test_client(), admin_data.customer())
     assert client.get(DASHBOARD).status_code == 403
     assert client.get(f"{DASHBOARD}csv/points/").status_code == 403
 

@@ -12,7 +12,8 @@ from flask_loyalty_rewards.admin import GridPreset
 from flask_loyalty_rewards.cashback import PayoutState
 from tests import host
 from tests.admin_html import GRID, grid
-from tests.conftest import AdminData, dispose
+from tests.support.clients import log_in
+from tests.support.factories import Rows
 
 
 def shown(client, preset, **args):
@@ -94,23 +95,17 @@ def test_an_unknown_preset_shows_every_reward(admin_client, admin_data):
 
 
 @pytest.fixture
-def host_presets_app(database_url, app):
+def host_presets_app(variant):
     """A second app of the test host, on the same database, with presets of its own."""
     big = GridPreset("Big spenders", lambda rr, now: rr.cost_in_points >= 500)
-    other = host.create_app(
-        database_url, LOYALTY_ADMIN_PRESETS={"big": big, "cashback-failing": None}
-    )
-    yield other
-    dispose(other)
+    return variant(LOYALTY_ADMIN_PRESETS={"big": big, "cashback-failing": None})
 
 
 def test_the_host_adds_a_preset_and_hides_a_built_in_one(host_presets_app):
-    data = AdminData(host_presets_app)
+    data = Rows(host_presets_app)
     reward(data, "big@x.test", cost_in_points=600)
     reward(data, "small@x.test")
-    client = host_presets_app.test_client()
-    with client.session_transaction() as flask_session:
-        flask_session["customer_id"] = data.admin()
+    client = log_in(host_presets_app.test_client(), data.admin())
 
     assert shown(client, "big") == ["big@x.test"]
     body = client.get(GRID).get_data(as_text=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from tests import host
-from tests.client_support import Shop, csrf_token, log_in
-from tests.conftest import dispose
+from tests.support.apps import dispose
+from tests.support.clients import csrf_token, log_in
+from tests.support.factories import Rows
 
 API = "/loyalty/api"
 
@@ -21,19 +21,6 @@ API = "/loyalty/api"
 @pytest.fixture
 def csrf(client: Any) -> dict[str, str]:
     return {"X-CSRFToken": csrf_token(client)}
-
-
-@pytest.fixture
-def variant(app: Flask, database_url: str) -> Iterator[Any]:
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        made.append(host.create_app(database_url, **config))
-        return made[-1]
-
-    yield make
-    for other in made:
-        dispose(other)
 
 
 def redeem(client: Any, campaign_id: Any, headers: dict[str, str], **kwargs: Any) -> Any:
@@ -72,7 +59,7 @@ def test_anonymous_caller_gets_401_in_the_error_shape(app: Flask, method: str, u
 
 
 def test_rewards_say_points_needed_whether_redeemable_and_why_not(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     cheap = shop.campaign(name="Cheap", cost_in_points=50)
     dear = shop.campaign(name="Dear", cost_in_points=200)
@@ -106,7 +93,7 @@ def test_rewards_say_points_needed_whether_redeemable_and_why_not(
 
 
 def test_rewards_report_every_blocker_not_only_the_first(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     later = shop.campaign(cost_in_points=100, active_from=frozen_clock() + dt.timedelta(days=2))
     shop.earn(alice, 30)
@@ -122,7 +109,7 @@ def test_rewards_report_every_blocker_not_only_the_first(
 
 
 def test_a_cashback_reward_without_an_amount_cannot_be_redeemed(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     shop.cashback_without_amount(cost_in_points=10)
     shop.earn(alice, 500)
@@ -134,7 +121,7 @@ def test_a_cashback_reward_without_an_amount_cannot_be_redeemed(
 
 
 def test_redeem_answers_201_with_the_redeemed_reward(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str], frozen_clock: Any
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str], frozen_clock: Any
 ) -> None:
     campaign = shop.campaign(cost_in_points=100, days_inactive=1, days_valid=30)
     shop.earn(alice, 150)
@@ -154,7 +141,7 @@ def test_redeem_answers_201_with_the_redeemed_reward(
 
 
 def test_same_idempotency_key_replays_the_original_result(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str]
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str]
 ) -> None:
     campaign = shop.campaign(cost_in_points=100)
     shop.earn(alice, 500)
@@ -169,7 +156,7 @@ def test_same_idempotency_key_replays_the_original_result(
 
 
 def test_same_idempotency_key_for_another_request_is_409(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str]
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str]
 ) -> None:
     shop.earn(alice, 500)
     headers = csrf | {"Idempotency-Key": "k-1"}
@@ -181,7 +168,7 @@ def test_same_idempotency_key_for_another_request_is_409(
 
 
 def test_idempotency_keys_are_per_customer(
-    app: Flask, client: Any, shop: Shop, alice: int, csrf: dict[str, str]
+    app: Flask, client: Any, shop: Rows, alice: int, csrf: dict[str, str]
 ) -> None:
     bob = shop.customer()
     campaign = shop.campaign()
@@ -199,7 +186,7 @@ def test_idempotency_keys_are_per_customer(
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "naïve"])
 def test_an_unusable_idempotency_key_is_400(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str], key: str
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str], key: str
 ) -> None:
     shop.earn(alice, 500)
     response = redeem(client, shop.campaign(), csrf | {"Idempotency-Key": key})
@@ -209,7 +196,7 @@ def test_an_unusable_idempotency_key_is_400(
 
 
 def test_redeem_short_of_points_is_409_with_points_needed(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str]
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str]
 ) -> None:
     shop.earn(alice, 30)
     response = redeem(client, shop.campaign(cost_in_points=150), csrf)
@@ -221,7 +208,7 @@ def test_redeem_short_of_points_is_409_with_points_needed(
 
 
 def test_redeem_of_an_unavailable_reward_is_409_with_the_reason(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str]
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str]
 ) -> None:
     shop.earn(alice, 500)
     response = redeem(client, shop.campaign(total_limit=1, redeemed_count=1), csrf)
@@ -242,7 +229,7 @@ def test_redeem_of_an_unknown_reward_is_404(client: Any, csrf: dict[str, str]) -
     ids=["inactive", "not_visible"],
 )
 def test_redeem_of_a_reward_the_customer_may_not_see_is_404_like_an_unknown_one(
-    client: Any, shop: Shop, alice: int, csrf: dict[str, str], frozen_clock: Any, fields: Any
+    client: Any, shop: Rows, alice: int, csrf: dict[str, str], frozen_clock: Any, fields: Any
 ) -> None:
     shop.earn(alice, 500)
     hidden = shop.campaign(**fields)
@@ -297,7 +284,7 @@ def test_invalid_fields_are_422_and_name_the_field(
 # -- CSRF ---------------------------------------------------------------------------------------
 
 
-def test_session_client_without_csrf_header_is_refused(client: Any, shop: Shop, alice: int) -> None:
+def test_session_client_without_csrf_header_is_refused(client: Any, shop: Rows, alice: int) -> None:
     shop.earn(alice, 500)
     for headers in ({}, {"X-CSRFToken": "forged"}):
         response = redeem(client, shop.campaign(), headers)
@@ -306,7 +293,7 @@ def test_session_client_without_csrf_header_is_refused(client: Any, shop: Shop, 
     assert shop.redeemed_ids(alice) == []
 
 
-def test_host_csrfprotect_guards_the_api_in_the_error_shape(variant: Any, shop: Shop) -> None:
+def test_host_csrfprotect_guards_the_api_in_the_error_shape(variant: Any, shop: Rows) -> None:
     other = variant()
     CSRFProtect(other)
     client = other.test_client()
@@ -321,7 +308,7 @@ def test_host_csrfprotect_guards_the_api_in_the_error_shape(variant: Any, shop: 
 
 @pytest.mark.parametrize("protect_before_loyalty", [True, False])
 def test_api_csrf_exempt_config_exempts_it_from_the_hosts_csrfprotect(
-    database_url: str, app: Flask, shop: Shop, protect_before_loyalty: bool
+    database_url: str, app: Flask, shop: Rows, protect_before_loyalty: bool
 ) -> None:
     other = Flask("exempt_host")
     other.config.update(
@@ -348,7 +335,7 @@ def test_api_csrf_exempt_config_exempts_it_from_the_hosts_csrfprotect(
 
 
 def test_api_csrf_exempt_config_without_csrfprotect_needs_no_token(
-    variant: Any, shop: Shop
+    variant: Any, shop: Rows
 ) -> None:
     other = variant(LOYALTY_API_CSRF_EXEMPT=True)
     client = other.test_client()
@@ -362,7 +349,7 @@ def test_api_csrf_exempt_config_without_csrfprotect_needs_no_token(
 
 
 def test_my_redeemed_rewards_are_paginated_newest_first_in_a_stable_order(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     bob = shop.customer()
     shop.earn(alice, 1000)
@@ -379,7 +366,7 @@ def test_my_redeemed_rewards_are_paginated_newest_first_in_a_stable_order(
 
 
 def test_redeemed_rewards_show_status_as_time_made_it(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     shop.earn(alice, 100)
     rid = shop.redeem(alice, shop.campaign(days_valid=1))
@@ -399,7 +386,7 @@ def test_unknown_query_parameters_are_ignored(client: Any) -> None:
     assert client.get(f"{API}/redeemed-rewards?_=123").status_code == 200
 
 
-def test_someone_elses_redeemed_reward_is_404(client: Any, shop: Shop) -> None:
+def test_someone_elses_redeemed_reward_is_404(client: Any, shop: Rows) -> None:
     bob = shop.customer()
     shop.earn(bob, 100)
     theirs = shop.redeem(bob, shop.campaign())
@@ -417,7 +404,7 @@ def test_someone_elses_redeemed_reward_is_404(client: Any, shop: Shop) -> None:
 
 
 def test_points_show_active_pending_and_lots_with_expiry(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     now = frozen_clock()
     shop.earn(alice, 100, expires_at=now + dt.timedelta(days=5), reason="Order 1")
@@ -507,7 +494,7 @@ def test_wrong_method_is_405_in_the_error_shape(client: Any) -> None:
     assert "GET" in response.headers["Allow"]
 
 
-def test_api_follows_the_configured_prefix(variant: Any, shop: Shop) -> None:
+def test_api_follows_the_configured_prefix(variant: Any, shop: Rows) -> None:
     other = variant(LOYALTY_API_PREFIX="/api/v1/loyalty")
     client = other.test_client()
     log_in(client, shop.customer())
@@ -525,7 +512,7 @@ def test_api_answers_401_even_when_pages_redirect_to_a_login(variant: Any) -> No
 
 
 def test_api_checks_csrf_itself_when_the_hosts_csrfprotect_checks_nothing_by_default(
-    variant: Any, shop: Shop
+    variant: Any, shop: Rows
 ) -> None:
     other = variant(WTF_CSRF_CHECK_DEFAULT=False)
     CSRFProtect(other)

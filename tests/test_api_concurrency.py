@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.client_support import Shop
+from tests.support.factories import Rows
 
 pytestmark = pytest.mark.concurrency
 
@@ -30,7 +30,7 @@ def opener_for(live_server: str, customer_id: int) -> tuple[Any, str]:
 
 
 def test_simultaneous_retries_with_one_key_redeem_once(app: Flask, live_server: str) -> None:
-    shop = Shop(app)
+    shop = Rows(app)
     customer = shop.customer()
     shop.earn(customer, 1000)
     campaign = shop.campaign(cost_in_points=100)
@@ -71,7 +71,7 @@ def test_simultaneous_retries_with_one_key_redeem_once(app: Flask, live_server: 
 def test_simultaneous_submits_of_one_confirmation_form_redeem_once(
     app: Flask, live_server: str
 ) -> None:
-    shop = Shop(app)
+    shop = Rows(app)
     customer = shop.customer()
     shop.earn(customer, 1000)
     campaign = shop.campaign(cost_in_points=100)

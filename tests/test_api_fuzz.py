@@ -16,7 +16,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.client_support import Shop, csrf_token, log_in
+from tests.support.clients import csrf_token, log_in
+from tests.support.factories import Rows
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ID = st.one_of(
@@ -74,7 +75,7 @@ QUERY = st.dictionaries(
 
 @pytest.fixture
 def setup(app: Flask) -> dict[str, Any]:
-    shop = Shop(app)
+    shop = Rows(app)
     alice, bob = shop.customer(), shop.customer()
     shop.earn(bob, 500)
     cheap = shop.campaign(cost_in_points=20)
@@ -120,7 +121,7 @@ def test_malformed_requests_never_fail_with_500_nor_write(
     idempotency_key: str | None,
     logged_in: bool,
 ) -> None:
-    shop: Shop = setup["shop"]
+    shop: Rows = setup["shop"]
     headers = {}
     if content_type:
         headers["Content-Type"] = content_type

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.generation import GenerationMode
 
-from tests.client_support import Shop, csrf_token, log_in
+from tests.support.clients import csrf_token, log_in
+from tests.support.factories import Rows
 
 #: Examples per generation mode; each is one request.
 EXAMPLES = 40
@@ -26,7 +27,7 @@ EXAMPLES = 40
 @pytest.mark.backends("sqlite", "postgresql")
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_the_api_keeps_its_openapi_document(app: Flask, mode: GenerationMode) -> None:
-    shop = Shop(app)
+    shop = Rows(app)
     alice = shop.customer()
     shop.earn(alice, 10_000)
     for cost in (5, 50_000):

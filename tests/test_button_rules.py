@@ -28,7 +28,10 @@ from flask_loyalty_rewards import DeliveryStatus, LoyaltyError, RewardType, cloc
 from flask_loyalty_rewards.cashback import actions
 from tests import host
 from tests.admin_html import GRID
-from tests.conftest import FakeClock, campaign_fields, customer_fields, dispose
+from tests.support.apps import dispose
+from tests.support.clients import log_in
+from tests.support.clock import FakeClock
+from tests.support.factories import Rows, campaign_fields, customer_fields
 
 PAYOUTS = "/admin/loyalty/cashback/"
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -112,15 +115,8 @@ def sqlite_app(tmp_path_factory: pytest.TempPathFactory, fake_clock: FakeClock) 
 
 @pytest.fixture(scope="module")
 def admin(sqlite_app: Flask) -> Any:
-    with sqlite_app.app_context():
-        person = host.Customer(**customer_fields(0, email="admin@example.com", is_admin=True))
-        host.db.session.add(person)
-        host.db.session.commit()
-        admin_id = person.id
-    client = sqlite_app.test_client()
-    with client.session_transaction() as flask_session:
-        flask_session["customer_id"] = admin_id
-    return client
+    admin_id = Rows(sqlite_app).customer(email="admin@example.com", is_admin=True)
+    return log_in(sqlite_app.test_client(), admin_id)
 
 
 def _payout_id(redeemed_id: int) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -13,7 +12,6 @@ import sqlalchemy as sa
 from flask import Flask
 
 from flask_loyalty_rewards import (
-    CodeSource,
     CouponStatus,
     InvalidInput,
     InvalidStatusChange,
@@ -24,11 +22,9 @@ from flask_loyalty_rewards.admin.redeemed import cashback_text
 from flask_loyalty_rewards.cashback import PayoutDestination, PayoutState, actions, models, payouts
 from flask_loyalty_rewards.cashback.paytm import PaytmProvider
 from tests import host
-from tests.conftest import FakeClock
-from tests.fake_paytm import FakePaytm, start, stop
-from tests.test_cashback_paytm import SHORT_TIMEOUT, paytm_config
-
-_numbers = itertools.count(1)
+from tests.support.cashback import cashback_campaign, cashback_customer, payout_of, status_of
+from tests.support.clock import FakeClock
+from tests.support.paytm import SHORT_TIMEOUT, FakePaytm
 
 
 class Crash(BaseException):
@@ -38,56 +34,6 @@ class Crash(BaseException):
 # -- helpers and fixtures ------------------------------------------------------------------------
 
 
-def add_customer(points: int = 1000, phone: str = "+91 98765 43210") -> host.Customer:
-    n = next(_numbers)
-    customer = host.Customer(
-        email=f"cashback{n}@example.com", phone=phone, first_name="Asha", last_name="Rao"
-    )
-    host.db.session.add(customer)
-    host.db.session.commit()
-    if points:
-        host.loyalty.earn_points(customer, points)
-    return customer
-
-
-def add_campaign(**fields: Any) -> Any:
-    from flask_loyalty_rewards import clock
-
-    now = clock.now()
-    values: dict[str, Any] = {
-        "name": "Cashback 50",
-        "description": "",
-        "reward_type": RewardType.CASHBACK,
-        "cost_in_points": 500,
-        "reward_value": Decimal("50.00"),
-        "currency": "INR",
-        "code_source": CodeSource.NONE,
-        "created_at": now,
-        "updated_at": now,
-    }
-    values.update(fields)
-    campaign = host.models.RewardCampaign(**values)
-    host.db.session.add(campaign)
-    host.db.session.commit()
-    return campaign
-
-
-def payout_of(redeemed_id: int) -> Any:
-    model = host.models.CashbackPayout
-    return host.db.session.execute(
-        sa.select(model)
-        .where(model.redeemed_reward_id == redeemed_id)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def status_of(redeemed_id: int) -> str | None:
-    rr = host.models.RedeemedReward
-    return host.db.session.execute(
-        sa.select(rr.cashback_status).where(rr.id == redeemed_id)
-    ).scalar_one()
-
-
 def context() -> Any:
     from flask_loyalty_rewards import get_state
 
@@ -95,8 +41,8 @@ def context() -> Any:
 
 
 def redeem_cashback(**campaign_fields: Any) -> int:
-    customer = add_customer()
-    return int(host.loyalty.redeem(customer, add_campaign(**campaign_fields)).id)
+    customer = cashback_customer()
+    return int(host.loyalty.redeem(customer, cashback_campaign(**campaign_fields)).id)
 
 
 @contextmanager
@@ -114,20 +60,6 @@ def run_sync(app: Flask) -> str:
     result = app.test_cli_runner().invoke(args=["loyalty", "cashback-sync"])
     assert result.exit_code == 0, result.output
     return str(result.output)
-
-
-@pytest.fixture
-def fake_paytm() -> Iterator[FakePaytm]:
-    fake = FakePaytm(delay=SHORT_TIMEOUT * 3)
-    server, thread = start(fake)
-    yield fake
-    stop(server, thread)
-
-
-@pytest.fixture
-def paytm(app: Flask, fake_paytm: FakePaytm, frozen_clock: FakeClock) -> FakePaytm:
-    app.config.update(paytm_config(fake_paytm.url), LOYALTY_CASHBACK_PROVIDER="paytm")
-    return fake_paytm
 
 
 # -- the grid's text -----------------------------------------------------------------------------
@@ -166,9 +98,9 @@ def test_other_reward_types_have_no_cashback_status_and_show_a_dash(
 
 def test_redeeming_cashback_spends_points_and_records_an_init_payout(ctx: Flask) -> None:
     ctx.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
-    customer = add_customer(points=800)
+    customer = cashback_customer(points=800)
 
-    redeemed = host.loyalty.redeem(customer, add_campaign())
+    redeemed = host.loyalty.redeem(customer, cashback_campaign())
 
     assert host.loyalty.active_points(customer) == 300
     assert redeemed.cashback_status == "0: INIT: INIT"
@@ -185,8 +117,8 @@ def test_redeeming_cashback_spends_points_and_records_an_init_payout(ctx: Flask)
 
 
 def test_a_cashback_that_cannot_be_paid_is_refused_and_spends_nothing(ctx: Flask) -> None:
-    customer = add_customer(points=800)
-    campaign = add_campaign()
+    customer = cashback_customer(points=800)
+    campaign = cashback_campaign()
     # The campaign rules refuse such a campaign on every flush; a row changed in SQL still can be.
     table = host.models.RewardCampaign.__table__
     host.db.session.execute(
@@ -209,7 +141,7 @@ def test_a_cashback_that_cannot_be_paid_is_refused_and_spends_nothing(ctx: Flask
 def test_points_times_point_value_rounds_down_to_the_cent(
     ctx: Flask, cost: int, point_value: str, amount: str
 ) -> None:
-    campaign = add_campaign(
+    campaign = cashback_campaign(
         cost_in_points=cost, reward_value=None, cashback_point_value=Decimal(point_value)
     )
 
@@ -233,10 +165,10 @@ def test_the_destination_hook_chooses_where_the_money_goes(ctx: Flask) -> None:
 def test_a_destination_paytm_cannot_pay_is_refused_before_any_point_is_spent(
     ctx: Flask, paytm: FakePaytm
 ) -> None:
-    customer = add_customer(points=800, phone="+48 600 000 001")
+    customer = cashback_customer(points=800, phone="+48 600 000 001")
 
     with pytest.raises(RewardUnavailable) as refused:
-        host.loyalty.redeem(customer, add_campaign())
+        host.loyalty.redeem(customer, cashback_campaign())
 
     assert refused.value.reason == "cashback_unavailable"
     assert "10-digit Indian mobile number" in refused.value.message
@@ -247,8 +179,8 @@ def test_a_destination_paytm_cannot_pay_is_refused_before_any_point_is_spent(
 def test_the_rewards_page_disables_a_cashback_paytm_cannot_pay(
     ctx: Flask, paytm: FakePaytm
 ) -> None:
-    customer = add_customer(points=800, phone="+48 600 000 001")
-    campaign = add_campaign()
+    customer = cashback_customer(points=800, phone="+48 600 000 001")
+    campaign = cashback_campaign()
 
     found = host.loyalty.availability(customer, [campaign])[campaign.id]
 
@@ -367,8 +299,8 @@ def test_a_crash_between_commit_and_provider_call_is_completed_once_by_sync(
 
     monkeypatch.setattr(payouts, "send_now", crash)
     with app.app_context():
-        customer = add_customer(points=800)
-        campaign = add_campaign()
+        customer = cashback_customer(points=800)
+        campaign = cashback_campaign()
         with pytest.raises(Crash):
             host.loyalty.redeem(customer, campaign)
         host.db.session.rollback()
@@ -398,9 +330,9 @@ def test_a_worker_dying_after_sending_is_resolved_by_a_status_check_not_a_resend
 
     monkeypatch.setattr(PaytmProvider, "create_transfer", send_then_die)
     with app.app_context():
-        customer = add_customer()
+        customer = cashback_customer()
         with pytest.raises(Crash):
-            host.loyalty.redeem(customer, add_campaign())
+            host.loyalty.redeem(customer, cashback_campaign())
         host.db.session.rollback()
         redeemed_id = host.db.session.scalars(sa.select(host.models.RedeemedReward.id)).one()
         assert payout_of(redeemed_id).state is PayoutState.SENDING
@@ -513,9 +445,9 @@ def test_a_failure_notice_posted_again_after_a_retry_leaves_the_new_attempt_alon
     paytm.next_transfers("FAILURE", "ACCEPTED")
     customer_points = 1000
     with app.app_context():
-        customer = add_customer(points=customer_points)
+        customer = cashback_customer(points=customer_points)
         customer_id = customer.id
-        redeemed_id = host.loyalty.redeem(customer, add_campaign()).id
+        redeemed_id = host.loyalty.redeem(customer, cashback_campaign()).id
         first_order_id = payout_of(redeemed_id).order_id
     body, checksum = paytm.callback(first_order_id, "FAILURE")
     assert post_callback(app, body, checksum).status_code == 200
@@ -632,8 +564,8 @@ def test_cancelling_a_failed_payout_returns_the_points_with_the_reason(
     ctx: Flask, paytm: FakePaytm
 ) -> None:
     paytm.next_transfers("FAILURE")
-    customer = add_customer(points=800)
-    redeemed = host.loyalty.redeem(customer, add_campaign())
+    customer = cashback_customer(points=800)
+    redeemed = host.loyalty.redeem(customer, cashback_campaign())
     assert host.loyalty.active_points(customer) == 300
 
     actions.cancel(context(), payout_of(redeemed.id).id, reason="Wallet closed", actor="admin:x")
@@ -710,8 +642,8 @@ def test_a_manual_payout_marked_failed_needs_a_reason_and_shows_it(ctx: Flask) -
 
 
 def test_an_unpaid_manual_payout_can_be_cancelled(ctx: Flask) -> None:
-    customer = add_customer(points=500)
-    redeemed = host.loyalty.redeem(customer, add_campaign())
+    customer = cashback_customer(points=500)
+    redeemed = host.loyalty.redeem(customer, cashback_campaign())
 
     actions.cancel(context(), payout_of(redeemed.id).id, reason="Customer asked", actor="admin")
 
@@ -781,9 +713,9 @@ def test_sync_on_several_workers_at_once_pays_every_payout_exactly_once(
 
     app.config["LOYALTY_CASHBACK_SEND_ON_REDEEM"] = False
     with app.app_context():
-        campaign = add_campaign()
+        campaign = cashback_campaign()
         for _ in range(12):
-            host.loyalty.redeem(add_customer(points=500), campaign)
+            host.loyalty.redeem(cashback_customer(points=500), campaign)
     start_together = threading.Barrier(4)
     checked: list[int] = []
     errors: list[BaseException] = []
@@ -817,11 +749,11 @@ def test_sync_on_several_workers_at_once_pays_every_payout_exactly_once(
 def test_the_json_api_and_my_rewards_show_the_same_cashback_status(
     app: Flask, paytm: FakePaytm
 ) -> None:
-    from tests.client_support import csrf_token, log_in
+    from tests.support.clients import csrf_token, log_in
 
     with app.app_context():
-        customer_id = add_customer().id
-        campaign_id = add_campaign().id
+        customer_id = cashback_customer().id
+        campaign_id = cashback_campaign().id
     client = app.test_client()
     log_in(client, customer_id)
 
@@ -858,7 +790,7 @@ def test_callbacks_pass_a_csrf_protect_the_host_registered_after_init_app(
 
     assert response.status_code == 200, response.get_data(as_text=True)
     assert forged.status_code == 400  # everything else still needs the token
-    from tests.conftest import dispose
+    from tests.support.apps import dispose
 
     dispose(guarded)
 
@@ -908,11 +840,11 @@ def test_payouts_of_a_provider_a_person_settles_are_not_polled(ctx: Flask) -> No
 def test_a_customer_paytm_cannot_pay_gets_a_clear_refusal_from_the_api(
     app: Flask, paytm: FakePaytm
 ) -> None:
-    from tests.client_support import csrf_token, log_in
+    from tests.support.clients import csrf_token, log_in
 
     with app.app_context():
-        customer_id = add_customer(phone="+48 600 000 001").id
-        campaign_id = add_campaign().id
+        customer_id = cashback_customer(phone="+48 600 000 001").id
+        campaign_id = cashback_campaign().id
     client = app.test_client()
     log_in(client, customer_id)
 

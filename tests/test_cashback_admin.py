@@ -12,10 +12,9 @@ from flask import Flask
 from flask_loyalty_rewards.cashback import PayoutState
 from tests import host
 from tests.admin_html import csrf_token, flashes, grid
-from tests.fake_paytm import FakePaytm
-from tests.test_cashback import add_campaign, add_customer, fake_paytm, payout_of, paytm, status_of
-
-__all__ = ["fake_paytm", "paytm"]  # fixtures shared with test_cashback
+from tests.support.cashback import cashback_campaign, cashback_customer, payout_of, status_of
+from tests.support.clients import log_in
+from tests.support.paytm import FakePaytm
 
 PAYOUTS = "/admin/loyalty/cashback/"
 
@@ -23,8 +22,8 @@ PAYOUTS = "/admin/loyalty/cashback/"
 def redeem(app: Flask, points: int = 1000) -> tuple[int, int, int]:
     """A cashback redemption: (customer id, redeemed reward id, payout id)."""
     with app.app_context():
-        customer = add_customer(points=points)
-        redeemed = host.loyalty.redeem(customer, add_campaign())
+        customer = cashback_customer(points=points)
+        redeemed = host.loyalty.redeem(customer, cashback_campaign())
         return customer.id, redeemed.id, payout_of(redeemed.id).id
 
 
@@ -51,12 +50,10 @@ def test_the_list_shows_each_payout_with_the_grids_cashback_status(
     assert rows[0]["Redeemed reward"] == str(redeemed_id)
 
 
-def test_people_who_are_not_admins_are_refused(app: Flask, login: Any) -> None:
+def test_people_who_are_not_admins_are_refused(app: Flask) -> None:
     with app.app_context():
-        customer_id = add_customer(points=0).id
-    client = app.test_client()
-    with client.session_transaction() as flask_session:
-        flask_session["customer_id"] = customer_id
+        customer_id = cashback_customer(points=0).id
+    client = log_in(app.test_client(), customer_id)
 
     assert client.get(PAYOUTS).status_code == 403
     assert client.post(PAYOUTS + "retry/", data={"id": "1"}).status_code == 403

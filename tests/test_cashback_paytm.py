@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,31 +17,7 @@ from flask_loyalty_rewards.cashback.providers import (
     PayoutDestination,
     TransferRequest,
 )
-from tests.fake_paytm import MERCHANT_ID, MERCHANT_KEY, SUBWALLET, FakePaytm, start, stop
-
-#: For the tests about timeouts; every other call may take its time on a busy CI machine.
-SHORT_TIMEOUT = 0.3
-
-
-def paytm_config(base_url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "LOYALTY_PAYTM_MERCHANT_ID": MERCHANT_ID,
-        "LOYALTY_PAYTM_MERCHANT_KEY": MERCHANT_KEY,
-        "LOYALTY_PAYTM_SUBWALLET_GUID": SUBWALLET,
-        "LOYALTY_PAYTM_BASE_URL": base_url,
-        "LOYALTY_PAYTM_TIMEOUT": 10,
-        "LOYALTY_PAYTM_NOT_FOUND_CODES": ("DE_404",),
-        "LOYALTY_PAYTM_DUPLICATE_CODES": ("DE_DUP",),
-        **extra,
-    }
-
-
-@pytest.fixture
-def fake_paytm() -> Iterator[FakePaytm]:
-    fake = FakePaytm(delay=SHORT_TIMEOUT * 3)
-    server, thread = start(fake)
-    yield fake
-    stop(server, thread)
+from tests.support.paytm import SHORT_TIMEOUT, SUBWALLET, FakePaytm, paytm_config
 
 
 @pytest.fixture

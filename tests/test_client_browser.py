@@ -6,17 +6,11 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import expect
 
-from tests.client_support import Shop
+from tests.support.factories import Rows
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def shop(app: Flask) -> Shop:
-    return Shop(app)
 
 
 def log_in(page: Any, live_server: str, customer_id: int) -> None:
@@ -25,7 +19,7 @@ def log_in(page: Any, live_server: str, customer_id: int) -> None:
 
 
 def test_short_customer_hovers_the_disabled_button_and_reads_the_tooltip(
-    live_server: str, page: Any, shop: Shop
+    live_server: str, page: Any, shop: Rows
 ) -> None:
     customer = shop.customer()
     shop.earn(customer, 40)
@@ -53,7 +47,7 @@ def test_short_customer_hovers_the_disabled_button_and_reads_the_tooltip(
 
 
 def test_keyboard_user_reaches_the_reason_of_a_disabled_button(
-    live_server: str, page: Any, shop: Shop
+    live_server: str, page: Any, shop: Rows
 ) -> None:
     customer = shop.customer()
     campaign = shop.campaign(cost_in_points=10)
@@ -64,7 +58,7 @@ def test_keyboard_user_reaches_the_reason_of_a_disabled_button(
     assert card.locator(".lr-tip__bubble").is_visible()
 
 
-def test_customer_redeems_a_reward_end_to_end(live_server: str, page: Any, shop: Shop) -> None:
+def test_customer_redeems_a_reward_end_to_end(live_server: str, page: Any, shop: Rows) -> None:
     customer = shop.customer()
     shop.earn(customer, 300)
     campaign = shop.campaign(name="Coffee voucher", cost_in_points=120)
@@ -79,21 +73,14 @@ def test_customer_redeems_a_reward_end_to_end(live_server: str, page: Any, shop:
     assert page.inner_text(".lr-balance") == "180"
     code = page.inner_text(".lr-coupon__code")
     [redeemed] = shop.redeemed_ids(customer)
-    assert shop.run(lambda: _coupon_code(redeemed)) == code
+    assert shop.get("RedeemedReward", redeemed).coupon_code == code
     assert shop.active_points(customer) == 180
     page.get_by_role("link", name="All my rewards").click()
     assert code in page.inner_text("table")
 
 
-def _coupon_code(redeemed_id: int) -> str:
-    from tests import host
-
-    row = host.db.session.get(host.models.RedeemedReward, redeemed_id)
-    return str(row.coupon_code)
-
-
 def test_fast_double_click_on_redeem_gives_exactly_one_redemption(
-    live_server: str, page: Any, shop: Shop
+    live_server: str, page: Any, shop: Rows
 ) -> None:
     customer = shop.customer()
     shop.earn(customer, 1000)

@@ -6,7 +6,6 @@ import datetime as dt
 import html
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,25 +16,11 @@ from flask_wtf.csrf import CSRFProtect
 
 from flask_loyalty_rewards import DeliveryStatus, RewardType
 from tests import host
-from tests.client_support import Shop, confirm_form, log_in
-from tests.conftest import dispose
+from tests.support.clients import confirm_form, log_in
+from tests.support.factories import Rows
 
 UTC = dt.timezone.utc
 CASHBACK = {"reward_type": RewardType.CASHBACK, "reward_value": Decimal("5.00")}
-
-
-@pytest.fixture
-def variant(app: Flask, database_url: str) -> Iterator[Any]:
-    """Another app of the host shop with its own config, over the same (emptied) database."""
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        made.append(host.create_app(database_url, **config))
-        return made[-1]
-
-    yield make
-    for other in made:
-        dispose(other)
 
 
 def text(response: Any) -> str:
@@ -70,7 +55,7 @@ def test_anonymous_visitor_is_sent_to_the_hosts_login_and_back(variant: Any) -> 
     assert response.headers["Location"] == "/login?next=/loyalty/my-rewards?page%3D2"
 
 
-def test_anonymous_post_redeem_redeems_nothing(app: Flask, shop: Shop) -> None:
+def test_anonymous_post_redeem_redeems_nothing(app: Flask, shop: Rows) -> None:
     campaign = shop.campaign()
     assert app.test_client().post(f"/loyalty/rewards/{campaign}/redeem").status_code == 401
     assert shop.ledger_state()[3] == []
@@ -82,7 +67,7 @@ def test_client_pages_can_be_switched_off(variant: Any) -> None:
     assert other.test_client().get("/loyalty/api/rewards").status_code == 404
 
 
-def test_pages_follow_the_configured_url_prefix(variant: Any, shop: Shop) -> None:
+def test_pages_follow_the_configured_url_prefix(variant: Any, shop: Rows) -> None:
     other = variant(LOYALTY_URL_PREFIX="/club")
     client = other.test_client()
     log_in(client, shop.customer())
@@ -94,7 +79,7 @@ def test_pages_follow_the_configured_url_prefix(variant: Any, shop: Shop) -> Non
 
 
 def test_rewards_page_lists_visible_rewards_with_name_type_description_and_cost(
-    client: Any, shop: Shop, frozen_clock: Any
+    client: Any, shop: Rows, frozen_clock: Any
 ) -> None:
     now = frozen_clock()
     gift = shop.campaign(
@@ -113,7 +98,7 @@ def test_rewards_page_lists_visible_rewards_with_name_type_description_and_cost(
 
 
 def test_short_customer_sees_a_disabled_button_with_the_exact_tooltip(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=250)
     shop.earn(alice, 70)
@@ -126,7 +111,7 @@ def test_short_customer_sees_a_disabled_button_with_the_exact_tooltip(
 
 
 def test_disabled_button_is_described_by_its_reason_for_screen_readers(
-    client: Any, shop: Shop
+    client: Any, shop: Rows
 ) -> None:
     campaign = shop.campaign(cost_in_points=40)
     body = card(client.get("/loyalty/"), campaign)
@@ -138,7 +123,7 @@ def test_disabled_button_is_described_by_its_reason_for_screen_readers(
 
 
 def test_customer_with_enough_points_gets_a_redeem_button_to_the_confirmation(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=100)
     shop.earn(alice, 100)
@@ -156,7 +141,7 @@ def test_customer_with_enough_points_gets_a_redeem_button_to_the_confirmation(
     ],
 )
 def test_other_reasons_are_shown_in_plain_words_with_the_button_disabled(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any, fields: dict[str, Any], words: str
+    client: Any, shop: Rows, alice: int, frozen_clock: Any, fields: dict[str, Any], words: str
 ) -> None:
     campaign = shop.campaign(cost_in_points=10, **fields)
     shop.earn(alice, 500)
@@ -167,7 +152,7 @@ def test_other_reasons_are_shown_in_plain_words_with_the_button_disabled(
 
 
 def test_a_reward_not_started_still_says_how_many_points_are_missing(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     campaign = shop.campaign(cost_in_points=100, active_from=dt.datetime(2026, 4, 1, tzinfo=UTC))
     shop.earn(alice, 30)
@@ -176,7 +161,7 @@ def test_a_reward_not_started_still_says_how_many_points_are_missing(
     assert "This reward cannot be redeemed yet. You must have 70 more points to get reward" in body
 
 
-def test_a_cashback_without_an_amount_is_not_offered(client: Any, shop: Shop, alice: int) -> None:
+def test_a_cashback_without_an_amount_is_not_offered(client: Any, shop: Rows, alice: int) -> None:
     campaign = shop.cashback_without_amount(cost_in_points=10)
     shop.earn(alice, 500)
     body = card(client.get("/loyalty/"), campaign)
@@ -185,7 +170,7 @@ def test_a_cashback_without_an_amount_is_not_offered(client: Any, shop: Shop, al
 
 
 def test_reaching_the_per_customer_limit_disables_the_reward(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=10, per_customer_limit=1)
     shop.earn(alice, 500)
@@ -196,7 +181,7 @@ def test_reaching_the_per_customer_limit_disables_the_reward(
 
 
 def test_points_summary_shows_active_pending_and_next_expiry(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     now = frozen_clock()
     shop.earn(alice, 120, expires_at=now + dt.timedelta(days=10))
@@ -212,7 +197,7 @@ def test_points_summary_shows_active_pending_and_next_expiry(
 
 
 def test_confirmation_page_shows_cost_and_balance_afterwards(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(name="Free shipping", cost_in_points=100)
     shop.earn(alice, 130)
@@ -222,14 +207,14 @@ def test_confirmation_page_shows_cost_and_balance_afterwards(
     assert "Confirm: spend 100 points" in page
 
 
-def test_confirmation_of_a_hidden_or_unknown_reward_is_404(client: Any, shop: Shop) -> None:
+def test_confirmation_of_a_hidden_or_unknown_reward_is_404(client: Any, shop: Rows) -> None:
     hidden = shop.campaign(active=False)
     for campaign_id in (hidden, 999_999, 2**40):
         assert client.get(f"/loyalty/rewards/{campaign_id}/redeem").status_code == 404
 
 
 def test_redeeming_redirects_to_the_result_with_code_and_new_balance(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=100)
     shop.earn(alice, 130)
@@ -247,7 +232,7 @@ def test_redeeming_redirects_to_the_result_with_code_and_new_balance(
     assert shop.active_points(alice) == 30
 
 
-def test_resubmitting_the_same_form_redeems_once(client: Any, shop: Shop, alice: int) -> None:
+def test_resubmitting_the_same_form_redeems_once(client: Any, shop: Rows, alice: int) -> None:
     campaign = shop.campaign(cost_in_points=100)
     shop.earn(alice, 500)
     form = confirm_form(client, campaign)
@@ -260,7 +245,7 @@ def test_resubmitting_the_same_form_redeems_once(client: Any, shop: Shop, alice:
 
 
 def test_each_confirmation_page_gets_a_new_one_time_token(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign()
     shop.earn(alice, 100)
@@ -270,7 +255,7 @@ def test_each_confirmation_page_gets_a_new_one_time_token(
 
 
 def test_posting_without_the_csrf_token_is_refused_and_redeems_nothing(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=10)
     shop.earn(alice, 100)
@@ -285,7 +270,7 @@ def test_posting_without_the_csrf_token_is_refused_and_redeems_nothing(
 
 @pytest.mark.parametrize("body", ["true", "[1]", "[[1, 2, 3]]", "null", "the form as JSON"])
 def test_a_json_body_is_not_a_form_and_redeems_nothing(
-    client: Any, shop: Shop, alice: int, body: str
+    client: Any, shop: Rows, alice: int, body: str
 ) -> None:
     """Pages read what a browser posts; the JSON API is where JSON goes."""
     campaign = shop.campaign(cost_in_points=10)
@@ -302,7 +287,7 @@ def test_a_json_body_is_not_a_form_and_redeems_nothing(
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 65, "has spaces in it!!!!"])
 def test_posting_without_a_valid_one_time_token_is_refused(
-    client: Any, shop: Shop, alice: int, token: str
+    client: Any, shop: Rows, alice: int, token: str
 ) -> None:
     campaign = shop.campaign(cost_in_points=10)
     shop.earn(alice, 100)
@@ -314,7 +299,7 @@ def test_posting_without_a_valid_one_time_token_is_refused(
 
 
 def test_redeeming_short_of_points_shows_why_and_redeems_nothing(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     campaign = shop.campaign(cost_in_points=100)
     shop.earn(alice, 100)
@@ -326,14 +311,14 @@ def test_redeeming_short_of_points_shows_why_and_redeems_nothing(
     assert len(shop.redeemed_ids(alice)) == 1
 
 
-def test_posting_for_an_unknown_reward_is_404(client: Any, shop: Shop, alice: int) -> None:
+def test_posting_for_an_unknown_reward_is_404(client: Any, shop: Rows, alice: int) -> None:
     campaign = shop.campaign()
     shop.earn(alice, 100)
     form = confirm_form(client, campaign)
     assert client.post("/loyalty/rewards/999999/redeem", data=form).status_code == 404
 
 
-def test_redeeming_works_under_the_hosts_csrfprotect(variant: Any, shop: Shop) -> None:
+def test_redeeming_works_under_the_hosts_csrfprotect(variant: Any, shop: Rows) -> None:
     other = variant()
     CSRFProtect(other)
     client = other.test_client()
@@ -351,7 +336,7 @@ def test_redeeming_works_under_the_hosts_csrfprotect(variant: Any, shop: Shop) -
 
 
 def test_my_rewards_lists_own_rewards_newest_first_with_pages(
-    app: Flask, client: Any, shop: Shop, alice: int, frozen_clock: Any
+    app: Flask, client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     app.config["LOYALTY_CLIENT_PAGE_SIZE"] = 2
     bob = shop.customer()
@@ -375,12 +360,12 @@ def test_my_rewards_treats_a_nonsense_page_number_as_the_first(client: Any, page
 
 
 def test_my_rewards_shows_code_date_status_and_usage(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     shop.earn(alice, 1000)
     rid = shop.redeem(alice, shop.campaign(cost_in_points=10, days_valid=5))
-    shop.run(lambda: host.loyalty.mark_used(rid))
-    code = shop.run(lambda: host.db.session.get(host.models.RedeemedReward, rid).coupon_code)
+    shop.run(lambda session, models: host.loyalty.mark_used(rid))
+    code = shop.get("RedeemedReward", rid).coupon_code
     row = text(client.get("/loyalty/my-rewards"))
     assert code in row
     assert "2026-03-01 12:00 UTC" in row
@@ -388,7 +373,7 @@ def test_my_rewards_shows_code_date_status_and_usage(
 
 
 def test_my_rewards_shows_an_expired_coupon_before_the_expiry_job_runs(
-    client: Any, shop: Shop, alice: int, frozen_clock: Any
+    client: Any, shop: Rows, alice: int, frozen_clock: Any
 ) -> None:
     shop.earn(alice, 1000)
     shop.redeem(alice, shop.campaign(cost_in_points=10, days_valid=5))
@@ -398,12 +383,12 @@ def test_my_rewards_shows_an_expired_coupon_before_the_expiry_job_runs(
 
 
 def test_my_rewards_shows_gift_delivery_and_cashback_status(
-    client: Any, shop: Shop, alice: int
+    client: Any, shop: Rows, alice: int
 ) -> None:
     shop.earn(alice, 1000)
     gift = shop.redeem(alice, shop.campaign(name="Mug", reward_type=RewardType.GIFT))
-    shop.run(lambda: host.loyalty.mark_used(gift))
-    shop.run(lambda: host.loyalty.set_delivery_status(gift, DeliveryStatus.SHIPPED))
+    shop.run(lambda session, models: host.loyalty.mark_used(gift))
+    shop.run(lambda session, models: host.loyalty.set_delivery_status(gift, DeliveryStatus.SHIPPED))
     cash = shop.redeem(alice, shop.campaign(name="Cash", **CASHBACK))
     shop.set_cashback_status(cash, "3: 402: Waiting for the bank")
     page = text(client.get("/loyalty/my-rewards"))
@@ -411,7 +396,7 @@ def test_my_rewards_shows_gift_delivery_and_cashback_status(
     assert "<td>3: 402: Waiting for the bank</td>" in page
 
 
-def test_someone_elses_reward_is_not_found(client: Any, shop: Shop) -> None:
+def test_someone_elses_reward_is_not_found(client: Any, shop: Rows) -> None:
     bob = shop.customer()
     shop.earn(bob, 100)
     theirs = shop.redeem(bob, shop.campaign())
@@ -429,7 +414,7 @@ def test_someone_elses_reward_is_not_found(client: Any, shop: Shop) -> None:
     ],
 )
 def test_reward_page_says_what_happens_next(
-    client: Any, shop: Shop, alice: int, reward_type: RewardType, next_step: str
+    client: Any, shop: Rows, alice: int, reward_type: RewardType, next_step: str
 ) -> None:
     shop.earn(alice, 100)
     extra = CASHBACK if reward_type is RewardType.CASHBACK else {"reward_type": reward_type}
@@ -452,10 +437,10 @@ def test_host_overrides_a_page_template_at_the_same_path(app: Flask, client: Any
 def test_pages_extend_the_configured_base_template(app: Flask, client: Any) -> None:
     app.config["LOYALTY_BASE_TEMPLATE"] = "shop/layout.html"
     app.jinja_loader = jinja2.DictLoader(  # type: ignore[method-assign]
-        {"shop/layout.html": "<header>Shop</header>{% block content %}{% endblock %}"}
+        {"shop/layout.html": "<header>Rows</header>{% block content %}{% endblock %}"}
     )
     page = client.get("/loyalty/my-rewards").get_data(as_text=True)
-    assert page.startswith("<header>Shop</header>")
+    assert page.startswith("<header>Rows</header>")
     assert "<h1>My rewards</h1>" in page
     assert "/loyalty/static/loyalty_rewards/cockpit.css" in page
 
@@ -466,7 +451,7 @@ def test_stylesheet_is_served(client: Any) -> None:
     response.close()
 
 
-def test_reward_names_and_descriptions_are_escaped(client: Any, shop: Shop) -> None:
+def test_reward_names_and_descriptions_are_escaped(client: Any, shop: Rows) -> None:
     campaign = shop.campaign(name="<script>alert(1)</script>", description='"><img src=x>')
     page = client.get("/loyalty/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "<img src=x>" not in page

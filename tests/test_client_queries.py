@@ -12,15 +12,11 @@ from flask import Flask
 
 from flask_loyalty_rewards import CodeSource
 from tests import host
-from tests.client_support import Shop, log_in
+from tests.support.clients import log_in
+from tests.support.factories import Rows
 
 #: customer loader, campaigns, balance, per-customer limits, pool codes, points summary (3)
 MOST_QUERIES = 9
-
-
-@pytest.fixture
-def shop(app: Flask) -> Shop:
-    return Shop(app)
 
 
 @contextmanager
@@ -48,7 +44,7 @@ def queries_for(app: Flask, client: Any, url: str) -> list[str]:
 
 @pytest.mark.parametrize("url", ["/loyalty/", "/loyalty/api/rewards"])
 def test_rewards_with_200_campaigns_take_a_bounded_number_of_queries(
-    app: Flask, shop: Shop, url: str
+    app: Flask, shop: Rows, url: str
 ) -> None:
     customer = shop.customer()
     shop.earn(customer, 150)

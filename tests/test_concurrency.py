@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +27,9 @@ from flask_loyalty_rewards.services import context as context_module
 from flask_loyalty_rewards.services import ledger
 from flask_loyalty_rewards.services.redemption import issue
 from tests import host
-from tests.conftest import SERVER_URLS, dispose
 from tests.host import db, loyalty, models
+from tests.support.apps import dispose
+from tests.support.databases import scratch_database
 
 pytestmark = pytest.mark.concurrency
 
@@ -173,23 +175,16 @@ def naive_draw_fifo(ctx: Any, customer_id: Any, points: int, now: Any) -> list[A
 
 
 @pytest.fixture
-def postgres_app() -> Iterator[Flask]:
+def postgres_app(tmp_path: Path) -> Iterator[Flask]:
     """An app on a fresh PostgreSQL database, whatever LOYALTY_TEST_BACKENDS says."""
-    server = sa.make_url(SERVER_URLS["postgresql"])
-    name = f"flr_naive_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    app = host.create_app(server.set(database=name).render_as_string(hide_password=False))
-    with app.app_context():
-        db.create_all()
-    try:
-        yield app
-    finally:
-        dispose(app)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database("postgresql", tmp_path, "flr_naive") as url:
+        app = host.create_app(url)
+        with app.app_context():
+            db.create_all()
+        try:
+            yield app
+        finally:
+            dispose(app)
 
 
 def test_the_race_catches_a_naive_read_then_write_path(postgres_app, monkeypatch):
@@ -236,7 +231,7 @@ def test_points_earned_while_a_redemption_waits_are_spent_first_if_they_expire_s
     """
     with app.app_context():
         from flask_loyalty_rewards import clock
-        from tests.conftest import campaign_fields
+        from tests.support.factories import campaign_fields
 
         now = clock.now()
         customer = host.Customer(email=f"queued-{uuid.uuid4().hex}@example.com")
@@ -303,7 +298,7 @@ def test_points_earned_while_a_redemption_waits_are_spent_first_if_they_expire_s
 def test_simultaneous_free_grants_never_pass_the_per_customer_limit(app):
     """An admin's free grant takes no points, so the account lock must still order the grants."""
     with app.app_context():
-        from tests.conftest import campaign_fields
+        from tests.support.factories import campaign_fields
 
         customer = host.Customer(email=f"granted-{uuid.uuid4().hex}@example.com")
         campaign = models.RewardCampaign(**campaign_fields(per_customer_limit=1))
@@ -349,7 +344,7 @@ def new_campaign_and_customers(app: Flask, customers: int, **fields: Any) -> tup
     both redeem can deadlock (the database undoes one, and :func:`redeem` runs it again).
     """
     with app.app_context():
-        from tests.conftest import campaign_fields
+        from tests.support.factories import campaign_fields
 
         campaign = models.RewardCampaign(**campaign_fields(**fields))
         people = [

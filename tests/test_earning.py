@@ -14,8 +14,8 @@ from flask_loyalty_rewards import IdempotencyConflict, InvalidInput
 from flask_loyalty_rewards.services.arguments import amount_argument
 from flask_loyalty_rewards.services.earning import EarningRules
 from tests import host
-from tests.conftest import FakeClock
 from tests.host import db, loyalty, models
+from tests.support.clock import FakeClock
 
 UTC = dt.timezone.utc
 

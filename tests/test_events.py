@@ -15,9 +15,7 @@ from flask_loyalty_rewards.cashback import actions
 from flask_loyalty_rewards.models.events import EventType
 from flask_loyalty_rewards.services import events
 from tests.host import db, loyalty, models
-from tests.test_cashback import add_campaign as add_cashback_campaign
-from tests.test_cashback import add_customer as add_cashback_customer
-from tests.test_cashback import payout_of
+from tests.support.cashback import cashback_campaign, cashback_customer, payout_of
 from tests.test_transactions import InjectedFault, statements
 
 
@@ -198,7 +196,7 @@ def test_a_coupon_running_out_writes_reward_expired(
 
 
 def test_a_cashback_status_change_writes_cashback_status_changed(ctx: Any) -> None:
-    reward = loyalty.redeem(add_cashback_customer(), add_cashback_campaign())
+    reward = loyalty.redeem(cashback_customer(), cashback_campaign())
     state = loyalty._ctx()
     actions.settle_manually(state, payout_of(reward.id), paid=True, actor="ann")
     bodies = [b for b in written() if b["type"] == "cashback_status_changed"]

@@ -27,8 +27,9 @@ from flask_loyalty_rewards import (
     clock,
 )
 from flask_loyalty_rewards.models import NEVER
-from tests.conftest import FakeClock, empty_all_tables
 from tests.host import Customer, db, loyalty, models
+from tests.support.apps import empty_all_tables
+from tests.support.clock import FakeClock
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from tests import host
-from tests.client_support import Shop
+from tests.support.factories import Rows
 
 
 def rows(page: str) -> list[tuple[str, str]]:
@@ -19,7 +19,7 @@ def rows(page: str) -> list[tuple[str, str]]:
 
 
 def test_the_history_lists_each_change_and_the_lots_a_redemption_used(
-    app: Flask, shop: Shop, alice: int, client: Any, frozen_clock: Any
+    app: Flask, shop: Rows, alice: int, client: Any, frozen_clock: Any
 ) -> None:
     soon = frozen_clock() + dt.timedelta(days=3)
     later = soon + dt.timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""A stand-in for PayTM's Payouts API, speaking real HTTP on 127.0.0.1, for the tests.
+"""A stand-in for PayTM's Payouts API, speaking real HTTP on 127.0.0.1, and its fixtures.
 
 It checks every request's ``x-mid`` and ``x-checksum`` (with PayTM's own checksum library),
 keeps orders by ``orderId`` like PayTM (a repeated order id never pays twice; a failed one may
@@ -12,11 +12,16 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+from flask import Flask
 from paytmchecksum import PaytmChecksum
+
+from tests.support.clock import FakeClock
 
 MERCHANT_ID = "LOYALT37123456789012"
 MERCHANT_KEY = "k3y&0123456789ab"
@@ -30,6 +35,8 @@ ANSWERS: dict[str, tuple[str, str, str]] = {
 }
 NOT_FOUND = ("FAILURE", "DE_404", "Order not found")
 DUPLICATE = ("FAILURE", "DE_DUP", "Duplicate order id")
+#: For the tests about timeouts; every other call may take its time on a busy CI machine.
+SHORT_TIMEOUT = 0.3
 
 
 @dataclass
@@ -209,3 +216,33 @@ def stop(server: _Server, thread: threading.Thread) -> None:
     server.shutdown()
     server.server_close()
     thread.join(10)
+
+
+def paytm_config(base_url: str, **extra: Any) -> dict[str, Any]:
+    """The LOYALTY_PAYTM_* settings that point the PayTM provider at the fake at ``base_url``."""
+    return {
+        "LOYALTY_PAYTM_MERCHANT_ID": MERCHANT_ID,
+        "LOYALTY_PAYTM_MERCHANT_KEY": MERCHANT_KEY,
+        "LOYALTY_PAYTM_SUBWALLET_GUID": SUBWALLET,
+        "LOYALTY_PAYTM_BASE_URL": base_url,
+        "LOYALTY_PAYTM_TIMEOUT": 10,
+        "LOYALTY_PAYTM_NOT_FOUND_CODES": ("DE_404",),
+        "LOYALTY_PAYTM_DUPLICATE_CODES": ("DE_DUP",),
+        **extra,
+    }
+
+
+@pytest.fixture
+def fake_paytm() -> Iterator[FakePaytm]:
+    """The fake PayTM, serving on a free port for one test."""
+    fake = FakePaytm(delay=SHORT_TIMEOUT * 3)
+    server, thread = start(fake)
+    yield fake
+    stop(server, thread)
+
+
+@pytest.fixture
+def paytm(app: Flask, fake_paytm: FakePaytm, frozen_clock: FakeClock) -> FakePaytm:
+    """The host app pays cashback through the fake PayTM (the clock frozen)."""
+    app.config.update(paytm_config(fake_paytm.url), LOYALTY_CASHBACK_PROVIDER="paytm")
+    return fake_paytm
