@@ -44,6 +44,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "clock",
             "config",
             "errors",
+            # The translation helpers (gettext, Flask-Babel) the errors and enums' labels use.
+            "i18n",
             "profile",
             "signals",
             "sqlite",
