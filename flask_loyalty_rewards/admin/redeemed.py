@@ -28,7 +28,7 @@ from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..services import redemption
 from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
-from .forms import CancelForm, RowForm, text_cell, when
+from .forms import RowForm, text_cell, when
 from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_cell
 from .rows import ReadOnlyMixin, RowButtonsMixin
 
@@ -239,26 +239,16 @@ class RedeemedRewardView(
         form = DeliveryForm()
         return self.posted_change(
             form,
-            lambda row: redemption.set_delivery_status(
-                self.loyalty_state.current_context(),
-                row,
-                DeliveryStatus(form.status.data),
-                actor=self.actor(),
+            lambda ctx, row: redemption.set_delivery_status(
+                ctx, row, DeliveryStatus(form.status.data), actor=self.actor()
             ),
             lambda _: f"Delivery status set to {DeliveryStatus(form.status.data).label}.",
         )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
-        form = CancelForm()
-        return self.posted_change(
-            form,
-            lambda row: redemption.cancel_redemption(
-                self.loyalty_state.current_context(),
-                row,
-                reason=form.reason.data.strip(),
-                actor=self.actor(),
-            ),
+        return self.posted_cancel(
+            redemption.cancel_redemption,
             "Redemption cancelled; the points went back to the customer.",
         )
 
@@ -274,20 +264,16 @@ class RedeemedRewardView(
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _usage_change(self, used: bool) -> Callable[[Any], Any]:
-        if used:
-            return lambda row: redemption.mark_used(
-                self.loyalty_state.current_context(), row, actor=self.actor()
-            )
-        return lambda row: redemption.unmark_used(
-            self.loyalty_state.current_context(), row, actor=self.actor()
-        )
+    def _usage_change(self, used: bool) -> Callable[[Any, Any], Any]:
+        change = redemption.mark_used if used else redemption.unmark_used
+        return lambda ctx, row: change(ctx, row, actor=self.actor())
 
     def posted_row(self, raw_id: Any) -> Any:
         row_id = parse_id(raw_id)
         return None if row_id is None else self.db_session.get(self.model, row_id)
 
-    def _bulk(self, ids: list[str], change: Callable[[Any], Any], verb: str) -> None:
+    def _bulk(self, ids: list[str], change: Callable[[Any, Any], Any], verb: str) -> None:
+        ctx = self.loyalty_state.current_context()
         changed = 0
         refused: list[str] = []
         for raw_id in ids:
@@ -296,7 +282,7 @@ class RedeemedRewardView(
                 refused.append(f"#{raw_id}: does not exist")
                 continue
             try:
-                change(row)
+                change(ctx, row)
             except LoyaltyError as exc:
                 refused.append(f"#{row.id} {row.display_name}: {exc.message}")
                 continue

@@ -1,7 +1,8 @@
 """What the loyalty admin views share about rows: logs nobody edits, and buttons that change one.
 
 A row's button posts a CSRF-checked form naming the row; the service decides, and its refusal
-is shown as it is. Every such view answers through :meth:`RowButtonsMixin.posted_change`.
+is shown as it is. Every such view answers through :meth:`RowButtonsMixin.posted_change` (a
+Cancel button with its reason through :meth:`RowButtonsMixin.posted_cancel`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import flash, redirect, request
 from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..redirects import local_url
-from .forms import RowForm, form_error
+from .forms import CancelForm, RowForm, form_error
 
 
 class ReadOnlyMixin:
@@ -33,10 +34,11 @@ class RowButtonsMixin:
     row_noun = "row"
 
     def posted_change(
-        self, form: RowForm, change: Callable[[Any], Any], done: str | Callable[[Any], str]
+        self, form: RowForm, change: Callable[[Any, Any], Any], done: str | Callable[[Any], str]
     ) -> Any:
-        """Run ``change`` on the row the valid ``form`` names; flash ``done`` (or ``done`` of
-        what ``change`` returned) or the refusal; back to the page the button was on."""
+        """Run ``change(context, row)`` on the row the valid ``form`` names; flash ``done`` (or
+        ``done`` of what ``change`` returned) or the refusal; back to the page the button was on.
+        """
         if not form.validate():
             flash(form_error(form), "error")
             return self.back()
@@ -44,13 +46,25 @@ class RowButtonsMixin:
         if row is None:
             flash(f"That {self.row_noun} does not exist.", "error")
             return self.back()
+        view: Any = self
         try:
-            result = change(row)
+            result = change(view.loyalty_state.current_context(), row)
         except LoyaltyError as exc:
             flash(f"Refused: {exc.message}", "error")
             return self.back()
         flash(done(result) if callable(done) else done, "success")
         return self.back()
+
+    def posted_cancel(self, cancel: Callable[..., Any], done: str) -> Any:
+        """A Cancel button: ``cancel(context, row, reason=..., actor=...)`` with the reason typed
+        in its form."""
+        form = CancelForm()
+        view: Any = self
+        return self.posted_change(
+            form,
+            lambda ctx, row: cancel(ctx, row, reason=form.reason.data.strip(), actor=view.actor()),
+            done,
+        )
 
     def posted_row(self, raw_id: Any) -> Any:
         """The row a button names: its id here (the service loads and locks it); None: no row

@@ -71,9 +71,7 @@ class WebhookEndpointView(RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # typ
 
         return self.posted_change(
             RowForm(),
-            lambda endpoint_id: webhooks.send_test_event(
-                self.loyalty_state.current_context(), endpoint_id
-            ),
+            webhooks.send_test_event,
             sent,
         )
 
@@ -149,8 +147,6 @@ class WebhookDeliveryView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mod
     def again_view(self) -> Any:
         return self.posted_change(
             RowForm(),
-            lambda delivery_id: webhooks.send_again(
-                self.loyalty_state.current_context(), delivery_id
-            ),
+            webhooks.send_again,
             "Queued: the deliverer sends it again on its next run.",
         )

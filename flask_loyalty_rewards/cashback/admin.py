@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length
 
 from .. import clock, rules
 from ..admin.access import LoyaltyAdminMixin, expose
-from ..admin.forms import CancelForm, RowForm, text_cell, when
+from ..admin.forms import RowForm, text_cell, when
 from ..admin.grid import ChoiceFilter
 from ..admin.rows import ReadOnlyMixin, RowButtonsMixin
 from ..errors import InvalidStatusChange
@@ -143,24 +143,14 @@ class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mode
     def retry_view(self) -> Any:
         return self.posted_change(
             RowForm(),
-            lambda pid: actions.retry(
-                self.loyalty_state.current_context(), pid, actor=self.actor()
-            ),
+            lambda ctx, pid: actions.retry(ctx, pid, actor=self.actor()),
             "The payout is sent again, as a new attempt with its own order id.",
         )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
-        form = CancelForm()
-        return self.posted_change(
-            form,
-            lambda pid: actions.cancel(
-                self.loyalty_state.current_context(),
-                pid,
-                reason=form.reason.data.strip(),
-                actor=self.actor(),
-            ),
-            "Payout cancelled; the points went back to the customer.",
+        return self.posted_cancel(
+            actions.cancel, "Payout cancelled; the points went back to the customer."
         )
 
     @expose("/settle/", methods=("POST",))
@@ -169,8 +159,8 @@ class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mode
         paid = form.outcome.data == "paid"
         return self.posted_change(
             form,
-            lambda pid: actions.settle_manually(
-                self.loyalty_state.current_context(),
+            lambda ctx, pid: actions.settle_manually(
+                ctx,
                 pid,
                 paid=paid,
                 note=(form.note.data or "").strip() or None,
