@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request
+from flask import flash, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from markupsafe import Markup
@@ -25,12 +25,12 @@ from ..bounds import parse_id
 from ..cashback import payouts
 from ..errors import InvalidStatusChange, LoyaltyError
 from ..models import CouponStatus, DeliveryStatus, RewardType
-from ..redirects import local_url
 from ..services import redemption
 from ..services.search import reward_matches
 from .access import LoyaltyAdminMixin, action, expose
-from .forms import CancelForm, RowForm, form_error, when
+from .forms import RowForm, text_cell, when
 from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_cell
+from .rows import ReadOnlyMixin, RowButtonsMixin
 
 #: The grid's columns, in the spec's order, with the spec's names.
 COLUMNS: dict[str, str] = {
@@ -60,10 +60,6 @@ def cashback_text(row: Any) -> str:
     return row.cashback_status or ""
 
 
-def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
-    return lambda view, context, model, name: fn(model)
-
-
 def _box(checked: bool, label: str) -> Markup:
     return Markup(
         f'<input type="checkbox" disabled{" checked" if checked else ""} title="{label}"'
@@ -80,16 +76,16 @@ def _used_box(view: Any, context: Any, model: Any, name: str) -> Markup:
 
 
 FORMATTERS: dict[str, Callable[..., Any]] = {
-    "redeemed_at": _text(lambda r: when(r.redeemed_at)),
-    "used_at": _text(lambda r: when(r.used_at)),
-    "reward_name": _text(lambda r: r.display_name),
-    "reward_type": _text(lambda r: r.reward_type.label),
-    "delivery_status": _text(lambda r: r.delivery_status.label if r.delivery_status else ""),
-    "cashback_status": _text(cashback_text),
+    "redeemed_at": text_cell(lambda r: when(r.redeemed_at)),
+    "used_at": text_cell(lambda r: when(r.used_at)),
+    "reward_name": text_cell(lambda r: r.display_name),
+    "reward_type": text_cell(lambda r: r.reward_type.label),
+    "delivery_status": text_cell(lambda r: r.delivery_status.label if r.delivery_status else ""),
+    "cashback_status": text_cell(cashback_text),
 }
 EXPORT_FORMATTERS: dict[str, Callable[..., Any]] = {
     **FORMATTERS,
-    "used": _text(lambda r: "Used" if r.used else "Delivered"),
+    "used": text_cell(lambda r: "Used" if r.used else "Delivered"),
 }
 
 
@@ -100,11 +96,14 @@ class DeliveryForm(RowForm):
     )
 
 
-class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: ignore[misc]
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_view_details = True
+class RedeemedRewardView(
+    ReadOnlyMixin,
+    RowButtonsMixin,
+    LoyaltyAdminMixin,
+    FastListMixin,
+    ModelView,  # type: ignore[misc]
+):
+    row_noun = "redeemed reward"
     can_export = True
     export_types = ["csv"]
     can_set_page_size = True
@@ -162,11 +161,11 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         ]
         self.column_formatters_detail = {
             **FORMATTERS,
-            "used": _text(lambda r: "Used" if r.used else "Delivered"),
-            "coupon_status": _text(lambda r: r.status_at(clock.now()).label),
-            "active_from": _text(lambda r: when(r.active_from)),
-            "active_to": _text(lambda r: when(r.active_to) or "never expires"),
-            "canceled_at": _text(lambda r: when(r.canceled_at)),
+            "used": text_cell(lambda r: "Used" if r.used else "Delivered"),
+            "coupon_status": text_cell(lambda r: r.status_at(clock.now()).label),
+            "active_from": text_cell(lambda r: when(r.active_from)),
+            "active_to": text_cell(lambda r: when(r.active_to) or "never expires"),
+            "canceled_at": text_cell(lambda r: when(r.canceled_at)),
         }
         super().__init__(model, db, **kwargs)
 
@@ -228,45 +227,30 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     @expose("/usage/", methods=("POST",))
     def usage_view(self) -> Any:
-        form = RowForm()
         used = request.form.get("used") == "1"
-        if form.validate():
-            self._change(form.id.data, self._usage_change(used))
-        else:
-            flash(form_error(form), "error")
-        return self._back()
+        return self.posted_change(
+            RowForm(),
+            self._usage_change(used),
+            "Marked as used." if used else "Marked as not used.",
+        )
 
     @expose("/delivery/", methods=("POST",))
     def delivery_view(self) -> Any:
         form = DeliveryForm()
-        if form.validate():
-            status = DeliveryStatus(form.status.data)
-            self._change(
-                form.id.data,
-                lambda row: redemption.set_delivery_status(
-                    self.loyalty_state.current_context(), row, status, actor=self.actor()
-                ),
-                f"Delivery status set to {status.label}.",
-            )
-        else:
-            flash(form_error(form), "error")
-        return self._back()
+        return self.posted_change(
+            form,
+            lambda ctx, row: redemption.set_delivery_status(
+                ctx, row, DeliveryStatus(form.status.data), actor=self.actor()
+            ),
+            lambda _: f"Delivery status set to {DeliveryStatus(form.status.data).label}.",
+        )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
-        form = CancelForm()
-        if form.validate():
-            reason = form.reason.data.strip()
-            self._change(
-                form.id.data,
-                lambda row: redemption.cancel_redemption(
-                    self.loyalty_state.current_context(), row, reason=reason, actor=self.actor()
-                ),
-                "Redemption cancelled; the points went back to the customer.",
-            )
-        else:
-            flash(form_error(form), "error")
-        return self._back()
+        return self.posted_cancel(
+            redemption.cancel_redemption,
+            "Redemption cancelled; the points went back to the customer.",
+        )
 
     # -- bulk actions -------------------------------------------------------------------------
 
@@ -280,41 +264,25 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _usage_change(self, used: bool) -> Callable[[Any], Any]:
-        if used:
-            return lambda row: redemption.mark_used(
-                self.loyalty_state.current_context(), row, actor=self.actor()
-            )
-        return lambda row: redemption.unmark_used(
-            self.loyalty_state.current_context(), row, actor=self.actor()
-        )
+    def _usage_change(self, used: bool) -> Callable[[Any, Any], Any]:
+        change = redemption.mark_used if used else redemption.unmark_used
+        return lambda ctx, row: change(ctx, row, actor=self.actor())
 
-    def _row(self, raw_id: Any) -> Any:
+    def posted_row(self, raw_id: Any) -> Any:
         row_id = parse_id(raw_id)
         return None if row_id is None else self.db_session.get(self.model, row_id)
 
-    def _change(self, raw_id: Any, change: Callable[[Any], Any], done: str | None = None) -> None:
-        row = self._row(raw_id)
-        if row is None:
-            flash("That redeemed reward does not exist.", "error")
-            return
-        try:
-            change(row)
-        except LoyaltyError as exc:
-            flash(f"Refused: {exc.message}", "error")
-            return
-        flash(done or ("Marked as used." if row.used else "Marked as not used."), "success")
-
-    def _bulk(self, ids: list[str], change: Callable[[Any], Any], verb: str) -> None:
+    def _bulk(self, ids: list[str], change: Callable[[Any, Any], Any], verb: str) -> None:
+        ctx = self.loyalty_state.current_context()
         changed = 0
         refused: list[str] = []
         for raw_id in ids:
-            row = self._row(raw_id)
+            row = self.posted_row(raw_id)
             if row is None:
                 refused.append(f"#{raw_id}: does not exist")
                 continue
             try:
-                change(row)
+                change(ctx, row)
             except LoyaltyError as exc:
                 refused.append(f"#{row.id} {row.display_name}: {exc.message}")
                 continue
@@ -327,6 +295,3 @@ class RedeemedRewardView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
                 f" (and {len(refused) - MAX_REPORTED} more)" if len(refused) > MAX_REPORTED else ""
             )
             flash(f"{len(refused)} reward(s) refused and left unchanged: {shown}{more}", "error")
-
-    def _back(self) -> Any:
-        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))

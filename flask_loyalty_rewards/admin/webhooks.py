@@ -6,55 +6,25 @@ code), and both buttons call :mod:`flask_loyalty_rewards.services.webhooks`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request
+from flask import flash
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 
-from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..models.events import EventType, new_secret
-from ..redirects import local_url
 from ..services import webhooks
 from .access import LoyaltyAdminMixin, expose
-from .forms import RowForm, form_error, when
+from .forms import RowForm, text_cell, when
 from .grid import ChoiceFilter
+from .rows import ReadOnlyMixin, RowButtonsMixin
 
 ACTION_COLUMN = "action"
 
 
-def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
-    return lambda view, context, model, name: fn(model)
-
-
-class _ButtonsMixin(LoyaltyAdminMixin):
-    """A row button posts a CSRF-checked RowForm; the service decides, its refusal is shown."""
-
-    def _run(self, change: Callable[[Any, int], Any], done: str) -> Any:
-        form = RowForm()
-        if not form.validate():
-            flash(form_error(form), "error")
-            return self._back()
-        row_id = parse_id(form.id.data)
-        if row_id is None:
-            flash("That row does not exist.", "error")
-            return self._back()
-        try:
-            message = change(self.loyalty_state.current_context(), row_id)
-        except LoyaltyError as exc:
-            flash(f"Refused: {exc.message}", "error")
-            return self._back()
-        flash(message or done, "success")
-        return self._back()
-
-    def _back(self) -> Any:
-        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))  # type: ignore[attr-defined]
-
-
-class WebhookEndpointView(_ButtonsMixin, ModelView):  # type: ignore[misc]
+class WebhookEndpointView(RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     can_view_details = True
     list_template = "loyalty_rewards/admin/webhook_endpoint_list.html"
     column_list = ["url", "event_types", "active", "description", "created_at", ACTION_COLUMN]
@@ -72,10 +42,10 @@ class WebhookEndpointView(_ButtonsMixin, ModelView):  # type: ignore[misc]
     }
     form_columns = ["url", "event_types", "active", "description", "secret"]
     column_formatters = {
-        "created_at": _text(lambda r: when(r.created_at)),
+        "created_at": text_cell(lambda r: when(r.created_at)),
         ACTION_COLUMN: macro("loyalty_endpoint_actions"),
     }
-    column_formatters_detail = {"created_at": _text(lambda r: when(r.created_at))}
+    column_formatters_detail = {"created_at": text_cell(lambda r: when(r.created_at))}
 
     def create_model(self, form: Any) -> Any:
         if not (form.secret.data or "").strip():
@@ -95,19 +65,18 @@ class WebhookEndpointView(_ButtonsMixin, ModelView):  # type: ignore[misc]
 
     @expose("/test/", methods=("POST",))
     def test_view(self) -> Any:
-        def send(ctx: Any, endpoint_id: int) -> str:
-            delivery = webhooks.send_test_event(ctx, endpoint_id)
+        def sent(delivery: Any) -> str:
             answer = delivery.last_status_code or delivery.last_error or "no answer"
             return f"Test event sent: {delivery.status} ({answer})."
 
-        return self._run(send, "Test event sent.")
+        return self.posted_change(
+            RowForm(),
+            webhooks.send_test_event,
+            sent,
+        )
 
 
-class WebhookDeliveryView(_ButtonsMixin, ModelView):  # type: ignore[misc]
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_view_details = True
+class WebhookDeliveryView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
     list_template = "loyalty_rewards/admin/webhook_delivery_list.html"
     details_template = "loyalty_rewards/admin/webhook_delivery_details.html"
     column_list = [
@@ -140,15 +109,15 @@ class WebhookDeliveryView(_ButtonsMixin, ModelView):  # type: ignore[misc]
     column_sortable_list = ["created_at", "attempts", "next_attempt_at"]
     column_default_sort = ("id", True)
     column_formatters = {
-        "created_at": _text(lambda r: when(r.created_at)),
-        "next_attempt_at": _text(
+        "created_at": text_cell(lambda r: when(r.created_at)),
+        "next_attempt_at": text_cell(
             lambda r: "" if r.status != "pending" else when(r.next_attempt_at)
         ),
-        "delivered_at": _text(lambda r: when(r.delivered_at)),
-        "event_type": _text(lambda r: r.event.type),
-        "endpoint_url": _text(lambda r: r.endpoint.url),
-        "event_uuid": _text(lambda r: r.event.event_id),
-        "payload": _text(lambda r: r.event.payload),
+        "delivered_at": text_cell(lambda r: when(r.delivered_at)),
+        "event_type": text_cell(lambda r: r.event.type),
+        "endpoint_url": text_cell(lambda r: r.endpoint.url),
+        "event_uuid": text_cell(lambda r: r.event.event_id),
+        "payload": text_cell(lambda r: r.event.payload),
         ACTION_COLUMN: macro("loyalty_delivery_actions"),
     }
     column_formatters_detail = {k: v for k, v in column_formatters.items() if k != ACTION_COLUMN}
@@ -176,7 +145,8 @@ class WebhookDeliveryView(_ButtonsMixin, ModelView):  # type: ignore[misc]
 
     @expose("/again/", methods=("POST",))
     def again_view(self) -> Any:
-        return self._run(
-            lambda ctx, delivery_id: webhooks.send_again(ctx, delivery_id) and None,
+        return self.posted_change(
+            RowForm(),
+            webhooks.send_again,
             "Queued: the deliverer sends it again on its next run.",
         )

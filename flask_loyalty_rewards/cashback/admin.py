@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request, url_for
+from flask import url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 from markupsafe import Markup
@@ -22,11 +22,10 @@ from wtforms.validators import InputRequired, Length
 
 from .. import clock, rules
 from ..admin.access import LoyaltyAdminMixin, expose
-from ..admin.forms import CancelForm, RowForm, form_error, when
+from ..admin.forms import RowForm, text_cell, when
 from ..admin.grid import ChoiceFilter
-from ..bounds import parse_id
-from ..errors import InvalidStatusChange, LoyaltyError
-from ..redirects import local_url
+from ..admin.rows import ReadOnlyMixin, RowButtonsMixin
+from ..errors import InvalidStatusChange
 from . import actions
 from .models import PayoutState
 
@@ -75,26 +74,19 @@ class SettleForm(RowForm):
     note = TextAreaField("Note", validators=[Length(max=200)])
 
 
-def _text(fn: Callable[[Any], Any]) -> Callable[..., Any]:
-    return lambda view, context, model, name: fn(model)
-
-
 FORMATTERS: dict[str, Callable[..., Any]] = {
-    "created_at": _text(lambda r: when(r.created_at)),
-    "updated_at": _text(lambda r: when(r.updated_at)),
-    "last_attempt_at": _text(lambda r: when(r.last_attempt_at)),
-    "completed_at": _text(lambda r: when(r.completed_at)),
-    "next_check_at": _text(lambda r: when(r.next_check_at)),
-    "state": _text(lambda r: r.state.value),
+    "created_at": text_cell(lambda r: when(r.created_at)),
+    "updated_at": text_cell(lambda r: when(r.updated_at)),
+    "last_attempt_at": text_cell(lambda r: when(r.last_attempt_at)),
+    "completed_at": text_cell(lambda r: when(r.completed_at)),
+    "next_check_at": text_cell(lambda r: when(r.next_check_at)),
+    "state": text_cell(lambda r: r.state.value),
     "redeemed_reward_id": _redeemed_link,
 }
 
 
-class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_view_details = True
+class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
+    row_noun = "payout"
     list_template = "loyalty_rewards/admin/cashback_list.html"
     details_template = "loyalty_rewards/admin/cashback_details.html"
     column_list = [*COLUMNS, ACTION_COLUMN]
@@ -149,59 +141,30 @@ class CashbackPayoutView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
 
     @expose("/retry/", methods=("POST",))
     def retry_view(self) -> Any:
-        form = RowForm()
-        if form.validate():
-            self._change(
-                form.id.data,
-                lambda ctx, pid: actions.retry(ctx, pid, actor=self.actor()),
-                "The payout is sent again, as a new attempt with its own order id.",
-            )
-        else:
-            flash(form_error(form), "error")
-        return self._back()
+        return self.posted_change(
+            RowForm(),
+            lambda ctx, pid: actions.retry(ctx, pid, actor=self.actor()),
+            "The payout is sent again, as a new attempt with its own order id.",
+        )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
-        form = CancelForm()
-        if form.validate():
-            reason = form.reason.data.strip()
-            self._change(
-                form.id.data,
-                lambda ctx, pid: actions.cancel(ctx, pid, reason=reason, actor=self.actor()),
-                "Payout cancelled; the points went back to the customer.",
-            )
-        else:
-            flash(form_error(form), "error")
-        return self._back()
+        return self.posted_cancel(
+            actions.cancel, "Payout cancelled; the points went back to the customer."
+        )
 
     @expose("/settle/", methods=("POST",))
     def settle_view(self) -> Any:
         form = SettleForm()
-        if form.validate():
-            paid = form.outcome.data == "paid"
-            note = (form.note.data or "").strip() or None
-            self._change(
-                form.id.data,
-                lambda ctx, pid: actions.settle_manually(
-                    ctx, pid, paid=paid, note=note, actor=self.actor()
-                ),
-                "Marked as paid." if paid else "Marked as failed.",
-            )
-        else:
-            flash(form_error(form), "error")
-        return self._back()
-
-    def _change(self, raw_id: Any, change: Callable[[Any, int], Any], done: str) -> None:
-        payout_id = parse_id(raw_id)
-        if payout_id is None:
-            flash("That payout does not exist.", "error")
-            return
-        try:
-            change(self.loyalty_state.current_context(), payout_id)
-        except LoyaltyError as exc:
-            flash(f"Refused: {exc.message}", "error")
-            return
-        flash(done, "success")
-
-    def _back(self) -> Any:
-        return redirect(local_url(request.values.get("url")) or self.get_url(".index_view"))
+        paid = form.outcome.data == "paid"
+        return self.posted_change(
+            form,
+            lambda ctx, pid: actions.settle_manually(
+                ctx,
+                pid,
+                paid=paid,
+                note=(form.note.data or "").strip() or None,
+                actor=self.actor(),
+            ),
+            "Marked as paid." if paid else "Marked as failed.",
+        )

@@ -29,7 +29,7 @@ from .. import clock
 from ..bounds import required_text
 from ..errors import IdempotencyConflict, InvalidInput
 from ..models.mixins import OrderPointsMixin
-from . import events, ledger
+from . import ledger
 from .arguments import amount_argument, order_id_argument, text_argument
 from .context import Context
 from .transaction import unit_of_work
@@ -253,21 +253,7 @@ def reverse_order(
         if taken or refunded != row.refunded_amount:
             row.refunded_amount = refunded
             row.updated_at = now
-        spent, expired = ledger.lot_outflows(ctx, lot.id)
+        result = ledger.revocation(ctx, lot.id, taken)
         if taken:
-            events.record(
-                ctx,
-                events.EventType.POINTS_REVOKED,
-                customer_id,
-                now,
-                {
-                    "lot_id": lot.id,
-                    "points": taken,
-                    "already_spent": spent,
-                    "already_expired": expired,
-                    "reason": reason,
-                    "reference": lot.reference,
-                    "actor": actor,
-                },
-            )
-    return ledger.RevokeResult(revoked=taken, already_spent=spent, already_expired=expired)
+            ledger.record_revocation(ctx, customer_id, lot, result, now, reason=reason, actor=actor)
+    return result

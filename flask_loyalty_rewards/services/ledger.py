@@ -639,23 +639,8 @@ def revoke_points(
         if revoked:
             revoke_from_lot(ctx, customer_id, lot, revoked, now, reason=reason, actor=actor)
         lot.revoked_at = now
-        spent, expired = lot_outflows(ctx, lot.id)
-        result = RevokeResult(revoked=revoked, already_spent=spent, already_expired=expired)
-        events.record(
-            ctx,
-            events.EventType.POINTS_REVOKED,
-            customer_id,
-            now,
-            {
-                "lot_id": lot.id,
-                "points": revoked,
-                "already_spent": spent,
-                "already_expired": expired,
-                "reason": reason,
-                "reference": lot.reference,
-                "actor": actor,
-            },
-        )
+        result = revocation(ctx, lot.id, revoked)
+        record_revocation(ctx, customer_id, lot, result, now, reason=reason, actor=actor)
         store_key(
             ctx, customer_id, "revoke", key, request_fingerprint, result_json=result.to_json()
         )
@@ -673,8 +658,9 @@ def revoke_points(
     ).value
 
 
-def lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
-    """Net points a lot lost to spending and to expiry so far."""
+def revocation(ctx: Context, lot_id: int, revoked: int) -> RevokeResult:
+    """``revoked`` points taken back from a lot, with the net points it lost to spending and to
+    expiry so far (those are reported, never taken back)."""
     allocation = ctx.models.Allocation.__table__
     entry = ctx.models.LedgerEntry.__table__
     rows = ctx.session.execute(
@@ -689,7 +675,30 @@ def lot_outflows(ctx: Context, lot_id: int) -> tuple[int, int]:
         + by_kind.get(EntryKind.ADJUST, 0)
         - by_kind.get(EntryKind.REFUND, 0)
     )
-    return spent, by_kind.get(EntryKind.EXPIRE, 0)
+    return RevokeResult(revoked, spent, by_kind.get(EntryKind.EXPIRE, 0))
+
+
+def record_revocation(
+    ctx: Context,
+    customer_id: Any,
+    lot: PointsLotMixin,
+    result: RevokeResult,
+    now: dt.datetime,
+    *,
+    reason: str | None,
+    actor: str | None,
+) -> None:
+    """The event of points taken back from an earned lot (a refunded order, a revoked key)."""
+    data = {
+        "lot_id": lot.id,
+        "points": result.revoked,
+        "already_spent": result.already_spent,
+        "already_expired": result.already_expired,
+        "reason": reason,
+        "reference": lot.reference,
+        "actor": actor,
+    }
+    events.record(ctx, events.EventType.POINTS_REVOKED, customer_id, now, data)
 
 
 def adjust_points(
