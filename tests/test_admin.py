@@ -12,7 +12,7 @@ import pytest
 from flask_loyalty_rewards import DeliveryStatus, RewardType
 from flask_loyalty_rewards.admin.grid import safe_cell
 from tests import host
-from tests.admin_html import GRID, csrf_token, filter_arg, flashes, grid
+from tests.support.admin import GRID, csrf_token, filter_arg, flashes, grid
 
 SPEC_COLUMNS = [
     "Redeem date and time",

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from flask_loyalty_rewards.admin import LoyaltyAdminMixin, add_admin_view, index_view_class
 from tests import host
-from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token
+from tests.support.admin import CAMPAIGNS, GRID, POINTS, csrf_token
 from tests.support.apps import dispose
 from tests.support.clients import log_in
 

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 
 from flask_loyalty_rewards import CodeSource
 from tests import host
-from tests.admin_html import CAMPAIGNS, GRID, POINTS, csrf_token, flashes
+from tests.support.admin import CAMPAIGNS, GRID, POINTS, campaign_form, csrf_token, flashes
 from tests.support.clients import log_in
-from tests.test_admin_campaigns import form
 
 #: Ids that are not ids of any row: past INTEGER, past BIGINT, negative, zero, not ASCII.
 BAD_IDS = [str(2**31), str(2**63), str(10**30), "-1", "0", "\u0665", "1_0", " ", "1e3", "x"]
@@ -143,7 +142,7 @@ def test_a_campaign_value_out_of_bounds_is_a_field_error(app: Flask, admin_clien
     token = csrf_token(admin_client, CAMPAIGNS + "new/")
     before = all_rows(app)
     for field, value in OUT_OF_BOUNDS:
-        data = form(**{field: value}, csrf_token=token)
+        data = campaign_form(**{field: value}, csrf_token=token)
         if field == "cashback_point_value":
             data.update(reward_type="cashback", fulfillment_tracking="", currency="EUR")
         response = admin_client.post(CAMPAIGNS + "new/", data=data)
@@ -176,8 +175,8 @@ def fuzz_targets(ids: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
     """Every admin form and action, and the client's redeem form, with valid values."""
     customer, campaign, reward = ids["customer"], ids["campaign"], ids["reward"]
     return [
-        (CAMPAIGNS + "new/", form()),
-        (f"{CAMPAIGNS}edit/?id={campaign}", form()),
+        (CAMPAIGNS + "new/", campaign_form()),
+        (f"{CAMPAIGNS}edit/?id={campaign}", campaign_form()),
         (CAMPAIGNS + "action/", {"action": "deactivate", "rowid": str(campaign)}),
         (f"{CAMPAIGNS}pool/?id={ids['pool']}", {"text": "FUZZ1"}),
         (GRID + "usage/", {"id": str(reward), "used": "1"}),

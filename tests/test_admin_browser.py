@@ -14,12 +14,6 @@ UTC = dt.timezone.utc
 GRID = "/admin/loyalty/redeemed/"
 
 
-@pytest.fixture
-def admin_page(live_server, page, admin_data):
-    page.goto(f"{live_server}/_test/login/{admin_data.admin()}")
-    return page
-
-
 def reward_cells(page):
     return page.locator("table.model-list td.col-reward_name").all_inner_texts()
 

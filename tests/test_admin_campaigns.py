@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from decimal import Decimal
 
 import pytest
@@ -11,43 +10,25 @@ import pytest
 from flask_loyalty_rewards import CodeSource, RewardType
 from flask_loyalty_rewards.services.campaigns import campaign_problems
 from tests import host
-from tests.admin_html import CAMPAIGNS, csrf_token, flashes, grid
+from tests.support.admin import (
+    CAMPAIGNS,
+    campaign_form,
+    campaign_values,
+    create_campaign,
+    csrf_token,
+    flashes,
+    grid,
+    upload_codes,
+)
 
 UTC = dt.timezone.utc
-
-
-def valid(**changes):
-    values = {
-        "name": "Teddy",
-        "description": "",
-        "reward_type": RewardType.GIFT,
-        "cost_in_points": 100,
-        "tax_value": Decimal("0"),
-        "reward_value": None,
-        "currency": None,
-        "cashback_point_value": None,
-        "active": True,
-        "active_from": None,
-        "active_to": None,
-        "visible_from": None,
-        "visible_to": None,
-        "total_limit": None,
-        "per_customer_limit": None,
-        "days_inactive": 0,
-        "days_valid": 0,
-        "fulfillment_tracking": False,
-        "code_source": CodeSource.GENERATED,
-        "shared_code": None,
-    }
-    values.update(changes)
-    return values
 
 
 # -- the rules ------------------------------------------------------------------------------------
 
 
 def test_valid_campaign_has_no_problems():
-    assert campaign_problems(valid()) == {}
+    assert campaign_problems(campaign_values()) == {}
 
 
 @pytest.mark.parametrize(
@@ -77,43 +58,10 @@ def test_valid_campaign_has_no_problems():
     ],
 )
 def test_campaign_problems_name_the_field(changes, field):
-    assert field in campaign_problems(valid(**changes))
+    assert field in campaign_problems(campaign_values(**changes))
 
 
 # -- the views ------------------------------------------------------------------------------------
-
-
-def form(**changes):
-    data = {
-        "name": "Teddy bear",
-        "description": "A bear",
-        "reward_type": "gift",
-        "cost_in_points": "250",
-        "tax_value": "1.50",
-        "reward_value": "",
-        "currency": "",
-        "cashback_point_value": "",
-        "active": "y",
-        "active_from": "2026-03-01 00:00:00",
-        "active_to": "2026-04-01 00:00:00",
-        "visible_from": "",
-        "visible_to": "",
-        "total_limit": "10",
-        "per_customer_limit": "1",
-        "days_inactive": "0",
-        "days_valid": "30",
-        "fulfillment_tracking": "y",
-        "code_source": "generated",
-        "shared_code": "",
-    }
-    data.update(changes)
-    return data
-
-
-def create(client, **changes):
-    data = form(**changes)
-    data["csrf_token"] = csrf_token(client, CAMPAIGNS + "new/")
-    return client.post(CAMPAIGNS + "new/", data=data)
 
 
 def campaigns(admin_data):
@@ -123,7 +71,7 @@ def campaigns(admin_data):
 
 
 def test_create_campaign_saves_every_field(admin_client, admin_data, frozen_clock):
-    response = create(admin_client)
+    response = create_campaign(admin_client)
     assert response.status_code == 302
 
     def read(session, models):
@@ -153,7 +101,7 @@ def test_create_campaign_saves_every_field(admin_client, admin_data, frozen_cloc
 def test_invalid_campaign_shows_a_form_error_and_saves_nothing(
     admin_client, admin_data, changes, message
 ):
-    response = create(admin_client, **changes)
+    response = create_campaign(admin_client, **changes)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert campaigns(admin_data) == []
@@ -161,7 +109,7 @@ def test_invalid_campaign_shows_a_form_error_and_saves_nothing(
 
 def test_edit_campaign(admin_client, admin_data):
     cid = admin_data.campaign(name="Old")
-    data = form(name="New name", fulfillment_tracking="", reward_type="discount_code")
+    data = campaign_form(name="New name", fulfillment_tracking="", reward_type="discount_code")
     data["csrf_token"] = csrf_token(admin_client, f"{CAMPAIGNS}edit/?id={cid}")
     response = admin_client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data)
     assert response.status_code == 302
@@ -172,7 +120,9 @@ def test_a_total_limit_set_in_the_admin_counts_the_earlier_redemptions(admin_cli
     cid = admin_data.campaign(name="Bear", cost_in_points=1)
     for _ in range(2):
         admin_data.redeemed(admin_data.customer(), cid)
-    data = form(name="Bear", total_limit="3", per_customer_limit="", active_from="", active_to="")
+    data = campaign_form(
+        name="Bear", total_limit="3", per_customer_limit="", active_from="", active_to=""
+    )
     data["csrf_token"] = csrf_token(admin_client, f"{CAMPAIGNS}edit/?id={cid}")
     assert admin_client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data).status_code == 302
     campaign = admin_data.get("RewardCampaign", cid)
@@ -220,20 +170,12 @@ def pool(admin_data):
     return admin_data.campaign(name="Pool", code_source=CodeSource.POOL)
 
 
-def upload(client, campaign_id, *, text="", file=None):
-    url = f"{CAMPAIGNS}pool/?id={campaign_id}"
-    data = {"text": text, "csrf_token": csrf_token(client, CAMPAIGNS)}
-    if file is not None:
-        data["file"] = (io.BytesIO(file), "codes.csv")
-    return client.post(url, data=data, content_type="multipart/form-data").get_data(as_text=True)
-
-
 def test_pool_upload_reports_added_duplicates_blank_lines_and_known_codes(
     admin_client, admin_data, pool
 ):
     other = admin_data.campaign(code_source=CodeSource.POOL)
-    upload(admin_client, other, text="KNOWN1")
-    body = upload(admin_client, pool, file=b"AAA1\r\n\r\nAAA1\r\nBBB2\r\nKNOWN1\r\n  \r\n")
+    upload_codes(admin_client, other, text="KNOWN1")
+    body = upload_codes(admin_client, pool, file=b"AAA1\r\n\r\nAAA1\r\nBBB2\r\nKNOWN1\r\n  \r\n")
     report = body[body.index('id="loyalty-pool-report"') :]
     assert "Added 2 code(s)." in report
     assert "Repeated in the file (added once): 1: AAA1" in report
@@ -244,7 +186,9 @@ def test_pool_upload_reports_added_duplicates_blank_lines_and_known_codes(
 
 def test_pool_upload_skips_a_header_row(admin_client, admin_data, pool):
     for n, header in enumerate(("code,comment", "Code", '"coupon code",x', "CODES,valid until")):
-        body = upload(admin_client, pool, file=f"{header}\nA{n},first\nB{n},second\n".encode())
+        body = upload_codes(
+            admin_client, pool, file=f"{header}\nA{n},first\nB{n},second\n".encode()
+        )
 
         report = body[body.index('id="loyalty-pool-report"') :]
         assert "Added 2 code(s)." in report, header
@@ -256,7 +200,7 @@ def test_pool_upload_skips_a_header_row(admin_client, admin_data, pool):
 def test_pool_upload_refuses_another_campaigns_shared_code(admin_client, admin_data, pool):
     admin_data.campaign(name="Welcome", code_source=CodeSource.SHARED, shared_code="WELCOME-10")
 
-    body = upload(admin_client, pool, text="welcome10\nFRESH1")
+    body = upload_codes(admin_client, pool, text="welcome10\nFRESH1")
 
     assert "Added 1 code(s)." in body
     assert "Already in use elsewhere, not added: 1: welcome10" in body
@@ -268,7 +212,7 @@ def test_pool_upload_above_the_limit_is_refused_whole(app, admin_client, admin_d
     app.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] = 1200  # three batches' worth, and then some
     lines = "\n".join(f"C{i}" for i in range(1201))
 
-    body = upload(admin_client, pool, file=f"code\n{lines}\n".encode())
+    body = upload_codes(admin_client, pool, file=f"code\n{lines}\n".encode())
 
     assert "at most 1200 codes (LOYALTY_POOL_UPLOAD_MAX_CODES); nothing was added" in flashes(body)
     assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
@@ -277,7 +221,7 @@ def test_pool_upload_above_the_limit_is_refused_whole(app, admin_client, admin_d
 def test_pool_upload_of_exactly_the_limit_is_stored_in_batches(app, admin_client, admin_data, pool):
     app.config["LOYALTY_POOL_UPLOAD_MAX_CODES"] = 1200
 
-    body = upload(admin_client, pool, file="\n".join(f"C{i}" for i in range(1200)).encode())
+    body = upload_codes(admin_client, pool, file="\n".join(f"C{i}" for i in range(1200)).encode())
 
     assert "Added 1200 code(s)." in body
     assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 1200
@@ -286,30 +230,30 @@ def test_pool_upload_of_exactly_the_limit_is_stored_in_batches(app, admin_client
 def test_pool_upload_not_utf8_after_the_first_batches_keeps_nothing(admin_client, admin_data, pool):
     good = "\n".join(f"C{i}" for i in range(1100)).encode()
 
-    body = upload(admin_client, pool, file=good + b"\n\xff\xfeBAD\n")
+    body = upload_codes(admin_client, pool, file=good + b"\n\xff\xfeBAD\n")
 
     assert "The file is not UTF-8 text" in flashes(body)
     assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
 
 
 def test_pool_upload_accepts_pasted_codes(admin_client, pool):
-    body = upload(admin_client, pool, text="X1\nX2")
+    body = upload_codes(admin_client, pool, text="X1\nX2")
     assert "Added 2 code(s)." in body
 
 
 def test_pool_upload_refuses_a_file_that_is_not_utf8(admin_client, admin_data, pool):
-    body = upload(admin_client, pool, file="Zoë".encode("utf-16"))
+    body = upload_codes(admin_client, pool, file="Zoë".encode("utf-16"))
     assert "The file is not UTF-8 text" in flashes(body)
     assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
 
 
 def test_pool_upload_with_nothing_chosen_says_so(admin_client, pool):
-    assert "Choose a CSV file or paste the codes." in flashes(upload(admin_client, pool))
+    assert "Choose a CSV file or paste the codes." in flashes(upload_codes(admin_client, pool))
 
 
 def test_pool_upload_is_not_offered_for_generated_codes(admin_client, admin_data):
     cid = admin_data.campaign(code_source=CodeSource.GENERATED)
-    body = upload(admin_client, cid, text="X1")
+    body = upload_codes(admin_client, cid, text="X1")
     assert "does not take codes from a pool" in flashes(body)
     assert admin_data.run(lambda s, m: s.query(m.CouponCode).count()) == 0
 
@@ -320,5 +264,5 @@ def test_pool_page_of_a_missing_campaign_goes_back_to_the_list(admin_client):
 
 
 def test_uploaded_codes_are_escaped_in_the_report(admin_client, pool):
-    body = upload(admin_client, pool, text="<b>x</b>\n<b>x</b>")
+    body = upload_codes(admin_client, pool, text="<b>x</b>\n<b>x</b>")
     assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.browser
 GRID = "/admin/loyalty/redeemed/"
 
 
-@pytest.fixture
-def admin_page(live_server, page, admin_data):
-    page.goto(f"{live_server}/_test/login/{admin_data.admin()}")
-    return page
-
-
 def emails(page):
     return page.locator("table.model-list td.col-customer_email").all_inner_texts()
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests import host
-from tests.admin_html import POINTS, csrf_token, flashes, grid
+from tests.support.admin import POINTS, csrf_token, flashes, grid
 
 UTC = dt.timezone.utc
 

@@ -11,7 +11,7 @@ from flask_loyalty_rewards import CouponStatus, DeliveryStatus, RewardType
 from flask_loyalty_rewards.admin import GridPreset
 from flask_loyalty_rewards.cashback import PayoutState
 from tests import host
-from tests.admin_html import GRID, grid
+from tests.support.admin import GRID, grid
 from tests.support.clients import log_in
 from tests.support.factories import Rows
 

@@ -6,7 +6,7 @@ import pytest
 
 from flask_loyalty_rewards.services.search import fold, next_prefix, search_keys
 from tests import host
-from tests.admin_html import GRID, filter_arg, grid
+from tests.support.admin import GRID, filter_arg, grid
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from flask_loyalty_rewards import (
 from flask_loyalty_rewards.cashback.payouts import cashback_amount
 from flask_loyalty_rewards.services.campaigns import check_campaign
 from tests.host import db, loyalty, models
+from tests.support.admin import campaign_values
 
 NAIVE = dt.datetime(2026, 6, 1, 12, 0)
 
@@ -147,12 +148,6 @@ def test_every_refusal_has_a_stable_code_and_a_message(customer):
 
 
 # -- bounds (docs: bounds): one definition of each, checked before anything is written --------
-
-
-def campaign_values(**changes: Any) -> dict[str, Any]:
-    from tests.test_admin_campaigns import valid
-
-    return valid(**changes)
 
 
 @pytest.mark.parametrize(

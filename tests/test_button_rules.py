@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from flask_loyalty_rewards import DeliveryStatus, LoyaltyError, RewardType, clock, get_state
 from flask_loyalty_rewards.cashback import actions
 from tests import host
-from tests.admin_html import GRID
+from tests.support.admin import GRID
 from tests.support.apps import dispose
 from tests.support.clients import log_in
 from tests.support.clock import FakeClock

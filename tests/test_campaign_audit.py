@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask_loyalty_rewards import CodeSource
 from tests import host
-from tests.admin_html import CAMPAIGNS, csrf_token
-from tests.test_admin_campaigns import create, form, upload
+from tests.support.admin import CAMPAIGNS, campaign_form, create_campaign, csrf_token, upload_codes
 
 
 def trail(admin_data, campaign_id=None):
@@ -25,7 +24,7 @@ def admin_name(admin_data, client):
 
 
 def test_creating_a_campaign_in_the_admin_records_who_created_it(admin_client, admin_data):
-    assert create(admin_client).status_code == 302
+    assert create_campaign(admin_client).status_code == 302
     assert trail(admin_data) == [
         ("created", "name", None, "Teddy bear", admin_name(admin_data, admin_client))
     ]
@@ -33,7 +32,7 @@ def test_creating_a_campaign_in_the_admin_records_who_created_it(admin_client, a
 
 def test_an_edit_records_each_changed_field_with_old_and_new_values(admin_client, admin_data):
     cid = admin_data.campaign(name="Old", cost_in_points=100)
-    data = form(name="New", cost_in_points="250", reward_type="discount_code")
+    data = campaign_form(name="New", cost_in_points="250", reward_type="discount_code")
     data["fulfillment_tracking"] = ""
     data["csrf_token"] = csrf_token(admin_client, f"{CAMPAIGNS}edit/?id={cid}")
     assert admin_client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data).status_code == 302
@@ -66,8 +65,8 @@ def test_activation_from_the_list_and_from_code_is_recorded(admin_client, admin_
 
 def test_a_pool_upload_is_recorded_with_its_counts(admin_client, admin_data):
     cid = admin_data.campaign(code_source=CodeSource.POOL)
-    upload(admin_client, cid, text="A1\nB2")
-    upload(admin_client, cid, text="B2\nC3")
+    upload_codes(admin_client, cid, text="A1\nB2")
+    upload_codes(admin_client, cid, text="B2\nC3")
     uploads = [row for row in trail(admin_data, cid) if row[0] == "pool_upload"]
     actor = admin_name(admin_data, admin_client)
     assert uploads == [

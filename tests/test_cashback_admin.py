@@ -11,7 +11,7 @@ from flask import Flask
 
 from flask_loyalty_rewards.cashback import PayoutState
 from tests import host
-from tests.admin_html import csrf_token, flashes, grid
+from tests.support.admin import csrf_token, flashes, grid
 from tests.support.cashback import cashback_campaign, cashback_customer, payout_of, status_of
 from tests.support.clients import log_in
 from tests.support.paytm import FakePaytm

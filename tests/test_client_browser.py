@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import log_in_page
 from tests.support.factories import Rows
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Any, live_server: str, customer_id: int) -> None:
-    page.goto(f"{live_server}/_test/login/{customer_id}")
-    assert page.text_content("body") == "ok"
 
 
 def test_short_customer_hovers_the_disabled_button_and_reads_the_tooltip(
@@ -24,7 +20,7 @@ def test_short_customer_hovers_the_disabled_button_and_reads_the_tooltip(
     customer = shop.customer()
     shop.earn(customer, 40)
     campaign = shop.campaign(name="Free delivery", cost_in_points=125)
-    log_in(page, live_server, customer)
+    log_in_page(page, live_server, customer)
     page.goto(f"{live_server}/loyalty/")
     card = page.locator(f"#lr-reward-{campaign}")
     button = card.get_by_role("button", name="Redeem")
@@ -51,7 +47,7 @@ def test_keyboard_user_reaches_the_reason_of_a_disabled_button(
 ) -> None:
     customer = shop.customer()
     campaign = shop.campaign(cost_in_points=10)
-    log_in(page, live_server, customer)
+    log_in_page(page, live_server, customer)
     page.goto(f"{live_server}/loyalty/")
     card = page.locator(f"#lr-reward-{campaign}")
     card.locator(".lr-tip").focus()
@@ -62,7 +58,7 @@ def test_customer_redeems_a_reward_end_to_end(live_server: str, page: Any, shop:
     customer = shop.customer()
     shop.earn(customer, 300)
     campaign = shop.campaign(name="Coffee voucher", cost_in_points=120)
-    log_in(page, live_server, customer)
+    log_in_page(page, live_server, customer)
     page.goto(f"{live_server}/loyalty/")
     page.locator(f"#lr-reward-{campaign}").get_by_role("button", name="Redeem").click()
     page.wait_for_url(f"**/loyalty/rewards/{campaign}/redeem*")
@@ -85,7 +81,7 @@ def test_fast_double_click_on_redeem_gives_exactly_one_redemption(
     customer = shop.customer()
     shop.earn(customer, 1000)
     campaign = shop.campaign(cost_in_points=100)
-    log_in(page, live_server, customer)
+    log_in_page(page, live_server, customer)
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     page.goto(f"{live_server}/loyalty/")

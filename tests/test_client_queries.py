@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from flask_loyalty_rewards import CodeSource
 from tests import host
 from tests.support.clients import log_in
 from tests.support.factories import Rows
+from tests.support.sql import statements
 
 #: customer loader, campaigns, balance, per-customer limits, pool codes, points summary (3)
 MOST_QUERIES = 9
 
 
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
+def queries_for(app: Flask, client: Any, url: str) -> list[str]:
     with app.app_context():
         engine = host.db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-
-
-def queries_for(app: Flask, client: Any, url: str) -> list[str]:
-    with counting(app) as statements:
+    with statements(engine) as seen:
         response = client.get(url)
     assert response.status_code == 200
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    return [s for s in seen if s.lstrip().upper().startswith("SELECT")]
 
 
 @pytest.mark.parametrize("url", ["/loyalty/", "/loyalty/api/rewards"])

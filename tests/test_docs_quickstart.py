@@ -53,7 +53,9 @@ def flask_commands() -> list[list[str]]:
 
 
 @pytest.fixture
-def shop(own_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+def quickstart_app(
+    own_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Any]:
     module = load_example()
     monkeypatch.setenv("DATABASE_URL", own_database_url)
     monkeypatch.chdir(tmp_path)  # `flask db init` writes migrations/ here
@@ -72,9 +74,9 @@ def shop(own_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         module.db.engine.dispose()
 
 
-def table_names(shop: Any) -> set[str]:
-    with shop.app.app_context():
-        return set(sa.inspect(shop.module.db.engine).get_table_names())
+def table_names(quickstart_app: Any) -> set[str]:
+    with quickstart_app.app.app_context():
+        return set(sa.inspect(quickstart_app.module.db.engine).get_table_names())
 
 
 def test_every_python_sample_is_included_from_the_tested_example() -> None:
@@ -96,7 +98,7 @@ def test_install_command_names_this_project() -> None:
 
 # Flask-Migrate's env.py tries Flask-SQLAlchemy 2's get_engine() first; 3.1 deprecates it.
 @pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
-def test_flask_migrate_commands_create_the_loyalty_tables(shop: Any) -> None:
+def test_flask_migrate_commands_create_the_loyalty_tables(quickstart_app: Any) -> None:
     commands = flask_commands()
     assert [c[:2] for c in commands if c[0] == "db"] == [
         ["db", "init"],
@@ -104,7 +106,7 @@ def test_flask_migrate_commands_create_the_loyalty_tables(shop: Any) -> None:
         ["db", "upgrade"],
     ]
     (mako_import,) = code_blocks("text")
-    runner = shop.app.test_cli_runner()
+    runner = quickstart_app.app.test_cli_runner()
     for args in commands:
         if args[0] == "db":
             result = runner.invoke(args=args)
@@ -113,23 +115,23 @@ def test_flask_migrate_commands_create_the_loyalty_tables(shop: Any) -> None:
             mako = Path("migrations/script.py.mako")
             anchor = "import sqlalchemy as sa\n"
             mako.write_text(mako.read_text().replace(anchor, f"{anchor}{mako_import}\n", 1))
-    tables = table_names(shop)
+    tables = table_names(quickstart_app)
     assert {"customer", "loyalty_campaign", "loyalty_redeemed_reward", "loyalty_points_lot"} <= (
         tables
     )
 
 
-def test_create_tables_without_flask_migrate(shop: Any) -> None:
-    shop.module.create_tables(shop.app)
-    assert {"customer", "loyalty_campaign", "loyalty_ledger_entry"} <= table_names(shop)
+def test_create_tables_without_flask_migrate(quickstart_app: Any) -> None:
+    quickstart_app.module.create_tables(quickstart_app.app)
+    assert {"customer", "loyalty_campaign", "loyalty_ledger_entry"} <= table_names(quickstart_app)
 
 
 @pytest.fixture
-def running(shop: Any) -> Any:
+def running(quickstart_app: Any) -> Any:
     """The quickstart shop with tables, a customer, an admin and a campaign."""
-    shop.module.create_tables(shop.app)
-    m = shop.module
-    with shop.app.app_context():
+    quickstart_app.module.create_tables(quickstart_app.app)
+    m = quickstart_app.module
+    with quickstart_app.app.app_context():
         customer = m.Customer(email="eve@example.com", first_name="Eve", city="Oslo")
         admin = m.Customer(email="boss@example.com", is_admin=True)
         m.db.session.add_all([customer, admin])
@@ -143,8 +145,12 @@ def running(shop: Any) -> Any:
         )
         m.db.session.add(campaign)
         m.db.session.commit()
-        shop.customer_id, shop.admin_id, shop.campaign_id = customer.id, admin.id, campaign.id
-    return shop
+        quickstart_app.customer_id, quickstart_app.admin_id, quickstart_app.campaign_id = (
+            customer.id,
+            admin.id,
+            campaign.id,
+        )
+    return quickstart_app
 
 
 def logged_in(app: Flask, customer_id: int) -> Any:

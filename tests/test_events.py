@@ -16,7 +16,7 @@ from flask_loyalty_rewards.models.events import EventType
 from flask_loyalty_rewards.services import events
 from tests.host import db, loyalty, models
 from tests.support.cashback import cashback_campaign, cashback_customer, payout_of
-from tests.test_transactions import InjectedFault, statements
+from tests.support.sql import InjectedFault, statements
 
 
 def written() -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from flask_loyalty_rewards.cashback import PayoutState
 
 
 @pytest.fixture(scope="module")
-def shop(own_database_url: str) -> Iterator[Flask]:
+def example_app(own_database_url: str) -> Iterator[Flask]:
     """The shop, seeded once by its CLI command (as `make shop` does)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": own_database_url, "WTF_CSRF_ENABLED": False})
     with app.app_context():
@@ -87,19 +87,19 @@ def place_order(client: Any, product_id: int, code: str = "") -> Any:
     return client.post("/checkout", data={"coupon_code": code})
 
 
-def test_seeding_again_changes_nothing(shop: Flask) -> None:
+def test_seeding_again_changes_nothing(example_app: Flask) -> None:
     def counts() -> tuple[int, ...]:
         models = (Customer, Product, loyalty_models.RedeemedReward, loyalty_models.PointsLot)
         return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models)
 
-    before = query(shop, counts)
-    result = shop.test_cli_runner().invoke(args=["seed"])
+    before = query(example_app, counts)
+    result = example_app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0
     assert "already there, nothing to do" in result.output
-    assert query(shop, counts) == before
+    assert query(example_app, counts) == before
 
 
-def test_demo_data_has_every_reward_type_and_status(shop: Flask) -> None:
+def test_demo_data_has_every_reward_type_and_status(example_app: Flask) -> None:
     rr = loyalty_models.RedeemedReward
 
     def seen() -> tuple[set[Any], set[Any], set[Any], set[Any]]:
@@ -109,7 +109,7 @@ def test_demo_data_has_every_reward_type_and_status(shop: Flask) -> None:
         payouts = set(db.session.scalars(sa.select(loyalty_models.CashbackPayout.state)))
         return types, coupons, deliveries, payouts
 
-    types, coupons, deliveries, payouts = query(shop, seen)
+    types, coupons, deliveries, payouts = query(example_app, seen)
     assert types == set(RewardType)
     assert coupons == set(CouponStatus)
     assert deliveries == {None, *DeliveryStatus}
@@ -117,11 +117,11 @@ def test_demo_data_has_every_reward_type_and_status(shop: Flask) -> None:
     assert {PayoutState.FAILURE, PayoutState.CANCELED} <= payouts
 
 
-def test_demo_customer_has_lots_expiring_at_different_dates(shop: Flask) -> None:
+def test_demo_customer_has_lots_expiring_at_different_dates(example_app: Flask) -> None:
     lot = loyalty_models.PointsLot
-    anna = customer_id(shop, "anna@example.com")
+    anna = customer_id(example_app, "anna@example.com")
     expiries = query(
-        shop,
+        example_app,
         lambda: list(
             db.session.scalars(
                 sa.select(lot.expires_at).where(lot.customer_id == anna, lot.remaining > 0)
@@ -132,13 +132,13 @@ def test_demo_customer_has_lots_expiring_at_different_dates(shop: Flask) -> None
     assert len({e.date() for e in expiries if e is not None}) >= 2
 
 
-def test_ledger_of_the_demo_data_verifies(shop: Flask) -> None:
-    result = shop.test_cli_runner().invoke(args=["loyalty", "verify"])
+def test_ledger_of_the_demo_data_verifies(example_app: Flask) -> None:
+    result = example_app.test_cli_runner().invoke(args=["loyalty", "verify"])
     assert result.exit_code == 0, result.output
 
 
-def test_checkout_needs_a_login(shop: Flask) -> None:
-    response = place_order(client_of(shop, None), 1)
+def test_checkout_needs_a_login(example_app: Flask) -> None:
+    response = place_order(client_of(example_app, None), 1)
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
 
@@ -153,9 +153,9 @@ def test_checkout_needs_a_login(shop: Flask) -> None:
     ],
 )
 def test_login_goes_back_only_to_a_page_of_the_shop(
-    shop: Flask, next_url: str, landing: str
+    example_app: Flask, next_url: str, landing: str
 ) -> None:
-    response = shop.test_client().post(
+    response = example_app.test_client().post(
         f"/login?next={next_url}", data={"email": "anna@example.com", "password": "anna"}
     )
 
@@ -163,25 +163,25 @@ def test_login_goes_back_only_to_a_page_of_the_shop(
     assert response.headers["Location"] == landing
 
 
-def test_a_request_larger_than_the_shops_limit_is_refused_unread(shop: Flask) -> None:
+def test_a_request_larger_than_the_shops_limit_is_refused_unread(example_app: Flask) -> None:
     from example_shop.app import MAX_REQUEST_BYTES
 
-    response = shop.test_client().post(
+    response = example_app.test_client().post(
         "/login", data=b"x" * (MAX_REQUEST_BYTES + 1), content_type="text/csv"
     )
 
     assert response.status_code == 413
 
 
-def test_a_session_cookie_stops_working_at_logout(shop: Flask) -> None:
-    client = shop.test_client()
+def test_a_session_cookie_stops_working_at_logout(example_app: Flask) -> None:
+    client = example_app.test_client()
     client.post("/login", data={"email": "anna@example.com", "password": "anna"})
     copied = client.get_cookie("session")
     assert copied is not None
     assert client.get("/orders").status_code == 200
 
     client.post("/logout")
-    replayed = shop.test_client()
+    replayed = example_app.test_client()
     replayed.set_cookie("session", copied.value)
 
     response = replayed.get("/orders")
@@ -189,9 +189,9 @@ def test_a_session_cookie_stops_working_at_logout(shop: Flask) -> None:
     assert "/login" in response.headers["Location"]
 
 
-def test_a_session_from_before_the_customers_last_login_is_refused(shop: Flask) -> None:
-    stale = client_of(shop, "carla@example.com")
-    fresh = shop.test_client()
+def test_a_session_from_before_the_customers_last_login_is_refused(example_app: Flask) -> None:
+    stale = client_of(example_app, "carla@example.com")
+    fresh = example_app.test_client()
     fresh.post("/login", data={"email": "carla@example.com", "password": "carla"})
 
     assert stale.get("/orders").status_code == 302
@@ -199,10 +199,10 @@ def test_a_session_from_before_the_customers_last_login_is_refused(shop: Flask) 
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/loyalty/", "/admin/"])
-def test_every_page_carries_the_security_headers(shop: Flask, path: str) -> None:
+def test_every_page_carries_the_security_headers(example_app: Flask, path: str) -> None:
     from example_shop.app import SECURITY_HEADERS
 
-    response = client_of(shop, "admin@example.com").get(path)
+    response = client_of(example_app, "admin@example.com").get(path)
 
     assert response.status_code == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -213,15 +213,19 @@ def test_every_page_carries_the_security_headers(shop: Flask, path: str) -> None
     assert set(SECURITY_HEADERS) <= set(response.headers.keys())
 
 
-def test_the_shops_pages_allow_no_inline_script_or_style(shop: Flask) -> None:
-    csp = client_of(shop, "anna@example.com").get("/loyalty/").headers["Content-Security-Policy"]
+def test_the_shops_pages_allow_no_inline_script_or_style(example_app: Flask) -> None:
+    csp = (
+        client_of(example_app, "anna@example.com")
+        .get("/loyalty/")
+        .headers["Content-Security-Policy"]
+    )
 
     assert "script-src 'self';" in csp and "style-src 'self';" in csp
     assert "unsafe-inline" not in csp
 
 
-def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
-    client = client_of(shop, "bob@example.com")
+def test_checkout_earns_points_that_expire_in_six_months(example_app: Flask) -> None:
+    client = client_of(example_app, "bob@example.com")
     response = place_order(client, 3)  # 39.00 + 4.90 delivery
     assert response.status_code == 302
     order_id = int(response.headers["Location"].rsplit("/", 1)[-1])
@@ -231,15 +235,17 @@ def test_checkout_earns_points_that_expire_in_six_months(shop: Flask) -> None:
         order = db.session.get(Order, order_id)
         return db.session.scalars(sa.select(lot).filter_by(reference=order.number)).one()
 
-    lot = query(shop, lot_of_order)
+    lot = query(example_app, lot_of_order)
     assert lot.amount == 43
     expected = lot.earned_at + dt.timedelta(days=POINTS_VALID_DAYS)
     assert abs(lot.expires_at - expected) < dt.timedelta(seconds=5)
 
 
-def test_coupon_code_is_used_in_the_order_typed_any_way(shop: Flask) -> None:
-    code = redeem_for(shop, "bob@example.com", "10% off your next order")
-    response = place_order(client_of(shop, "bob@example.com"), 4, code.replace("-", " ").lower())
+def test_coupon_code_is_used_in_the_order_typed_any_way(example_app: Flask) -> None:
+    code = redeem_for(example_app, "bob@example.com", "10% off your next order")
+    response = place_order(
+        client_of(example_app, "bob@example.com"), 4, code.replace("-", " ").lower()
+    )
     order_id = int(response.headers["Location"].rsplit("/", 1)[-1])
 
     def check() -> None:
@@ -254,18 +260,20 @@ def test_coupon_code_is_used_in_the_order_typed_any_way(shop: Flask) -> None:
         ).one()
         assert reward.used and reward.used_order_reference == order.number
 
-    query(shop, check)
+    query(example_app, check)
 
 
-def test_inactive_coupon_is_refused_and_no_order_is_saved(shop: Flask) -> None:
-    code = redeem_for(shop, "bob@example.com", "Birthday voucher")  # usable in a week
-    orders_before = query(shop, lambda: db.session.scalar(sa.select(sa.func.count(Order.id))))
-    client = client_of(shop, "bob@example.com")
+def test_inactive_coupon_is_refused_and_no_order_is_saved(example_app: Flask) -> None:
+    code = redeem_for(example_app, "bob@example.com", "Birthday voucher")  # usable in a week
+    orders_before = query(
+        example_app, lambda: db.session.scalar(sa.select(sa.func.count(Order.id)))
+    )
+    client = client_of(example_app, "bob@example.com")
     response = place_order(client, 2, code)
     assert response.headers["Location"].endswith("/cart")
     page = client.get("/cart").text
     assert "Only an Active coupon can be marked as used; this one is Inactive." in page
-    assert query(shop, lambda: db.session.scalar(sa.select(sa.func.count(Order.id)))) == (
+    assert query(example_app, lambda: db.session.scalar(sa.select(sa.func.count(Order.id)))) == (
         orders_before
     )
 
@@ -293,10 +301,10 @@ def test_a_percentage_code_is_written_in_plain_numbers(percent: str, note: str) 
     assert price(Decimal("80.00"), reward).note == note
 
 
-def test_the_shops_customer_admin_saves_an_edit_of_an_unchanged_email(shop: Flask) -> None:
-    admin = client_of(shop, "admin@example.com")
+def test_the_shops_customer_admin_saves_an_edit_of_an_unchanged_email(example_app: Flask) -> None:
+    admin = client_of(example_app, "admin@example.com")
     bob = query(
-        shop,
+        example_app,
         lambda: db.session.scalars(sa.select(Customer).filter_by(email="bob@example.com")).one(),
     )
     fields = {
@@ -314,13 +322,13 @@ def test_the_shops_customer_admin_saves_an_edit_of_an_unchanged_email(shop: Flas
 
     assert response.status_code == 302, response.get_data(as_text=True)
     assert "Already exists" not in response.get_data(as_text=True)
-    saved = query(shop, lambda: db.session.get(Customer, bob.id))
+    saved = query(example_app, lambda: db.session.get(Customer, bob.id))
     assert (saved.first_name, saved.email) == ("Robert", "bob@example.com")
 
 
-def test_the_shops_customer_admin_still_refuses_another_customers_email(shop: Flask) -> None:
-    admin = client_of(shop, "admin@example.com")
-    carla_id = customer_id(shop, "carla@example.com")
+def test_the_shops_customer_admin_still_refuses_another_customers_email(example_app: Flask) -> None:
+    admin = client_of(example_app, "admin@example.com")
+    carla_id = customer_id(example_app, "carla@example.com")
 
     response = admin.post(
         f"/admin/customer/edit/?id={carla_id}",
@@ -328,19 +336,24 @@ def test_the_shops_customer_admin_still_refuses_another_customers_email(shop: Fl
     )
 
     assert "Already exists." in response.get_data(as_text=True)
-    assert query(shop, lambda: db.session.get(Customer, carla_id).email) == "carla@example.com"
+    assert (
+        query(example_app, lambda: db.session.get(Customer, carla_id).email) == "carla@example.com"
+    )
 
 
-def test_admin_views_are_for_admins_only(shop: Flask) -> None:
-    assert client_of(shop, "admin@example.com").get("/admin/loyalty/redeemed/").status_code == 200
-    assert client_of(shop, "admin@example.com").get("/admin/customer/").status_code == 200
-    assert client_of(shop, "anna@example.com").get("/admin/").status_code == 403
-    assert client_of(shop, "anna@example.com").get("/admin/customer/").status_code == 403
-    anonymous = client_of(shop, None).get("/admin/loyalty/redeemed/")
+def test_admin_views_are_for_admins_only(example_app: Flask) -> None:
+    assert (
+        client_of(example_app, "admin@example.com").get("/admin/loyalty/redeemed/").status_code
+        == 200
+    )
+    assert client_of(example_app, "admin@example.com").get("/admin/customer/").status_code == 200
+    assert client_of(example_app, "anna@example.com").get("/admin/").status_code == 403
+    assert client_of(example_app, "anna@example.com").get("/admin/customer/").status_code == 403
+    anonymous = client_of(example_app, None).get("/admin/loyalty/redeemed/")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
 
-def test_seed_moves_the_clock_back_only_while_seeding(shop: Flask) -> None:
+def test_seed_moves_the_clock_back_only_while_seeding(example_app: Flask) -> None:
     assert abs(clock.now() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
 
 
@@ -360,10 +373,10 @@ def test_seed_refuses_a_half_seeded_database(tmp_path: Any) -> None:
         db.engine.dispose()
 
 
-def test_points_guide_fifo_example_is_what_the_demo_data_holds(shop: Flask) -> None:
+def test_points_guide_fifo_example_is_what_the_demo_data_holds(example_app: Flask) -> None:
     """docs/guides/points.rst walks through Anna's lots; the numbers must stay true."""
     m = loyalty_models
-    anna = customer_id(shop, "anna@example.com")
+    anna = customer_id(example_app, "anna@example.com")
 
     def spent_from() -> dict[str, list[tuple[str | None, int]]]:
         lots = {
@@ -383,7 +396,7 @@ def test_points_guide_fifo_example_is_what_the_demo_data_holds(shop: Flask) -> N
             result[reward.reward_name] = [(lots[a.lot_id], a.points) for a in allocations]
         return result
 
-    assert query(shop, spent_from) == {
+    assert query(example_app, spent_from) == {
         "5.00 off": [("Order ORDER-90001", 150)],
         "Loyalty tote bag": [("Welcome bonus", 300), ("Order ORDER-90002", 100)],
         "10% off your next order": [("Order ORDER-90002", 200)],

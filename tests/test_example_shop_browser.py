@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def shop(own_database_url: str) -> Iterator[str]:
+def example_url(own_database_url: str) -> Iterator[str]:
     with serving(demo_app(own_database_url)) as base:
         yield base
 
@@ -33,26 +33,28 @@ def csp_satisfied(page: Any) -> Iterator[None]:
     assert refused == []
 
 
-def log_in(page: Any, shop: str, email: str, password: str) -> None:
-    page.goto(f"{shop}/login")
+def log_in(page: Any, example_url: str, email: str, password: str) -> None:
+    page.goto(f"{example_url}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/$"))
 
 
-def test_login_page_shows_the_demo_logins(page: Any, shop: str) -> None:
-    page.goto(f"{shop}/login")
+def test_login_page_shows_the_demo_logins(page: Any, example_url: str) -> None:
+    page.goto(f"{example_url}/login")
     logins = page.locator("#demo-logins").inner_text()
     assert "admin@example.com / admin" in logins
     assert "anna@example.com / anna" in logins
 
 
-def test_customer_redeems_a_reward_and_uses_its_code_at_checkout(page: Any, shop: str) -> None:
-    log_in(page, shop, "anna@example.com", "anna")
+def test_customer_redeems_a_reward_and_uses_its_code_at_checkout(
+    page: Any, example_url: str
+) -> None:
+    log_in(page, example_url, "anna@example.com", "anna")
     assert page.locator("#nav-points").inner_text() == "730 points"
 
-    page.goto(f"{shop}/loyalty/")
+    page.goto(f"{example_url}/loyalty/")
     too_dear = page.locator(".lr-card", has_text="20.00 gift card")
     assert too_dear.locator("button").is_disabled()
     too_dear.locator(".lr-tip").hover()
@@ -66,9 +68,9 @@ def test_customer_redeems_a_reward_and_uses_its_code_at_checkout(page: Any, shop
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
     assert page.locator("#nav-points").inner_text() == "580 points"
 
-    page.goto(shop)
+    page.goto(example_url)
     page.locator("#product-1").get_by_role("button", name="Add to cart").click()
-    page.goto(f"{shop}/cart")
+    page.goto(f"{example_url}/cart")
     page.fill("input[name=coupon_code]", code.replace("-", "").lower())
     page.click("#place-order")
     page.wait_for_url(re.compile(r".*/orders/\d+$"))
@@ -77,41 +79,41 @@ def test_customer_redeems_a_reward_and_uses_its_code_at_checkout(page: Any, shop
     assert "earned you 24 points" in page.locator("#order-points").inner_text()
     order_number = page.locator("h1").inner_text().rsplit(" ", 1)[-1]
 
-    page.goto(f"{shop}/loyalty/my-rewards")
+    page.goto(f"{example_url}/loyalty/my-rewards")
     row = page.locator("tr", has_text=code)
     assert "Used" in row.inner_text()
 
-    page.goto(f"{shop}/cart")  # emptied by the order
+    page.goto(f"{example_url}/cart")  # emptied by the order
     assert "Your cart is empty" in page.locator("main").inner_text()
     assert order_number.startswith("ORDER-")
 
 
-def test_another_customers_code_is_refused_at_checkout(page: Any, shop: str) -> None:
-    log_in(page, shop, "anna@example.com", "anna")
-    page.goto(shop)
+def test_another_customers_code_is_refused_at_checkout(page: Any, example_url: str) -> None:
+    log_in(page, example_url, "anna@example.com", "anna")
+    page.goto(example_url)
     page.locator("#product-2").get_by_role("button", name="Add to cart").click()
-    page.goto(f"{shop}/cart")
+    page.goto(f"{example_url}/cart")
     page.fill("input[name=coupon_code]", "TASTING-001")  # Bob's ticket, not Anna's
     page.click("#place-order")
     assert "No reward of yours has this code." in page.locator(".flash.error").inner_text()
     assert "Ceramic mug" in page.locator("main table").inner_text()
 
 
-def test_the_shops_stylesheet_applies_under_its_csp(page: Any, shop: str) -> None:
-    page.goto(shop)
+def test_the_shops_stylesheet_applies_under_its_csp(page: Any, example_url: str) -> None:
+    page.goto(example_url)
     header = page.locator("header")
     assert header.evaluate("e => getComputedStyle(e).display") == "flex"
 
 
-def test_customer_cannot_open_the_admin(page: Any, shop: str) -> None:
-    log_in(page, shop, "anna@example.com", "anna")
-    response = page.goto(f"{shop}/admin/loyalty/redeemed/")
+def test_customer_cannot_open_the_admin(page: Any, example_url: str) -> None:
+    log_in(page, example_url, "anna@example.com", "anna")
+    response = page.goto(f"{example_url}/admin/loyalty/redeemed/")
     assert response.status == 403
 
 
-def test_admin_sees_every_redeemed_reward_in_the_grid(page: Any, shop: str) -> None:
-    log_in(page, shop, "admin@example.com", "admin")
-    page.goto(f"{shop}/admin/loyalty/redeemed/")
+def test_admin_sees_every_redeemed_reward_in_the_grid(page: Any, example_url: str) -> None:
+    log_in(page, example_url, "admin@example.com", "admin")
+    page.goto(f"{example_url}/admin/loyalty/redeemed/")
     grid = page.locator("table.model-list")
     text = grid.inner_text()
     for expected in ("anna@example.com", "bob@example.com", "carla@example.com", "TASTING-001"):
@@ -128,9 +130,9 @@ def test_admin_sees_every_redeemed_reward_in_the_grid(page: Any, shop: str) -> N
         assert cashback in text
 
 
-def test_admin_filters_the_grid_to_used_rewards(page: Any, shop: str) -> None:
-    log_in(page, shop, "admin@example.com", "admin")
-    page.goto(f"{shop}/admin/loyalty/redeemed/")
+def test_admin_filters_the_grid_to_used_rewards(page: Any, example_url: str) -> None:
+    log_in(page, example_url, "admin@example.com", "admin")
+    page.goto(f"{example_url}/admin/loyalty/redeemed/")
     page.get_by_role("link", name="Add Filter").click()
     page.locator(".filter", has_text="Unused / Used").first.click()
     page.locator("select.filter-val").select_option(label="Used", force=True)

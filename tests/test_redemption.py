@@ -24,6 +24,7 @@ from flask_loyalty_rewards import (
 from flask_loyalty_rewards.services.codes import ALPHABET
 from flask_loyalty_rewards.services.redemption import issue
 from tests.host import db, loyalty, models
+from tests.support.sql import statements
 
 
 def days(n: float) -> dt.timedelta:
@@ -152,13 +153,8 @@ def test_a_new_reward_is_read_after_the_commit_without_another_query(
         monkeypatch.setattr(issue, "_fits_one_statement", lambda ctx, campaign: False)
     campaign = make_campaign(cost_in_points=300, tax_value=Decimal("1.20"), days_valid=30)
     reward = loyalty.redeem(rich, campaign)
-    queries: list[str] = []
-    listener = lambda *args: queries.append(args[2])  # noqa: E731
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements(db.engine) as queries:
         read = what_the_caller_reads(reward)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
     assert queries == []
     assert read[3] == 9_700
     db.session.expire_all()

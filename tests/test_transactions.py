@@ -13,10 +13,7 @@ from sqlalchemy import event
 
 from flask_loyalty_rewards import CodeSource, NotEnoughPoints
 from tests.host import Customer, db, loyalty, models
-
-
-class InjectedFault(Exception):
-    pass
+from tests.support.sql import InjectedFault, statements
 
 
 def row_counts() -> dict[str, int]:
@@ -46,23 +43,6 @@ def ledger_state() -> list[tuple[Any, ...]]:
         )
     ).all()
     return [tuple(r) for r in [*lots, *accounts, *campaigns, *codes]]
-
-
-@contextmanager
-def statements(engine: sa.Engine, fail_at: int | None = None) -> Iterator[list[str]]:
-    """Record the SQL statements run; raise at statement number ``fail_at`` (1-based)."""
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-        if fail_at is not None and len(seen) == fail_at:
-            raise InjectedFault(f"injected at statement {fail_at}: {statement[:60]}")
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 #: Campaigns that take each way through a redemption (PostgreSQL does the second in one

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests import host
-from tests.admin_html import csrf_token, flashes, grid
+from tests.support.admin import csrf_token, flashes, grid
 from tests.webhook_receiver import Receiver, receiver
 
 ENDPOINTS = "/admin/loyalty/webhooks/endpoints/"

@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.support.factories import Rows
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -66,3 +68,16 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+def log_in_page(page: Any, live_server: str, customer_id: int) -> Any:
+    """Log the customer in for the browser page (the test host's /_test/login route)."""
+    page.goto(f"{live_server}/_test/login/{customer_id}")
+    assert page.text_content("body") == "ok"
+    return page
+
+
+@pytest.fixture
+def admin_page(live_server: str, page: Any, shop: Rows) -> Any:
+    """A browser page logged in as an admin of the test host."""
+    return log_in_page(page, live_server, shop.admin())

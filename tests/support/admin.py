@@ -1,11 +1,15 @@
-"""Reading the admin's HTML in tests: the grid's header and cells, CSRF tokens, flash messages."""
+"""The admin in tests: reading its HTML (grid, CSRF tokens, flashes) and filling its forms."""
 
 from __future__ import annotations
 
 import html
+import io
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
+
+from flask_loyalty_rewards import CodeSource, RewardType
 
 GRID = "/admin/loyalty/redeemed/"
 CAMPAIGNS = "/admin/loyalty/campaigns/"
@@ -102,3 +106,80 @@ def filter_arg(app: Any, name: str, endpoint: str = "loyalty_redeemed") -> str:
                     if str(flt.name) == name:
                         return f"flt0_{arg}"
     raise LookupError(name)
+
+
+# -- campaign forms -------------------------------------------------------------------------------
+
+
+def campaign_values(**changes: Any) -> dict[str, Any]:
+    """A valid gift campaign, as the campaign rules service takes it, with ``changes`` on top."""
+    values: dict[str, Any] = {
+        "name": "Teddy",
+        "description": "",
+        "reward_type": RewardType.GIFT,
+        "cost_in_points": 100,
+        "tax_value": Decimal("0"),
+        "reward_value": None,
+        "currency": None,
+        "cashback_point_value": None,
+        "active": True,
+        "active_from": None,
+        "active_to": None,
+        "visible_from": None,
+        "visible_to": None,
+        "total_limit": None,
+        "per_customer_limit": None,
+        "days_inactive": 0,
+        "days_valid": 0,
+        "fulfillment_tracking": False,
+        "code_source": CodeSource.GENERATED,
+        "shared_code": None,
+    }
+    values.update(changes)
+    return values
+
+
+def campaign_form(**changes: str) -> dict[str, str]:
+    """The admin's campaign form filled in as a person would, with ``changes`` on top."""
+    data = {
+        "name": "Teddy bear",
+        "description": "A bear",
+        "reward_type": "gift",
+        "cost_in_points": "250",
+        "tax_value": "1.50",
+        "reward_value": "",
+        "currency": "",
+        "cashback_point_value": "",
+        "active": "y",
+        "active_from": "2026-03-01 00:00:00",
+        "active_to": "2026-04-01 00:00:00",
+        "visible_from": "",
+        "visible_to": "",
+        "total_limit": "10",
+        "per_customer_limit": "1",
+        "days_inactive": "0",
+        "days_valid": "30",
+        "fulfillment_tracking": "y",
+        "code_source": "generated",
+        "shared_code": "",
+    }
+    data.update(changes)
+    return data
+
+
+def create_campaign(client: Any, **changes: str) -> Any:
+    """Post the campaign form (with its CSRF token) to create a campaign."""
+    data = campaign_form(**changes)
+    data["csrf_token"] = csrf_token(client, CAMPAIGNS + "new/")
+    return client.post(CAMPAIGNS + "new/", data=data)
+
+
+def upload_codes(
+    client: Any, campaign_id: int, *, text: str = "", file: bytes | None = None
+) -> str:
+    """Upload pool codes (typed ``text`` and/or a CSV ``file``); the page's HTML."""
+    url = f"{CAMPAIGNS}pool/?id={campaign_id}"
+    data: dict[str, Any] = {"text": text, "csrf_token": csrf_token(client, CAMPAIGNS)}
+    if file is not None:
+        data["file"] = (io.BytesIO(file), "codes.csv")
+    return client.post(url, data=data, content_type="multipart/form-data").get_data(as_text=True)

@@ -1,0 +1,30 @@
+"""The SQL a test runs: recorded, and failed on purpose at a chosen statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+
+class InjectedFault(Exception):
+    """A failure the test injected (a dropped connection, a full disk)."""
+
+
+@contextmanager
+def statements(engine: sa.Engine, fail_at: int | None = None) -> Iterator[list[str]]:
+    """Record the SQL statements run; raise at statement number ``fail_at`` (1-based)."""
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+        if fail_at is not None and len(seen) == fail_at:
+            raise InjectedFault(f"injected at statement {fail_at}: {statement[:60]}")
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
