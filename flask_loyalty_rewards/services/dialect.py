@@ -92,6 +92,23 @@ def gate_returns_rows(name: str) -> bool:
     return name == "postgresql"
 
 
+def writes_with_statement_ctes(name: str) -> bool:
+    """Whether a redemption can be one ``WITH`` statement whose parts write (gate, lots, rows:
+    :mod:`.redemption.one_statement_pg`) and run in autocommit: PostgreSQL's data-modifying
+    CTEs; the others go step by step."""
+    return name == "postgresql"
+
+
+def counts_slot_first(name: str) -> bool:
+    """Whether a limited campaign's slot is counted before the reward row is inserted.
+
+    PostgreSQL counts last, so the campaign row, shared by every customer, stays locked for the
+    shortest time. Elsewhere the reward's foreign key share-locks that row, and a count after
+    it would upgrade the lock, which deadlocks two redemptions that both hold it.
+    """
+    return name != "postgresql"
+
+
 def skips_locked_rows_in_scans(name: str) -> bool:
     """Whether a ``SKIP LOCKED`` scan may pick the rows to lock itself.
 

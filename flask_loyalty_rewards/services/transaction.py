@@ -3,21 +3,27 @@
 A service call is one *unit of work*: it runs in a savepoint of the host's session, so a refusal
 rolls back only our own writes and leaves the host's pending changes in place; on success it
 commits, the host's pending changes included, so "mark the order paid" and "earn its points"
-land together.
+land together. A call that owns its transaction runs again when the database undid it to
+break a deadlock (:func:`retrying_deadlocks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from . import dialect
 from .context import Context
+
+T = TypeVar("T")
+
+#: How many times a call runs when the database keeps picking it as a deadlock's victim.
+DEADLOCK_ATTEMPTS = 3
 
 
 def is_deadlock(exc: sa.exc.DBAPIError) -> bool:
@@ -32,6 +38,22 @@ def is_deadlock(exc: sa.exc.DBAPIError) -> bool:
         return True
     args: tuple[Any, ...] = getattr(error, "args", ())
     return bool(args) and args[0] == 1213  # MariaDB / MySQL: ER_LOCK_DEADLOCK
+
+
+def retrying_deadlocks(ctx: Context, call: Callable[[], T]) -> T:
+    """Run ``call`` (whole units of work), again when the database undid it to break a deadlock.
+
+    Only when the call owns its transaction (:attr:`Context.owns_transaction`): nothing of the
+    host's was in it, so running it again repeats nothing but our own work.
+    """
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except sa.exc.DBAPIError as exc:
+            if attempt == DEADLOCK_ATTEMPTS or not ctx.owns_transaction or not is_deadlock(exc):
+                raise
+            attempt += 1
 
 
 @contextmanager

@@ -22,16 +22,13 @@ from ...models import CodeSource, CouponStatus, EntryKind, HistoryEvent, Loyalty
 from ...models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ...profile import Address, CustomerProfile
 from ...rules import CustomerState, campaign_refusals
-from .. import campaigns, codes, events, ledger, search
+from .. import campaigns, codes, dialect, events, ledger, search
 from ..arguments import idempotency_key_argument, text_argument
 from ..context import Context
 from ..idempotency import Once, fingerprint, run_once, store_key
-from ..transaction import is_deadlock
+from ..transaction import retrying_deadlocks
 from . import one_statement_pg
 from .lifecycle import add_history
-
-#: How many times a redemption runs when the database keeps picking it as a deadlock's victim.
-DEADLOCK_ATTEMPTS = 3
 
 
 def customer_redemptions(
@@ -102,7 +99,11 @@ def redeem_once(
 
 def _autocommit(ctx: Context) -> one_statement_pg.Autocommit | None:
     """Autocommit from the first statement, when the redemption is the whole transaction."""
-    if ctx.dialect != "postgresql" or not ctx.owns_transaction or ctx.session.in_transaction():
+    if (
+        not dialect.writes_with_statement_ctes(ctx.dialect)
+        or not ctx.owns_transaction
+        or ctx.session.in_transaction()
+    ):
         return None
     return one_statement_pg.Autocommit(ctx)
 
@@ -149,23 +150,16 @@ def _redeem_once(
     def replay(existing: Any) -> RedeemedRewardMixin:
         return ctx.redeemed(existing.result_id, lock=False, current=True)
 
-    attempt = 1
-    while True:
-        try:
-            return run_once(ctx, customer_id, "redeem", key, request, work, replay)
-        except sa.exc.DBAPIError as exc:
-            # The database chose this redemption as a deadlock's victim and undid all of it;
-            # when nothing of the host's was in the transaction, it can simply run again.
-            if attempt == DEADLOCK_ATTEMPTS or not ctx.owns_transaction or not is_deadlock(exc):
-                raise
-            attempt += 1
+    return retrying_deadlocks(
+        ctx, lambda: run_once(ctx, customer_id, "redeem", key, request, work, replay)
+    )
 
 
 def _fits_one_statement(ctx: Context, campaign: RewardCampaignMixin) -> bool:
     """Whether :mod:`.one_statement_pg` can do the whole redemption (the common case, on
     PostgreSQL)."""
     return (
-        ctx.dialect == "postgresql"
+        dialect.writes_with_statement_ctes(ctx.dialect)
         and campaign.per_customer_limit is None
         and campaign.code_source is not CodeSource.POOL
     )
@@ -382,10 +376,6 @@ def _take_limit_slot(ctx: Context, campaign: RewardCampaignMixin) -> None:
 
 
 def _slot_first(ctx: Context, campaign: RewardCampaignMixin) -> bool:
-    """Whether the step path counts on a limited campaign before it inserts the reward.
-
-    On PostgreSQL it counts last, so the campaign row, shared by every customer, stays locked
-    for the shortest time. Elsewhere the reward's foreign key share-locks that row, and a count
-    after it would upgrade the lock, which deadlocks two redemptions that both hold it.
-    """
-    return campaign.total_limit is not None and ctx.dialect != "postgresql"
+    """Whether the step path counts on a limited campaign before it inserts the reward
+    (:func:`.dialect.counts_slot_first`)."""
+    return campaign.total_limit is not None and dialect.counts_slot_first(ctx.dialect)
