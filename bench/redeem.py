@@ -21,8 +21,12 @@ gate returns. Also the cost of a redemption for a customer with 10,000 open lots
 
 Each throughput figure is measured ``--repeat`` times, the paths taking turns, and the median
 is printed with the spread, so a neighbour's load on a shared machine shows instead of skewing
-one side. It creates a scratch database next to the one in --url and drops it afterwards. This
-is a benchmark that prints figures, not a test.
+one side. Beside it, the CPU one redemption costs the client processes and the server's
+backends (found by ``application_name``; the server runs on this machine): a busy machine
+distorts throughput far more than CPU per redemption. Each ``redeem()`` process redeems once
+before the clock starts, so its first statements' compilation is not counted. It creates a
+scratch database next to the one in --url and drops it afterwards. This is a benchmark that
+prints figures, not a test.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,9 +74,13 @@ COST = 10
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
-def make_app(url: str, *, with_admin: bool = False) -> Flask:
+def make_app(url: str, *, with_admin: bool = False, name: str = "bench") -> Flask:
+    """The host app; ``name`` is its connections' ``application_name`` (a path's server CPU)."""
     app = Flask(__name__)
-    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2})
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "connect_args": {"application_name": name}},
+    )
     db.init_app(app)
     admin = Admin(app, name="Bench") if with_admin else None
     loyalty.init_app(app, db=db, models=models, admin=admin)
@@ -160,19 +170,20 @@ def _lot(cid: int, amount: int, expires: dt.datetime | None, n: int) -> dict[str
 def ours(
     url: str, campaign: int, customers: list[int], seconds: float, start: Any, out: Any
 ) -> None:
-    app = make_app(url)
+    app = make_app(url, name=ours.__name__)
     rng = random.Random()
-    with app.app_context():
-        db.session.get(models.RewardCampaign, campaign)
+    with app.app_context():  # outside the clock: the process's first statements are compiled
+        loyalty.redeem(rng.choice(customers), campaign)
         db.session.remove()
     start.wait()
-    done, deadline = 0, time.perf_counter() + seconds
+    cpu, done, deadline = time.process_time(), 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         with app.app_context():
             loyalty.redeem(rng.choice(customers), campaign)
             db.session.remove()
         done += 1
-    out.put(done)
+    out.put((done, time.process_time() - cpu))
+    start.wait()  # the server's CPU is read while the connections are open
     with app.app_context():
         db.engine.dispose()
 
@@ -234,10 +245,12 @@ def raw(
     import psycopg
 
     u = sa.make_url(url)
-    conn = psycopg.connect(host=u.host, port=u.port, user=u.username, dbname=u.database)
+    conn = psycopg.connect(
+        host=u.host, port=u.port, user=u.username, dbname=u.database, application_name="raw"
+    )
     rng = random.Random()
     start.wait()
-    done, deadline = 0, time.perf_counter() + seconds
+    cpu, done, deadline = time.process_time(), 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         c = rng.choice(customers)
         now = dt.datetime.now(dt.timezone.utc)
@@ -294,7 +307,8 @@ def raw(
             if total_limit is not None:
                 cur.execute(RAW_SQL["slot"], {"campaign": campaign})
         done += 1
-    out.put(done)
+    out.put((done, time.process_time() - cpu))
+    start.wait()
     conn.close()
 
 
@@ -399,11 +413,16 @@ def floor(
 
     u = sa.make_url(url)
     conn = psycopg.connect(
-        host=u.host, port=u.port, user=u.username, dbname=u.database, autocommit=True
+        host=u.host,
+        port=u.port,
+        user=u.username,
+        dbname=u.database,
+        autocommit=True,
+        application_name="floor",
     )
     rng = random.Random()
     start.wait()
-    done, deadline = 0, time.perf_counter() + seconds
+    cpu, done, deadline = time.process_time(), 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         params = {
             "c": rng.choice(customers),
@@ -415,13 +434,32 @@ def floor(
             reward_id = cur.execute(FLOOR_SQL, params).fetchone()[0]
         assert reward_id is not None, "the floor statement redeemed nothing"
         done += 1
-    out.put(done)
+    out.put((done, time.process_time() - cpu))
+    start.wait()
     conn.close()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One path's run: redemptions per second, and the CPU each one cost the client processes
+    and the server's backends (what a busy, shared machine does not distort as much)."""
+
+    per_second: float
+    client_ms: float
+    server_ms: float
 
 
 def throughput(
     target: Any, url: str, campaign: int, customers: list[int], clients: int, seconds: float
 ) -> float:
+    return measured(target, url, campaign, customers, clients, seconds).per_second
+
+
+def measured(
+    target: Any, url: str, campaign: int, customers: list[int], clients: int, seconds: float
+) -> Run:
+    """Run ``target`` in ``clients`` processes for ``seconds``; each connects with
+    ``application_name`` = the path's name, by which its backends' CPU is found."""
     ctx = mp.get_context("fork")
     start, out = ctx.Barrier(clients + 1), ctx.Queue()
     procs = [
@@ -431,10 +469,32 @@ def throughput(
     for p in procs:
         p.start()
     start.wait()
-    total = sum(out.get(timeout=seconds + 60) for _ in procs)
+    server_before = backends_cpu(url, target.__name__)
+    results = [out.get(timeout=seconds + 60) for _ in procs]
+    server = backends_cpu(url, target.__name__) - server_before
+    start.wait()
     for p in procs:
         p.join()
-    return total / seconds
+    done = sum(n for n, _ in results)
+    client = sum(cpu for _, cpu in results)
+    return Run(done / seconds, client / done * 1000, server / done * 1000)
+
+
+def backends_cpu(url: str, name: str) -> float:
+    """CPU seconds the server's backends named ``name`` have used (the server runs here)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": name},
+        ).scalars()
+        ticks = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    engine.dispose()
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def spread(values: list[float]) -> str:
@@ -504,16 +564,32 @@ def main() -> None:
             f"median of {args.repeat} runs (lowest-highest)"
         )
         columns = ("redeem() /s", "raw SQL /s", "floor /s", "redeem()/floor", "raw/floor")
+        cpu_columns = ("redeem()", "raw SQL", "floor")
+        cpu_rows = []
         print(f"{'clients':>8}" + "".join(f"{c:>18}" for c in columns))
         for clients in (1, 8):
-            rounds = []
+            rounds, cpu = [], []
             for _ in range(args.repeat):
-                f = throughput(floor, url, campaign, customers, clients, args.seconds)
-                r = throughput(raw, url, campaign, customers, clients, args.seconds)
-                o = throughput(ours, url, campaign, customers, clients, args.seconds)
-                rounds.append((o, r, f, o / f, r / f))
+                f = measured(floor, url, campaign, customers, clients, args.seconds)
+                r = measured(raw, url, campaign, customers, clients, args.seconds)
+                o = measured(ours, url, campaign, customers, clients, args.seconds)
+                rounds.append(
+                    [x.per_second for x in (o, r, f)]
+                    + [o.per_second / f.per_second, r.per_second / f.per_second]
+                )
+                cpu.append([(x.client_ms, x.server_ms) for x in (o, r, f)])
             figures = [spread([p[i] for p in rounds]) for i in range(len(columns))]
             print(f"{clients:>8}" + "".join(f"{x:>18}" for x in figures))
+            cpu_rows.append((clients, cpu))
+        print("CPU per redemption, ms: client processes + server backends, median of the runs")
+        print(f"{'clients':>8}" + "".join(f"{c:>18}" for c in cpu_columns))
+        for clients, cpu in cpu_rows:
+            medians = [
+                [statistics.median(run[i][side] for run in cpu) for side in (0, 1)]
+                for i in range(len(cpu_columns))
+            ]
+            cells = [f"{client:.2f} + {server:.2f}" for client, server in medians]
+            print(f"{clients:>8}" + "".join(f"{x:>18}" for x in cells))
         light_ms = latency(url, campaign, light, 105)
         heavy_ms = latency(url, campaign, heavy, 105)
         print(

@@ -109,10 +109,25 @@ DEFAULT_FORMAT = CodeFormat()
 
 def generate_code(code_format: CodeFormat = DEFAULT_FORMAT) -> str:
     """A new random code in the given format (characters drawn with :mod:`secrets`)."""
-    raw = "".join(secrets.choice(code_format.alphabet) for _ in range(code_format.length))
+    raw = _random_characters(code_format.alphabet, code_format.length)
     size = code_format.group or code_format.length
     body = code_format.separator.join(raw[i : i + size] for i in range(0, len(raw), size))
     return code_format.prefix + body
+
+
+def _random_characters(alphabet: str, count: int) -> str:
+    """``count`` characters drawn uniformly from ``alphabet`` (at most 256 of them).
+
+    One call for random bytes instead of one per character: a redemption draws a code, and
+    :func:`secrets.choice` asks the operating system for every character. A byte that would
+    favour the first characters (past the last whole multiple of the alphabet) is drawn again.
+    """
+    size = len(alphabet)
+    usable = 256 - 256 % size
+    drawn: list[str] = []
+    while len(drawn) < count:
+        drawn += [alphabet[byte % size] for byte in secrets.token_bytes(count) if byte < usable]
+    return "".join(drawn[:count])
 
 
 @dataclass(frozen=True)

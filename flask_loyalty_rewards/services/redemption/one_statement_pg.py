@@ -150,8 +150,7 @@ def _statement(
 
     Parameter names are never a column's name: SQLAlchemy would read a parameter named like a
     column of an updated table as a value to SET (checked below). Writes whose outcome the
-    caller does not need are added to the ``WITH`` without ``RETURNING``: a shorter statement is
-    parsed faster, by psycopg too, which keeps statements of up to 4 kB converted.
+    caller does not need are added to the ``WITH`` without ``RETURNING``, a shorter statement.
     """
     account = models.Account.__table__
     lot = models.PointsLot.__table__
@@ -167,35 +166,33 @@ def _statement(
     customer_id, cost, now = values["customer_id"], values["cost_in_points"], values["redeemed_at"]
     batch: sa.ColumnElement[int] = sa.literal_column(str(ledger.FIRST_BATCH))  # not a parameter
 
-    # The account and the lots as this statement's snapshot has them, read once.
-    seen_account = account.alias("a")
-    overdue, pending = ledger.unspendable_points(lot.alias("u"), customer_id, now)
-    first_seen = ledger.spendable_lots(lot.alias("s"), customer_id, now).limit(batch).subquery()
-    seen = (
-        sa.select(
-            seen_account.c.customer_id,
-            sa.literal_column(f"{seen_account.name}.xmin").label("version"),
-            (seen_account.c.balance - overdue.scalar_subquery() - pending.scalar_subquery()).label(
-                "active"
-            ),
-            sa.select(sa.func.sum(first_seen.c.remaining)).scalar_subquery().label("covering"),
-        )
-        .where(seen_account.c.customer_id == customer_id)
-        .cte("seen")
+    seen = account.alias("seen")
+    seen_version = (
+        sa.select(sa.literal_column(f"{seen.name}.xmin"))
+        .where(seen.c.customer_id == customer_id)
+        .scalar_subquery()
     )
-    # The gate passes only when the whole redemption follows: the points are active and the
-    # first lots pay them, and nothing changed the account (so neither the lots) since the
-    # snapshot; a campaign read without a total limit must still have none.
+    overdue, pending = (
+        points.scalar_subquery()
+        for points in ledger.unspendable_points(lot.alias("unspendable"), customer_id, now)
+    )
+    first_seen = ledger.spendable_lots(lot.alias("seen_lots"), customer_id, now).limit(batch)
+    covering = sa.select(sa.func.sum(first_seen.subquery().c.remaining)).scalar_subquery()
+    # The gate passes only when the whole redemption follows: nothing changed the account (so
+    # neither the lots) since the statement's snapshot, the points are active, and the first
+    # lots of the snapshot pay them; a campaign read without a total limit must still have none.
     gate = ledger.spending_gate(account, customer_id, cost, now).where(
-        account.c.customer_id == seen.c.customer_id,
-        sa.literal_column(f"{account.name}.xmin") == seen.c.version,
-        seen.c.active >= cost,
-        seen.c.covering >= cost,
+        sa.literal_column(f"{account.name}.xmin") == seen_version,
+        account.c.balance - overdue - pending >= cost,  # the balance before the spend
+        covering >= cost,
     )
     limit = campaigns.limit_now(campaign, values["campaign_id"])
     if not limited:
         gate = gate.where(limit.scalar_subquery().is_(None))
-    gate_cte = gate.returning((seen.c.active - cost).label("active_after")).cte("gate")
+    # After the UPDATE, the balance is the new one: what is left is active after the spend.
+    gate_cte = gate.returning((account.c.balance - overdue - pending).label("active_after")).cte(
+        "gate"
+    )
     gate_passed = sa.select(gate_cte.c.active_after).exists()
 
     spendable = lot.alias("spendable")
