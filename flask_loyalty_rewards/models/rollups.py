@@ -30,6 +30,9 @@ class FlowDayMixin(_LoyaltyTable):
     #: The sum of the entries' ``delta`` (negative for deductions).
     points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
 
+    #: On SQLite the rows are stored in key order, so a range of days is read without look-ups.
+    __table_args__ = {"sqlite_with_rowid": False}
+
 
 class RedemptionDayMixin(_LoyaltyTable):
     """Every redemption of one UTC day, campaign and reward type, cancelled ones included.
@@ -49,6 +52,8 @@ class RedemptionDayMixin(_LoyaltyTable):
     reward_type: Mapped[RewardType] = mapped_column(_enum(RewardType), primary_key=True)
     redemptions: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 class RollupMarkMixin(_LoyaltyTable):

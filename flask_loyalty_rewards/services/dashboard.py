@@ -10,8 +10,8 @@ transaction still open then could hold a smaller id that is not yet visible.
 
 Moving a mark is one conditional UPDATE of its row (``WHERE rolled_to = <as read>``): of two
 dashboard requests at once, one adds the rows and the other waits, finds the mark moved and
-adds nothing. Cancelling a redemption changes an old reward, so cancelled rewards are taken
-off at read time, from the (coupon status, active to) index.
+adds nothing. Cancelling a redemption changes an old reward, so the rollup counts every
+redemption and the cancelled ones are taken off at read time.
 
 Nothing here runs in the write paths: redemptions and earnings do not touch a rollup row.
 Liability and what expires soon are read from the accounts and the open lots (a covering
@@ -239,23 +239,50 @@ def summed(ctx: Context, rollup: Rollup, *where: Any) -> list[dict[str, Any]]:
     rows = ctx.session.execute(
         sa.select(day, *keys, *sums).where(*where).group_by(day, *keys)
     ).mappings()
-    return [_typed(rollup, {**row, "day": as_date(row["day"])}) for row in rows]
+    return [_typed(rollup, dict(row)) for row in rows]
 
 
-def stored(ctx: Context, rollup: Rollup, since: dt.date) -> list[dict[str, Any]]:
-    """The rollup's rows from ``since`` on."""
+def stored(
+    ctx: Context, rollup: Rollup, since: dt.date, buckets: list[dt.date] | None = None
+) -> list[dict[str, Any]]:
+    """The rollup's rows from ``since`` on, summed per bucket (a ``day``) or for the window.
+
+    ``buckets`` are the periods' first days, oldest first; summing them in SQL spares reading a
+    year of days per campaign.
+    """
     target = rollup.target
-    rows = ctx.session.execute(sa.select(target).where(target.c.day >= since)).mappings()
+    groups: list[Any] = [target.c[name] for name in rollup.keys]
+    if buckets:
+        latest_first = [(target.c.day >= b, sa.literal(b, sa.Date)) for b in reversed(buckets)]
+        groups.insert(0, sa.case(*latest_first).label("day"))
+    sums = [sa.func.sum(target.c[name]).label(name) for name in rollup.sums]
+    rows = ctx.session.execute(
+        sa.select(*groups, *sums).where(target.c.day >= since).group_by(*groups)
+    ).mappings()
     return [_typed(rollup, dict(row)) for row in rows]
 
 
 def _typed(rollup: Rollup, row: dict[str, Any]) -> dict[str, Any]:
-    """A row with the target's Python types (MariaDB and SQLite give a comparison as 0/1)."""
+    """A row with the target's Python types (MariaDB gives a comparison as 0/1, a CASE of dates
+    as text; SQLite a comparison as 0/1)."""
+    if "day" in row:
+        row["day"] = as_date(row["day"])
     for name in rollup.sums:
         row[name] = int(row[name] or 0)
     if "positive" in row:
         row["positive"] = bool(row["positive"])
     return row
+
+
+def live(
+    ctx: Context, rollup: Rollup, mark: int, since: dt.date, *where: Any
+) -> list[dict[str, Any]]:
+    """The source rows past the mark from ``since`` on, summed like the rollup's rows.
+
+    Read by primary key alone (the rows since the mark are few): a date condition could lead
+    the planner to the date's index and a year of rows. The days are chosen here.
+    """
+    return [row for row in summed(ctx, rollup, _after(rollup, mark), *where) if row["day"] >= since]
 
 
 def _after(rollup: Rollup, mark: int) -> sa.ColumnElement[bool]:
@@ -366,10 +393,7 @@ def _flows(
     buckets: list[dt.date],
     mark: int,
 ) -> list[FlowRow]:
-    entry = rollup.source
-    rows = stored(ctx, rollup, start.date()) + summed(
-        ctx, rollup, _after(rollup, mark), entry.c.created_at >= start
-    )
+    rows = stored(ctx, rollup, start.date(), buckets) + live(ctx, rollup, mark, start.date())
     sums: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOWS, 0))
     for row in rows:
         flow = flow_of(EntryKind(row["kind"]), row["positive"])
@@ -419,19 +443,21 @@ def _campaigns(
 ) -> tuple[list[CampaignRow], dict[RewardType, int]]:
     """Redemptions (not cancelled) from ``start`` on per campaign and per type (as redeemed).
 
-    The rollup counts every redemption up to the mark; those since cancelled are taken off,
-    and the newer ones not cancelled added, each read from an index.
+    Every redemption (the rollup's up to the mark, the newer ones live) less the cancelled
+    ones, which are few: read from the partial index of cancelled rewards (from the coupon
+    status index on MariaDB), by a condition that names both.
     """
     rr, campaign = rollup.source, ctx.models.RewardCampaign
-    canceled = rr.c.coupon_status == sa.literal_column(f"'{CouponStatus.CANCELED.value}'")
-    since = rr.c.redeemed_at >= start
-    kept = stored(ctx, rollup, start.date()) + summed(
-        ctx, rollup, _after(rollup, mark), since, sa.not_(canceled)
+    canceled = sa.and_(
+        rr.c.canceled_at.is_not(None),
+        rr.c.coupon_status == sa.literal_column(f"'{CouponStatus.CANCELED.value}'"),
     )
-    taken_off = summed(ctx, rollup, canceled, sa.not_(_after(rollup, mark)), since)
+    since = start.date()
+    redeemed = stored(ctx, rollup, since) + live(ctx, rollup, mark, since)
+    taken_off = [row for row in summed(ctx, rollup, canceled) if row["day"] >= since]
     per_type = dict.fromkeys(RewardType, 0)
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for rows, sign in ((kept, 1), (taken_off, -1)):
+    for rows, sign in ((redeemed, 1), (taken_off, -1)):
         for row in rows:
             per_type[RewardType(row["reward_type"])] += sign * row["redemptions"]
             counts[row["campaign_id"]][0] += sign * row["redemptions"]
