@@ -46,6 +46,7 @@ from .mixins import (
     RewardCampaignMixin,
     RewardHistoryMixin,
 )
+from .rollups import FlowDayMixin, RedemptionDayMixin, RollupMarkMixin
 from .types import NEVER, UTCDateTime
 
 __all__ = [
@@ -83,6 +84,9 @@ class LoyaltyModels:
     WebhookAttempt: type[WebhookAttemptMixin]
     ExpiryReminder: type[ExpiryReminderMixin]
     CampaignAudit: type[CampaignAuditMixin]
+    FlowDay: type[FlowDayMixin]
+    RedemptionDay: type[RedemptionDayMixin]
+    RollupMark: type[RollupMarkMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -108,6 +112,9 @@ class LoyaltyModels:
             self.WebhookAttempt,
             self.ExpiryReminder,
             self.CampaignAudit,
+            self.FlowDay,
+            self.RedemptionDay,
+            self.RollupMark,
         ]
         return [c.__table__ for c in classes]
 
@@ -178,6 +185,9 @@ def create_models(
         WebhookAttempt=concrete("WebhookAttempt", WebhookAttemptMixin),
         ExpiryReminder=concrete("ExpiryReminder", ExpiryReminderMixin),
         CampaignAudit=concrete("CampaignAudit", CampaignAuditMixin),
+        FlowDay=concrete("FlowDay", FlowDayMixin),
+        RedemptionDay=concrete("RedemptionDay", RedemptionDayMixin),
+        RollupMark=concrete("RollupMark", RollupMarkMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,

@@ -104,6 +104,24 @@ class AccountMixin(_LoyaltyTable):
         return (sa.CheckConstraint("balance >= 0", name=f"ck_{p}account_balance"),)
 
 
+#: The backends with partial indexes (``CREATE INDEX ... WHERE``).
+PARTIAL_INDEXES = ("postgresql", "sqlite")
+
+
+def _partial_indexes(
+    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
+) -> bool:
+    """``ddl_if``: create an index where the backend has partial indexes."""
+    return kw["dialect"].name in PARTIAL_INDEXES
+
+
+def _no_partial_indexes(
+    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
+) -> bool:
+    """``ddl_if``: create the plain variant of a partial index elsewhere."""
+    return not _partial_indexes(ddl, target, bind, tables, state, **kw)
+
+
 def has_points_left(remaining: Any) -> sa.ColumnElement[bool]:
     """``remaining > 0``, the condition of the lot indexes, with a literal 0.
 
@@ -159,12 +177,18 @@ class PointsLotMixin(_CustomerRow):
                 postgresql_where=open_lots,
                 sqlite_where=open_lots,
             ),
+            # Open lots by due date (the expiry job, the dashboard's "expiring soon"), with the
+            # points left, so the dashboard's sums read the index alone. The index changes with
+            # ``remaining`` anyway where it is partial; MariaDB's is not, and leaves it out so
+            # that spending points does not rewrite it.
             sa.Index(
                 f"ix_{p}lot_due",
                 "spend_order_at",
+                "remaining",
                 postgresql_where=open_lots,
                 sqlite_where=open_lots,
-            ),
+            ).ddl_if(callable_=_partial_indexes),
+            sa.Index(f"ix_{p}lot_due", "spend_order_at").ddl_if(callable_=_no_partial_indexes),
         )
 
     @property
@@ -204,8 +228,6 @@ class LedgerEntryMixin(_CustomerRow):
         p = cls.__loyalty_prefix__
         return (
             sa.Index(f"ix_{p}entry_customer", "customer_id", "created_at", "id"),
-            # Covers the dashboard's sums over a time range (services/dashboard.py).
-            sa.Index(f"ix_{p}entry_created", "created_at", "kind", "delta"),
             # One spend, one refund, ... per redeemed reward: a second one is a double charge.
             sa.UniqueConstraint("redeemed_reward_id", "kind", name=f"uq_{p}entry_reward_kind"),
         )
@@ -394,8 +416,25 @@ class RedeemedRewardMixin(_CustomerRow):
             sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
             sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),
-            # The reward type filter, alone or with a delivery status (gifts awaiting shipment).
-            sa.Index(f"ix_{p}rr_type", "reward_type", "delivery_status", "redeemed_at", "id"),
+            # The reward type filter, alone or with a delivery status, newest first; with used
+            # and cancelled, so the gifts awaiting shipment are counted from the index alone.
+            sa.Index(
+                f"ix_{p}rr_type",
+                "reward_type",
+                "delivery_status",
+                "redeemed_at",
+                "id",
+                "used",
+                "canceled_at",
+            ),
+            # Cancelled rewards (the dashboard takes them off its rollup): partial, so a redemption
+            # adds nothing to it. MariaDB finds them through ix_rr_status (coupon status).
+            sa.Index(
+                f"ix_{p}rr_canceled",
+                "redeemed_at",
+                postgresql_where=sa.text("canceled_at IS NOT NULL"),
+                sqlite_where=sa.text("canceled_at IS NOT NULL"),
+            ).ddl_if(callable_=_partial_indexes),
             sa.Index(f"ix_{p}rr_customer", "customer_id", "redeemed_at", "id"),
             sa.Index(f"ix_{p}rr_limit", "campaign_id", "customer_id", "canceled_at"),
             sa.Index(f"ix_{p}rr_status", "coupon_status", "active_to"),

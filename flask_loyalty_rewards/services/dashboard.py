@@ -1,8 +1,21 @@
-"""The programme's figures: aggregates over a bounded window, each served by an index.
+"""The programme's figures: per-day rollups of what is settled, live sums of what is new.
 
-Every figure is one ``GROUP BY`` over a time range (or, for the liability, over the open lots
-and the accounts), so its cost follows the window, not the ledger's whole history. Periods are
-UTC days, ISO weeks (from Monday) or calendar months, like every date the admin shows.
+The ledger is append-only and a redeemed reward's day, campaign, type and cost never change,
+so their per-UTC-day sums (``FlowDay``, ``RedemptionDay``) are added to once and read
+ever after. A rollup follows its source by primary key, not by date: a *mark* says which ids
+are in it, and the dashboard adds the rows past the mark live. An entry written with a past
+date (``run_expiry(now=...)``, a clock set back) has a new id, so it is counted whatever day
+it names. The mark moves to the newest id once that id has been seen :data:`SETTLE` ago: a
+transaction still open then could hold a smaller id that is not yet visible.
+
+Moving a mark is one conditional UPDATE of its row (``WHERE rolled_to = <as read>``): of two
+dashboard requests at once, one adds the rows and the other waits, finds the mark moved and
+adds nothing. Cancelling a redemption changes an old reward, so the rollup counts every
+redemption and the cancelled ones are taken off at read time.
+
+Nothing here runs in the write paths: redemptions and earnings do not touch a rollup row.
+Liability and what expires soon are read from the accounts and the open lots (a covering
+index on PostgreSQL). Periods are UTC days, ISO weeks (from Monday) or calendar months.
 """
 
 from __future__ import annotations
@@ -13,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from .. import clock
-from ..models import EntryKind, RewardType
+from ..models import CouponStatus, EntryKind, RewardType
 from ..models.mixins import has_points_left
-from .context import Context
+from .context import Context, unit_of_work
 
 #: Buckets shown for each period: 30 days, 12 weeks, 12 months.
 WINDOWS = {"day": 30, "week": 12, "month": 12}
@@ -26,6 +40,9 @@ EXPIRY_HORIZONS = (30, 60, 90)
 #: The ledger's flows as the dashboard names them (see :func:`flow_of`).
 FLOWS = ("issued", "spent", "expired", "revoked")
 TOP_CAMPAIGNS = 5
+#: How long a transaction may hold a ledger entry or a redemption uncommitted: a mark moves
+#: only to an id seen as the newest at least this long ago.
+SETTLE = dt.timedelta(minutes=10)
 
 
 def flow_of(kind: EntryKind, positive: bool) -> str | None:
@@ -146,21 +163,25 @@ def as_date(value: Any) -> dt.date:
 
 
 def programme(ctx: Context, period: str = "day", now: dt.datetime | None = None) -> Dashboard:
-    """Every figure of the dashboard for the window of ``period`` ending now.
+    """Every figure of the dashboard for the window of ``period`` ending today (whole UTC days).
 
-    Raises ``ValueError`` for a period other than day, week or month.
+    Moves the rollups on first (:func:`catch_up`). Raises ``ValueError`` for a period other
+    than day, week or month.
     """
     if period not in WINDOWS:
         raise ValueError(f"period must be one of {', '.join(WINDOWS)}")
     end = now or clock.now()
+    catch_up(ctx, end)
     buckets = periods(end, period)
     start = dt.datetime.combine(buckets[0], dt.time(), tzinfo=dt.timezone.utc)
-    campaigns, by_type = _campaigns(ctx, start, end)
+    marks = rolled_to(ctx)
+    flows, redemptions = rollups(ctx)
+    campaigns, by_type = _campaigns(ctx, redemptions, start, marks.get(redemptions.name, 0))
     return Dashboard(
         period=period,
         start=start,
         end=end,
-        flows=_flows(ctx, period, start, end, buckets),
+        flows=_flows(ctx, flows, period, start, buckets, marks.get(flows.name, 0)),
         liability=_liability(ctx),
         expiring=_expiring(ctx, end),
         campaigns=campaigns,
@@ -168,25 +189,221 @@ def programme(ctx: Context, period: str = "day", now: dt.datetime | None = None)
     )
 
 
-def _flows(
-    ctx: Context, period: str, start: dt.datetime, end: dt.datetime, buckets: list[dt.date]
-) -> list[FlowRow]:
-    entry = ctx.models.LedgerEntry
-    when = bucket(ctx.dialect, entry.created_at, period).label("period")
-    positive = (entry.delta > 0).label("positive")
+# -- rollups ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A source table summed per UTC day of ``day`` and the ``keys`` into ``target``."""
+
+    name: str
+    source: sa.Table
+    target: sa.Table
+    day: sa.ColumnElement[Any]
+    keys: dict[str, sa.ColumnElement[Any]]
+    sums: dict[str, sa.ColumnElement[Any]]
+
+    @property
+    def id(self) -> sa.ColumnElement[Any]:
+        column: sa.ColumnElement[Any] = self.source.c.id
+        return column
+
+
+def rollups(ctx: Context) -> tuple[Rollup, Rollup]:
+    """The ledger's flows and the redemptions, each with its rollup table."""
+    entry, rr = ctx.models.LedgerEntry.__table__, ctx.models.RedeemedReward.__table__
+    flows = Rollup(
+        name="ledger_entry",
+        source=entry,
+        target=ctx.models.FlowDay.__table__,
+        day=entry.c.created_at,
+        keys={"kind": entry.c.kind, "positive": entry.c.delta > 0},
+        sums={"points": sa.func.sum(entry.c.delta)},
+    )
+    redemptions = Rollup(
+        name="redeemed_reward",
+        source=rr,
+        target=ctx.models.RedemptionDay.__table__,
+        day=rr.c.redeemed_at,
+        keys={"campaign_id": rr.c.campaign_id, "reward_type": rr.c.reward_type},
+        sums={"redemptions": sa.func.count(), "points": sa.func.sum(rr.c.cost_in_points)},
+    )
+    return flows, redemptions
+
+
+def summed(ctx: Context, rollup: Rollup, *where: Any) -> list[dict[str, Any]]:
+    """The source rows matching ``where``, summed per day and keys like the rollup's rows."""
+    day = bucket(ctx.dialect, rollup.day, "day").label("day")
+    keys = [column.label(name) for name, column in rollup.keys.items()]
+    sums = [column.label(name) for name, column in rollup.sums.items()]
     rows = ctx.session.execute(
-        sa.select(when, entry.kind, positive, sa.func.sum(entry.delta))
-        .where(entry.created_at >= start, entry.created_at <= end)
-        .group_by(when, entry.kind, positive)
-    ).all()
+        sa.select(day, *keys, *sums).where(*where).group_by(day, *keys)
+    ).mappings()
+    return [_typed(rollup, dict(row)) for row in rows]
+
+
+def stored(
+    ctx: Context, rollup: Rollup, since: dt.date, buckets: list[dt.date] | None = None
+) -> list[dict[str, Any]]:
+    """The rollup's rows from ``since`` on, summed per bucket (a ``day``) or for the window.
+
+    ``buckets`` are the periods' first days, oldest first; summing them in SQL spares reading a
+    year of days per campaign.
+    """
+    target = rollup.target
+    groups: list[Any] = [target.c[name] for name in rollup.keys]
+    if buckets:
+        latest_first = [(target.c.day >= b, sa.literal(b, sa.Date)) for b in reversed(buckets)]
+        groups.insert(0, sa.case(*latest_first).label("day"))
+    sums = [sa.func.sum(target.c[name]).label(name) for name in rollup.sums]
+    rows = ctx.session.execute(
+        sa.select(*groups, *sums).where(target.c.day >= since).group_by(*groups)
+    ).mappings()
+    return [_typed(rollup, dict(row)) for row in rows]
+
+
+def _typed(rollup: Rollup, row: dict[str, Any]) -> dict[str, Any]:
+    """A row with the target's Python types (MariaDB gives a comparison as 0/1, a CASE of dates
+    as text; SQLite a comparison as 0/1)."""
+    if "day" in row:
+        row["day"] = as_date(row["day"])
+    for name in rollup.sums:
+        row[name] = int(row[name] or 0)
+    if "positive" in row:
+        row["positive"] = bool(row["positive"])
+    return row
+
+
+def live(
+    ctx: Context, rollup: Rollup, mark: int, since: dt.date, *where: Any
+) -> list[dict[str, Any]]:
+    """The source rows past the mark from ``since`` on, summed like the rollup's rows.
+
+    Read by primary key alone (the rows since the mark are few): a date condition could lead
+    the planner to the date's index and a year of rows. The days are chosen here.
+    """
+    return [row for row in summed(ctx, rollup, _after(rollup, mark), *where) if row["day"] >= since]
+
+
+def _after(rollup: Rollup, mark: int) -> sa.ColumnElement[bool]:
+    """``id > mark`` with the mark written into the SQL: a range of the primary key.
+
+    A literal, so PostgreSQL plans it for its value (a parameter's generic plan could scan).
+    """
+    return rollup.id > sa.literal(int(mark), sa.BigInteger, literal_execute=True)
+
+
+def rolled_to(ctx: Context) -> dict[str, int]:
+    """Each rollup's mark: the ids up to it are in the rollup table."""
+    mark = ctx.models.RollupMark.__table__
+    rows = ctx.session.execute(sa.select(mark.c.source, mark.c.rolled_to))
+    return {source: int(value) for source, value in rows}
+
+
+def catch_up(
+    ctx: Context, now: dt.datetime | None = None, *, settle: dt.timedelta = SETTLE
+) -> dict[str, int]:
+    """Move each rollup's mark on where that is safe; returns the marks (see the module doc).
+
+    A mark moves to the id it saw as the newest ``settle`` ago, adding the rows up to it, and
+    sees the newest id again. ``settle`` may be zero only when no transaction can be writing
+    (after a bulk load). Every call is cheap when there is nothing to move.
+    """
+    now = now or clock.now()
+    for rollup in rollups(ctx):
+        _catch_up(ctx, rollup, now, settle)
+    return rolled_to(ctx)
+
+
+def _catch_up(ctx: Context, rollup: Rollup, now: dt.datetime, settle: dt.timedelta) -> None:
+    mark = ctx.models.RollupMark.__table__
+    found = ctx.session.execute(
+        sa.select(mark.c.rolled_to, mark.c.seen_to, mark.c.seen_at).where(
+            mark.c.source == rollup.name
+        )
+    ).one_or_none()
+    if found is not None and now - found.seen_at < settle:
+        return
+    newest = int(
+        ctx.session.execute(sa.select(sa.func.coalesce(sa.func.max(rollup.id), 0))).scalar_one()
+    )
+    with unit_of_work(ctx):
+        if found is None:
+            ctx.insert_ignore(
+                mark, {"source": rollup.name, "rolled_to": 0, "seen_to": newest, "seen_at": now}
+            )
+            if settle:
+                return
+            found = ctx.session.execute(
+                sa.select(mark.c.rolled_to, mark.c.seen_to, mark.c.seen_at).where(
+                    mark.c.source == rollup.name
+                )
+            ).one()
+        moved = ctx.write(
+            sa.update(mark)
+            .where(
+                mark.c.source == rollup.name,
+                mark.c.rolled_to == found.rolled_to,
+                mark.c.seen_to == found.seen_to,
+            )
+            .values(rolled_to=found.seen_to, seen_to=max(newest, found.seen_to), seen_at=now)
+        )
+        if moved and found.seen_to > found.rolled_to:
+            rows = summed(ctx, rollup, _after(rollup, found.rolled_to), rollup.id <= found.seen_to)
+            _add(ctx, rollup, rows)
+
+
+def _add(ctx: Context, rollup: Rollup, rows: list[dict[str, Any]]) -> None:
+    """Add ``rows`` to the rollup's: insert new days, add to the sums of existing ones."""
+    if not rows:
+        return
+    table, name = rollup.target, ctx.dialect
+    stmt: Any
+    if name in ("mysql", "mariadb"):
+        stmt = mysql.insert(table)
+        stmt = stmt.on_duplicate_key_update(
+            {column: table.c[column] + stmt.inserted[column] for column in rollup.sums}
+        )
+    else:
+        dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        stmt = dialect_insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key],
+            set_={column: table.c[column] + stmt.excluded[column] for column in rollup.sums},
+        )
+    ctx.session.execute(stmt, rows)
+
+
+def rebuild(ctx: Context) -> None:
+    """Empty the rollups and their marks: the next :func:`catch_up` starts them afresh."""
+    with unit_of_work(ctx):
+        for rollup in rollups(ctx):
+            ctx.session.execute(sa.delete(rollup.target))
+        ctx.session.execute(sa.delete(ctx.models.RollupMark.__table__))
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def _flows(
+    ctx: Context,
+    rollup: Rollup,
+    period: str,
+    start: dt.datetime,
+    buckets: list[dt.date],
+    mark: int,
+) -> list[FlowRow]:
+    rows = stored(ctx, rollup, start.date(), buckets) + live(ctx, rollup, mark, start.date())
     sums: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOWS, 0))
-    for day, kind, is_positive, total in rows:
-        flow = flow_of(kind, bool(is_positive))
+    for row in rows:
+        flow = flow_of(EntryKind(row["kind"]), row["positive"])
         if flow is None:
             continue
-        key = as_date(day)
+        key = period_start(
+            dt.datetime.combine(row["day"], dt.time(), tzinfo=dt.timezone.utc), period
+        ).date()
         # Flows are shown as positive amounts: spent, expired and revoked entries are negative.
-        sums[key][flow] += int(total) if flow == "issued" else -int(total)
+        sums[key][flow] += row["points"] if flow == "issued" else -row["points"]
     return [FlowRow(day, **sums[day]) for day in buckets]
 
 
@@ -222,21 +439,30 @@ def _expiring(ctx: Context, now: dt.datetime) -> dict[int, int]:
 
 
 def _campaigns(
-    ctx: Context, start: dt.datetime, end: dt.datetime
+    ctx: Context, rollup: Rollup, start: dt.datetime, mark: int
 ) -> tuple[list[CampaignRow], dict[RewardType, int]]:
-    """Redemptions (not cancelled) in the window per campaign and per reward type (as redeemed)."""
-    rr, campaign = ctx.models.RedeemedReward, ctx.models.RewardCampaign
-    rows = ctx.session.execute(
-        sa.select(rr.campaign_id, rr.reward_type, sa.func.count(), sa.func.sum(rr.cost_in_points))
-        .where(rr.redeemed_at >= start, rr.redeemed_at <= end, rr.canceled_at.is_(None))
-        .group_by(rr.campaign_id, rr.reward_type)
-    ).all()
+    """Redemptions (not cancelled) from ``start`` on per campaign and per type (as redeemed).
+
+    Every redemption (the rollup's up to the mark, the newer ones live) less the cancelled
+    ones, which are few: read from the partial index of cancelled rewards (from the coupon
+    status index on MariaDB), by a condition that names both.
+    """
+    rr, campaign = rollup.source, ctx.models.RewardCampaign
+    canceled = sa.and_(
+        rr.c.canceled_at.is_not(None),
+        rr.c.coupon_status == sa.literal_column(f"'{CouponStatus.CANCELED.value}'"),
+    )
+    since = start.date()
+    redeemed = stored(ctx, rollup, since) + live(ctx, rollup, mark, since)
+    taken_off = [row for row in summed(ctx, rollup, canceled) if row["day"] >= since]
     per_type = dict.fromkeys(RewardType, 0)
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for campaign_id, kind, count, points in rows:
-        per_type[kind] += int(count)
-        counts[campaign_id][0] += int(count)
-        counts[campaign_id][1] += int(points or 0)
+    for rows, sign in ((redeemed, 1), (taken_off, -1)):
+        for row in rows:
+            per_type[RewardType(row["reward_type"])] += sign * row["redemptions"]
+            counts[row["campaign_id"]][0] += sign * row["redemptions"]
+            counts[row["campaign_id"]][1] += sign * row["points"]
+    counts = {cid: found for cid, found in counts.items() if found[0]}
     names = (
         ctx.session.execute(
             sa.select(campaign.id, campaign.name, campaign.reward_type).where(
