@@ -31,7 +31,8 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from .. import clock
 from ..models import CouponStatus, EntryKind, RewardType
 from ..models.mixins import has_points_left
-from .context import Context, unit_of_work
+from .context import Context
+from .transaction import unit_of_work
 
 #: Buckets shown for each period: 30 days, 12 weeks, 12 months.
 WINDOWS = {"day": 30, "week": 12, "month": 12}
