@@ -122,7 +122,9 @@ def _redeem_once(
     customer_id = ctx.customer_id(buyer)
     profile = ctx.profile_of(buyer)
     # Only a keyed request is ever compared with another one.
-    request = fingerprint(campaign=reward.id, charge=charge_points) if key is not None else ""
+    request_fingerprint = (
+        fingerprint(campaign=reward.id, charge=charge_points) if key is not None else ""
+    )
 
     def work() -> RedeemedRewardMixin:
         refusals = campaign_refusals(reward, CustomerState(), now, check_visibility=actor is None)
@@ -135,11 +137,11 @@ def _redeem_once(
         if autocommit is not None and not (one_statement and _nothing_after(ctx, reward)):
             autocommit.end()
         if one_statement:
-            row = _redeem_in_one_statement(ctx, reward, values, key, request)
+            row = _redeem_in_one_statement(ctx, reward, values, key, request_fingerprint)
         if autocommit is not None:
             autocommit.end()  # whatever follows is one transaction again
         if row is None:
-            row = _redeem_step_by_step(ctx, reward, values, key, request)
+            row = _redeem_step_by_step(ctx, reward, values, key, request_fingerprint)
         codes.issue_to_host(ctx, row)
         if reward.reward_type is RewardType.CASHBACK:
             cashback.create_payout(ctx, row, reward, now)
@@ -151,7 +153,7 @@ def _redeem_once(
         return ctx.redeemed(existing.result_id, lock=False, current=True)
 
     return retrying_deadlocks(
-        ctx, lambda: run_once(ctx, customer_id, "redeem", key, request, work, replay)
+        ctx, lambda: run_once(ctx, customer_id, "redeem", key, request_fingerprint, work, replay)
     )
 
 
@@ -181,7 +183,7 @@ def _redeem_in_one_statement(
     campaign: RewardCampaignMixin,
     values: dict[str, Any],
     key: str | None,
-    request: str,
+    request_fingerprint: str,
 ) -> RedeemedRewardMixin | None:
     """The reward; None when the statement's gate refused (it wrote nothing): the step path
     then decides afresh."""
@@ -190,7 +192,7 @@ def _redeem_in_one_statement(
         ctx,
         values,
         limited=campaign.total_limit is not None,
-        key=None if key is None else ("redeem", key, request),
+        key=None if key is None else ("redeem", key, request_fingerprint),
         event=events.redeemed_template(values) if events.enabled(ctx) else None,
     )
     if outcome.reward_id is None:
@@ -313,7 +315,7 @@ def _redeem_step_by_step(
     campaign: RewardCampaignMixin,
     values: dict[str, Any],
     key: str | None,
-    request: str,
+    request_fingerprint: str,
 ) -> RedeemedRewardMixin:
     """Every redemption one statement at a time."""
     customer_id, now, actor = values["customer_id"], values["redeemed_at"], values["redeemed_by"]
@@ -362,7 +364,7 @@ def _redeem_step_by_step(
         events.redeemed_data(values, row.id, active_after),
     )
     if key is not None:
-        store_key(ctx, customer_id, "redeem", key, request, result_id=row.id)
+        store_key(ctx, customer_id, "redeem", key, request_fingerprint, result_id=row.id)
     if not slot_first:
         _take_limit_slot(ctx, campaign)
     return row
