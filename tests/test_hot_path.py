@@ -9,12 +9,13 @@ before the first statement of a transaction, and the ``COMMIT`` (none when nothi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from flask_loyalty_rewards import RewardUnavailable
 from tests import host
 
 #: Statements of one redemption by keys (load, work, COMMIT), as the databases guide lists them.
@@ -108,13 +109,20 @@ def test_a_redemption_that_must_do_more_after_its_statement_keeps_one_transactio
     assert len(statements) == LIMITED_STATEMENTS[backend], statements
 
 
-def test_after_a_redemption_the_session_is_transactional_again(keys: tuple[Any, Any]) -> None:
-    """The autocommit of PostgreSQL's one-statement redemption ends with it: the host's next
-    writes are a transaction, which a rollback undoes."""
-    host.loyalty.redeem(*keys)
-    campaign = host.db.session.get(host.models.RewardCampaign, keys[1])
+@pytest.mark.parametrize("active", [True, False], ids=["redeemed", "refused"])
+def test_after_a_redemption_the_session_is_transactional_again(
+    keys: tuple[Any, Any], make_campaign: Any, active: bool
+) -> None:
+    """The autocommit of PostgreSQL's one-statement redemption ends with it, also when it is
+    refused while autocommitting (here after the load): the host's next writes are a
+    transaction, which a rollback undoes."""
+    campaign_id = make_campaign(cost_in_points=10, active=active).id
+    host.db.session.remove()
+    with nullcontext() if active else pytest.raises(RewardUnavailable):
+        host.loyalty.redeem(keys[0], campaign_id)
+    campaign = host.db.session.get(host.models.RewardCampaign, campaign_id)
     campaign.name = "Renamed"
     host.db.session.flush()
     host.db.session.rollback()
     host.db.session.remove()
-    assert host.db.session.get(host.models.RewardCampaign, keys[1]).name != "Renamed"
+    assert host.db.session.get(host.models.RewardCampaign, campaign_id).name != "Renamed"

@@ -105,7 +105,7 @@ def _autocommit(ctx: Context) -> one_statement_pg.Autocommit | None:
         or ctx.session.in_transaction()
     ):
         return None
-    return one_statement_pg.Autocommit(ctx)
+    return one_statement_pg.Autocommit.begin(ctx)
 
 
 def _redeem_once(

@@ -118,13 +118,19 @@ class Autocommit:
     Statements after :meth:`end` run in a transaction again, as usual.
     """
 
-    def __init__(self, ctx: Context) -> None:
-        self._connection = ctx.session.connection(
-            bind_arguments={"mapper": sa.inspect(ctx.models.Account)}
-        )
-        driver: Any = self._connection.connection.driver_connection
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        driver: Any = connection.connection.driver_connection
         driver.autocommit = True  # the session has no transaction yet: nothing pending
         self._driver: Any | None = driver
+
+    @classmethod
+    def begin(cls, ctx: Context) -> Autocommit | None:
+        """Autocommit on the session's connection, if its driver is psycopg (3); else None."""
+        mapper = sa.inspect(ctx.models.Account)
+        if ctx.session.get_bind(mapper=mapper).dialect.driver != "psycopg":
+            return None
+        return cls(ctx.session.connection(bind_arguments={"mapper": mapper}))
 
     def end(self) -> None:
         driver, self._driver = self._driver, None
