@@ -96,4 +96,27 @@ def create_cli() -> AppGroup:
             f"{report.attempts} attempt(s){outcomes}"
         )
 
+    @group.command("dashboard-rollup")
+    @click.option(
+        "--rebuild", is_flag=True, help="Empty the rollups first; they fill again from the ids."
+    )
+    def dashboard_rollup_command(rebuild: bool) -> None:
+        """Bring the dashboard's per-day rollups up to date (run it every few minutes).
+
+        The dashboard does the same when it is viewed; run from cron, the job keeps the rows it
+        reads live few. A mark moves only to ids seen at least ten minutes before.
+        """
+        from .services import dashboard
+
+        ctx = get_state().current_context()
+        if rebuild:
+            dashboard.rebuild(ctx)
+        marks = dashboard.catch_up(ctx)
+        click.echo(
+            "dashboard-rollup: "
+            + ", ".join(
+                f"{source} rolled up to id {mark}" for source, mark in sorted(marks.items())
+            )
+        )
+
     return group

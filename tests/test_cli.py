@@ -1,4 +1,4 @@
-"""`flask loyalty expire` and `flask loyalty verify`."""
+"""`flask loyalty expire`, `flask loyalty verify` and `flask loyalty dashboard-rollup`."""
 
 from __future__ import annotations
 
@@ -37,3 +37,35 @@ def test_verify_command_exits_non_zero_and_names_the_drift(app, frozen_clock, ma
     assert result.exit_code == 1
     assert "balance_is_lots" in result.output
     assert "FAILED" in result.output
+
+
+def test_dashboard_rollup_command_rolls_up_ids_seen_a_settling_time_ago(
+    app, frozen_clock, make_customer
+):
+    loyalty.earn_points(make_customer(), 10)
+    db.session.remove()
+    runner = app.test_cli_runner()
+    assert (
+        "ledger_entry rolled up to id 0"
+        in runner.invoke(args=["loyalty", "dashboard-rollup"]).output
+    )
+    frozen_clock.advance(minutes=11)
+    result = runner.invoke(args=["loyalty", "dashboard-rollup"])
+    assert result.exit_code == 0, result.output
+    entry = db.session.execute(sa.select(sa.func.max(models.LedgerEntry.id))).scalar()
+    assert f"ledger_entry rolled up to id {entry}" in result.output
+
+
+def test_dashboard_rollup_rebuild_empties_the_rollups_and_starts_again(
+    app, frozen_clock, make_customer
+):
+    loyalty.earn_points(make_customer(), 10)
+    db.session.remove()
+    runner = app.test_cli_runner()
+    runner.invoke(args=["loyalty", "dashboard-rollup"])
+    frozen_clock.advance(minutes=11)
+    runner.invoke(args=["loyalty", "dashboard-rollup"])
+    result = runner.invoke(args=["loyalty", "dashboard-rollup", "--rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "ledger_entry rolled up to id 0" in result.output
+    assert db.session.execute(sa.select(sa.func.count()).select_from(models.FlowDay)).scalar() == 0

@@ -23,7 +23,7 @@ from flask_loyalty_rewards.models import CouponStatus
 from flask_loyalty_rewards.services import dashboard
 from flask_loyalty_rewards.services.context import Context
 from tests import host
-from tests.conftest import empty_all_tables
+from tests.support.apps import empty_all_tables
 
 UTC = dt.timezone.utc
 SETTLED = dashboard.SETTLE + dt.timedelta(seconds=1)

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from .. import clock
 from ..models import CouponStatus, EntryKind, RewardType
 from ..models.mixins import has_points_left
+from . import dialect
 from .context import Context
 from .transaction import unit_of_work
 
@@ -132,35 +132,10 @@ def periods(end: dt.datetime, period: str) -> list[dt.date]:
     return buckets[::-1]
 
 
-def bucket(dialect: str, column: Any, period: str) -> Any:
-    """SQL for the first day of the period a UTC date-time falls in (read with :func:`as_date`).
-
-    PostgreSQL groups by ``date_trunc`` itself (formatting every row as text costs a third of
-    the query); the others by ``YYYY-MM-DD`` text.
-    """
-    if dialect == "postgresql":
-        return sa.func.date_trunc(period, sa.func.timezone("UTC", column))
-    if dialect in ("mysql", "mariadb"):
-        if period == "day":
-            return sa.func.date_format(column, "%Y-%m-%d")
-        if period == "week":
-            monday = sa.func.subdate(sa.func.date(column), sa.func.weekday(column))
-            return sa.func.date_format(monday, "%Y-%m-%d")
-        return sa.func.date_format(column, "%Y-%m-01")
-    if period == "day":
-        return sa.func.date(column)
-    if period == "week":
-        return sa.func.date(column, "weekday 0", "-6 days")
-    return sa.func.strftime("%Y-%m-01", column)
-
-
 def as_date(value: Any) -> dt.date:
-    """A bucket's value (a datetime on PostgreSQL, ``YYYY-MM-DD`` text elsewhere) as a date."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+    """A day as the database gave it (a date, or ``YYYY-MM-DD`` text on SQLite and in a
+    MariaDB ``CASE``) as a date."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def programme(ctx: Context, period: str = "day", now: dt.datetime | None = None) -> Dashboard:
@@ -234,7 +209,7 @@ def rollups(ctx: Context) -> tuple[Rollup, Rollup]:
 
 def summed(ctx: Context, rollup: Rollup, *where: Any) -> list[dict[str, Any]]:
     """The source rows matching ``where``, summed per day and keys like the rollup's rows."""
-    day = bucket(ctx.dialect, rollup.day, "day").label("day")
+    day = dialect.utc_day(ctx.dialect, rollup.day).label("day")
     keys = [column.label(name) for name, column in rollup.keys.items()]
     sums = [column.label(name) for name, column in rollup.sums.items()]
     rows = ctx.session.execute(
@@ -356,23 +331,9 @@ def _catch_up(ctx: Context, rollup: Rollup, now: dt.datetime, settle: dt.timedel
 
 def _add(ctx: Context, rollup: Rollup, rows: list[dict[str, Any]]) -> None:
     """Add ``rows`` to the rollup's: insert new days, add to the sums of existing ones."""
-    if not rows:
-        return
-    table, name = rollup.target, ctx.dialect
-    stmt: Any
-    if name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table)
-        stmt = stmt.on_duplicate_key_update(
-            {column: table.c[column] + stmt.inserted[column] for column in rollup.sums}
-        )
-    else:
-        dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
-        stmt = dialect_insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key],
-            set_={column: table.c[column] + stmt.excluded[column] for column in rollup.sums},
-        )
-    ctx.session.execute(stmt, rows)
+    if rows:
+        stmt = dialect.insert_or_add(ctx.dialect, rollup.target, tuple(rollup.sums))
+        ctx.session.execute(stmt, rows)
 
 
 def rebuild(ctx: Context) -> None:

@@ -58,6 +58,31 @@ def insert_ignore(name: str, table: sa.Table, values: dict[str, Any]) -> sa.Exec
     raise RuntimeError(f"unsupported database dialect {name!r}")  # pragma: no cover
 
 
+def insert_or_add(name: str, table: sa.Table, added: tuple[str, ...]) -> sa.Executable:
+    """INSERT of rows (run it with a list of them) that adds the ``added`` columns to those of
+    a row already there with the same primary key."""
+    if name in _MARIADB:
+        upsert = mysql.insert(table)
+        return upsert.on_duplicate_key_update({c: table.c[c] + upsert.inserted[c] for c in added})
+    if name in ("postgresql", "sqlite"):
+        insert = postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+        return insert.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key],
+            set_={c: table.c[c] + insert.excluded[c] for c in added},
+        )
+    raise RuntimeError(f"unsupported database dialect {name!r}")  # pragma: no cover
+
+
+def utc_day(name: str, column: Any) -> Any:
+    """SQL for the UTC day of a stored date-time (SQLite gives it as ``YYYY-MM-DD`` text).
+
+    PostgreSQL stores an instant, so it is moved to UTC first; the others store UTC already.
+    """
+    if name == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    return sa.func.date(column)
+
+
 def begin_unit_of_work(
     name: str, session: Session, config: Mapping[str, Any], account: type[Any]
 ) -> None:
