@@ -168,6 +168,23 @@ def test_a_redemption_cancelled_after_its_day_was_rolled_up_is_taken_off(shop, f
     assert shown("day", frozen_clock())[1] == [("10% off", 1, 50)]
 
 
+def test_a_mark_moved_while_the_dashboard_reads_is_read_again(shop, frozen_clock, monkeypatch):
+    ann, *_ = shop
+    host.loyalty.earn_points(ann, 300)
+    assert_matches(frozen_clock())  # sees Ann's entry
+    host.loyalty.earn_points(ann, 40)
+    frozen_clock.advance(seconds=SETTLED.total_seconds())
+    read_campaigns = dashboard._campaigns
+
+    def another_request_moves_the_marks_first(*args):
+        monkeypatch.setattr(dashboard, "_campaigns", read_campaigns)
+        dashboard.catch_up(context(), settle=dt.timedelta(0))  # rolls up the 40 points
+        return read_campaigns(*args)
+
+    monkeypatch.setattr(dashboard, "_campaigns", another_request_moves_the_marks_first)
+    assert_matches(frozen_clock())
+
+
 def test_two_looks_at_the_same_moment_add_the_rows_once(shop, frozen_clock):
     ann, *_ = shop
     host.loyalty.earn_points(ann, 300)

@@ -13,6 +13,9 @@ dashboard requests at once, one adds the rows and the other waits, finds the mar
 adds nothing. Cancelling a redemption changes an old reward, so the rollup counts every
 redemption and the cancelled ones are taken off at read time.
 
+Each read is its own snapshot on PostgreSQL and SQLite, so the marks are read again after the
+figures: a mark moved in between (its rows read live and again in the rollup) reads them again.
+
 Nothing here runs in the write paths: redemptions and earnings do not touch a rollup row.
 Liability and what expires soon are read from the accounts and the open lots (a covering
 index on PostgreSQL). Periods are UTC days, ISO weeks (from Monday) or calendar months.
@@ -147,17 +150,24 @@ def programme(ctx: Context, period: str = "day", now: dt.datetime | None = None)
     if period not in WINDOWS:
         raise ValueError(f"period must be one of {', '.join(WINDOWS)}")
     end = now or clock.now()
-    catch_up(ctx, end)
     buckets = periods(end, period)
     start = dt.datetime.combine(buckets[0], dt.time(), tzinfo=dt.timezone.utc)
-    marks = rolled_to(ctx)
     flows, redemptions = rollups(ctx)
-    campaigns, by_type = _campaigns(ctx, redemptions, start, marks.get(redemptions.name, 0))
+    marks = catch_up(ctx, end)
+    while True:
+        # Each read is its own snapshot (PostgreSQL, SQLite): a mark that moved meanwhile
+        # could have put rows read live into the rollup too. Marks move once per SETTLE.
+        campaigns, by_type = _campaigns(ctx, redemptions, start, marks.get(redemptions.name, 0))
+        flow_rows = _flows(ctx, flows, period, start, buckets, marks.get(flows.name, 0))
+        again = rolled_to(ctx)
+        if again == marks:
+            break
+        marks = again
     return Dashboard(
         period=period,
         start=start,
         end=end,
-        flows=_flows(ctx, flows, period, start, buckets, marks.get(flows.name, 0)),
+        flows=flow_rows,
         liability=_liability(ctx),
         expiring=_expiring(ctx, end),
         campaigns=campaigns,
@@ -269,11 +279,17 @@ def _after(rollup: Rollup, mark: int) -> sa.ColumnElement[bool]:
     return rollup.id > sa.literal(int(mark), sa.BigInteger, literal_execute=True)
 
 
+def _marks(ctx: Context) -> dict[str, Any]:
+    mark = ctx.models.RollupMark.__table__
+    rows = ctx.session.execute(
+        sa.select(mark.c.source, mark.c.rolled_to, mark.c.seen_to, mark.c.seen_at)
+    )
+    return {row.source: row for row in rows}
+
+
 def rolled_to(ctx: Context) -> dict[str, int]:
     """Each rollup's mark: the ids up to it are in the rollup table."""
-    mark = ctx.models.RollupMark.__table__
-    rows = ctx.session.execute(sa.select(mark.c.source, mark.c.rolled_to))
-    return {source: int(value) for source, value in rows}
+    return {source: int(row.rolled_to) for source, row in _marks(ctx).items()}
 
 
 def catch_up(
@@ -283,23 +299,22 @@ def catch_up(
 
     A mark moves to the id it saw as the newest ``settle`` ago, adding the rows up to it, and
     sees the newest id again. ``settle`` may be zero only when no transaction can be writing
-    (after a bulk load). Every call is cheap when there is nothing to move.
+    (after a bulk load). One query when there is nothing to move.
     """
     now = now or clock.now()
-    for rollup in rollups(ctx):
-        _catch_up(ctx, rollup, now, settle)
+    found = _marks(ctx)
+    due = [r for r in rollups(ctx) if r.name not in found or now - found[r.name].seen_at >= settle]
+    if not due:
+        return {source: int(row.rolled_to) for source, row in found.items()}
+    for rollup in due:
+        _catch_up(ctx, rollup, found.get(rollup.name), now, settle)
     return rolled_to(ctx)
 
 
-def _catch_up(ctx: Context, rollup: Rollup, now: dt.datetime, settle: dt.timedelta) -> None:
+def _catch_up(
+    ctx: Context, rollup: Rollup, found: Any, now: dt.datetime, settle: dt.timedelta
+) -> None:
     mark = ctx.models.RollupMark.__table__
-    found = ctx.session.execute(
-        sa.select(mark.c.rolled_to, mark.c.seen_to, mark.c.seen_at).where(
-            mark.c.source == rollup.name
-        )
-    ).one_or_none()
-    if found is not None and now - found.seen_at < settle:
-        return
     newest = int(
         ctx.session.execute(sa.select(sa.func.coalesce(sa.func.max(rollup.id), 0))).scalar_one()
     )
@@ -310,11 +325,7 @@ def _catch_up(ctx: Context, rollup: Rollup, now: dt.datetime, settle: dt.timedel
             )
             if settle:
                 return
-            found = ctx.session.execute(
-                sa.select(mark.c.rolled_to, mark.c.seen_to, mark.c.seen_at).where(
-                    mark.c.source == rollup.name
-                )
-            ).one()
+            found = _marks(ctx)[rollup.name]
         moved = ctx.write(
             sa.update(mark)
             .where(
@@ -415,8 +426,9 @@ def _campaigns(
         rr.c.coupon_status == sa.literal_column(f"'{CouponStatus.CANCELED.value}'"),
     )
     since = start.date()
-    redeemed = stored(ctx, rollup, since) + live(ctx, rollup, mark, since)
+    # Cancelled ones first: one cancelled between the reads then counts as not yet cancelled.
     taken_off = [row for row in summed(ctx, rollup, canceled) if row["day"] >= since]
+    redeemed = stored(ctx, rollup, since) + live(ctx, rollup, mark, since)
     per_type = dict.fromkeys(RewardType, 0)
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for rows, sign in ((redeemed, 1), (taken_off, -1)):
