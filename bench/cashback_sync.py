@@ -28,8 +28,7 @@ from flask_loyalty_rewards.cashback import payouts
 from flask_loyalty_rewards.cashback.paytm import PaytmProvider
 from flask_loyalty_rewards.cashback.providers import PayoutDestination, TransferRequest
 from tests import host
-from tests.fake_paytm import FakePaytm, start, stop
-from tests.test_cashback_paytm import paytm_config
+from tests.support.paytm import FakePaytm, paytm_config, start, stop
 
 
 def campaign(**fields: object) -> int:
