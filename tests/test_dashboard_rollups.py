@@ -24,6 +24,7 @@ from flask_loyalty_rewards.services import dashboard
 from flask_loyalty_rewards.services.context import Context
 from tests import host
 from tests.support.apps import empty_all_tables
+from tests.support.factories import add_campaign, add_customer
 
 UTC = dt.timezone.utc
 SETTLED = dashboard.SETTLE + dt.timedelta(seconds=1)
@@ -79,31 +80,25 @@ def marks() -> dict[str, int]:
 
 
 @pytest.fixture
-def shop(ctx, frozen_clock):
+def ann_bob_mug_and_code(ctx, frozen_clock):
     """Ann and Bob, a mug and a coupon campaign; the clock on Monday 2026-03-02 09:00 UTC."""
     frozen_clock.set(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    ann, bob = (host.Customer(email=f"{name}@example.com") for name in ("ann", "bob"))
-    mug = host.models.RewardCampaign(
-        name="Mug", reward_type=RewardType.GIFT, cost_in_points=100, fulfillment_tracking=True
-    )
-    code = host.models.RewardCampaign(
-        name="10% off", reward_type=RewardType.DISCOUNT_CODE, cost_in_points=50
-    )
-    host.db.session.add_all([ann, bob, mug, code])
-    host.db.session.commit()
+    ann, bob = (add_customer(email=f"{name}@example.com") for name in ("ann", "bob"))
+    mug = add_campaign(name="Mug", reward_type=RewardType.GIFT, cost_in_points=100)
+    code = add_campaign(name="10% off", cost_in_points=50)
     return ann.id, bob.id, mug.id, code.id
 
 
-def test_a_first_look_sets_the_marks_and_reads_everything_live(shop, frozen_clock):
-    ann, _, mug, _ = shop
+def test_a_first_look_sets_the_marks_and_reads_everything_live(ann_bob_mug_and_code, frozen_clock):
+    ann, _, mug, _ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     host.loyalty.redeem(ann, mug)
     assert_matches(frozen_clock())
     assert marks() == {"ledger_entry": 0, "redeemed_reward": 0}
 
 
-def test_a_mark_moves_to_the_newest_id_seen_a_settling_time_ago(shop, frozen_clock):
-    ann, bob, mug, _ = shop
+def test_a_mark_moves_to_the_newest_id_seen_a_settling_time_ago(ann_bob_mug_and_code, frozen_clock):
+    ann, bob, mug, _ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     host.loyalty.redeem(ann, mug)
     assert_matches(frozen_clock())  # sees the newest ids
@@ -115,8 +110,10 @@ def test_a_mark_moves_to_the_newest_id_seen_a_settling_time_ago(shop, frozen_clo
     assert marks()["redeemed_reward"] > 0
 
 
-def test_more_entries_on_a_rolled_up_day_and_on_a_new_day_are_added(shop, frozen_clock):
-    ann, bob, mug, code = shop
+def test_more_entries_on_a_rolled_up_day_and_on_a_new_day_are_added(
+    ann_bob_mug_and_code, frozen_clock
+):
+    ann, bob, mug, code = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     assert_matches(frozen_clock())
     frozen_clock.advance(minutes=15)
@@ -137,8 +134,8 @@ def test_more_entries_on_a_rolled_up_day_and_on_a_new_day_are_added(shop, frozen
     assert (dt.date(2026, 3, 3), -10) in rolled
 
 
-def test_an_entry_dated_on_a_rolled_up_day_is_counted(shop, frozen_clock):
-    ann, *_ = shop
+def test_an_entry_dated_on_a_rolled_up_day_is_counted(ann_bob_mug_and_code, frozen_clock):
+    ann, *_ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300, expires_at=dt.datetime(2026, 3, 4, tzinfo=UTC))
     for _ in range(2):
         frozen_clock.advance(days=3)
@@ -153,8 +150,10 @@ def test_an_entry_dated_on_a_rolled_up_day_is_counted(shop, frozen_clock):
     assert shown("day", frozen_clock())[0][-5] == (dt.date(2026, 3, 4), 0, 0, 300, 0)
 
 
-def test_a_redemption_cancelled_after_its_day_was_rolled_up_is_taken_off(shop, frozen_clock):
-    ann, _, _, code = shop
+def test_a_redemption_cancelled_after_its_day_was_rolled_up_is_taken_off(
+    ann_bob_mug_and_code, frozen_clock
+):
+    ann, _, _, code = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     reward = host.loyalty.redeem(ann, code)
     host.loyalty.redeem(ann, code)
@@ -168,8 +167,10 @@ def test_a_redemption_cancelled_after_its_day_was_rolled_up_is_taken_off(shop, f
     assert shown("day", frozen_clock())[1] == [("10% off", 1, 50)]
 
 
-def test_a_mark_moved_while_the_dashboard_reads_is_read_again(shop, frozen_clock, monkeypatch):
-    ann, *_ = shop
+def test_a_mark_moved_while_the_dashboard_reads_is_read_again(
+    ann_bob_mug_and_code, frozen_clock, monkeypatch
+):
+    ann, *_ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     assert_matches(frozen_clock())  # sees Ann's entry
     host.loyalty.earn_points(ann, 40)
@@ -185,8 +186,8 @@ def test_a_mark_moved_while_the_dashboard_reads_is_read_again(shop, frozen_clock
     assert_matches(frozen_clock())
 
 
-def test_two_looks_at_the_same_moment_add_the_rows_once(shop, frozen_clock):
-    ann, *_ = shop
+def test_two_looks_at_the_same_moment_add_the_rows_once(ann_bob_mug_and_code, frozen_clock):
+    ann, *_ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     ctx = context()
     dashboard.catch_up(ctx)
@@ -196,8 +197,8 @@ def test_two_looks_at_the_same_moment_add_the_rows_once(shop, frozen_clock):
     assert_matches(frozen_clock())
 
 
-def test_rebuilding_starts_the_rollups_afresh(shop, frozen_clock):
-    ann, *_ = shop
+def test_rebuilding_starts_the_rollups_afresh(ann_bob_mug_and_code, frozen_clock):
+    ann, *_ = ann_bob_mug_and_code
     host.loyalty.earn_points(ann, 300)
     ctx = context()
     dashboard.catch_up(ctx, settle=dt.timedelta(0))

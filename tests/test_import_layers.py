@@ -241,7 +241,7 @@ def test_no_modules_import_each_other() -> None:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Path:
+def made_up_package(tmp_path: Path) -> Path:
     """A package whose model imports a service inside a function, and two services in a loop."""
     files = {
         "__init__.py": "from .services import orders\n",
@@ -266,8 +266,10 @@ SHOP_LAYERS = (
 )
 
 
-def test_checker_resolves_relative_absolute_and_function_level_imports(shop: Path) -> None:
-    assert import_graph(shop, "shop") == {
+def test_checker_resolves_relative_absolute_and_function_level_imports(
+    made_up_package: Path,
+) -> None:
+    assert import_graph(made_up_package, "shop") == {
         "shop": {"shop.services.orders"},
         "shop.models": {"shop.services.orders"},
         "shop.models.enums": {"shop.services.bills"},
@@ -277,8 +279,8 @@ def test_checker_resolves_relative_absolute_and_function_level_imports(shop: Pat
     }
 
 
-def test_checker_reports_an_import_from_a_higher_layer(shop: Path) -> None:
-    graph = import_graph(shop, "shop")
+def test_checker_reports_an_import_from_a_higher_layer(made_up_package: Path) -> None:
+    graph = import_graph(made_up_package, "shop")
     layer = {module: layer_of(module, "shop", SHOP_LAYERS) or "?" for module in graph}
     assert upward_edges(graph, layer, ["models", "services", "top"]) == [
         "shop.models (models) -> shop.services.orders (services)",
@@ -286,8 +288,8 @@ def test_checker_reports_an_import_from_a_higher_layer(shop: Path) -> None:
     ]
 
 
-def test_checker_reports_a_cycle_with_its_path(shop: Path) -> None:
-    assert cycles(import_graph(shop, "shop")) == [
+def test_checker_reports_a_cycle_with_its_path(made_up_package: Path) -> None:
+    assert cycles(import_graph(made_up_package, "shop")) == [
         ["shop.models", "shop.services.orders", "shop.services.bills", "shop.models"]
     ]
 
