@@ -7,7 +7,7 @@ BACKENDS ?= sqlite,postgresql,mariadb
 # pytest-xdist workers: each has its own databases, so tests never share state.
 WORKERS ?= 3
 
-.PHONY: test shop lint services docs bench clean
+.PHONY: test shop lint services docs bench clean messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ test: $(BIN)/.installed services lint docs
 # The documentation; warnings are errors, so a broken reference fails the build.
 docs: $(BIN)/.installed
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
+
+# The message catalogue (docs/guides/i18n.rst): extract every marked text, merge it into each
+# locale's .po (translate what is new or fuzzy there), then compile the .mo files we ship.
+CATALOGUE := flask_loyalty_rewards/translations
+messages: $(BIN)/.installed
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ --add-comments=Translators: \
+		--no-location --sort-output --omit-header -o build/flask_loyalty_rewards.pot .
+	$(BIN)/pybabel update -D flask_loyalty_rewards -i build/flask_loyalty_rewards.pot \
+		-d $(CATALOGUE) --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -D flask_loyalty_rewards -d $(CATALOGUE) --statistics
 
 shop: $(BIN)/.installed
 	$(BIN)/flask --app example_shop.app seed

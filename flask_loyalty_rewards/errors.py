@@ -1,12 +1,15 @@
 """Refusals with stable codes.
 
 Every refusal a service can give is a :class:`LoyaltyError` subclass with a ``code`` that the JSON
-API and the pages show; the code never changes, the human message may.
+API and the pages show; the code never changes, the human message may. Messages for people are
+translated where the refusal is made, into the request's locale (:mod:`.i18n`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from .i18n import N_, gettext, ngettext
 
 
 class LoyaltyError(Exception):
@@ -51,7 +54,13 @@ class NotEnoughPoints(LoyaltyError):
         self, points_needed: int, *, cost: int, active_points: int, message: str | None = None
     ) -> None:
         super().__init__(
-            message or f"You must have {points_needed} more points to get reward",
+            message
+            # The spec's words, the same for every number in English; plural forms elsewhere.
+            or ngettext(
+                "You must have %(num)s more points to get reward",
+                "You must have %(num)s more points to get reward",
+                points_needed,
+            ),
             points_needed=points_needed,
             cost=cost,
             active_points=active_points,
@@ -67,21 +76,23 @@ class RewardUnavailable(LoyaltyError):
 
     def __init__(self, reason: str, message: str | None = None, **details: Any) -> None:
         super().__init__(
-            message or UNAVAILABLE_REASONS.get(reason, reason), reason=reason, **details
+            message or gettext(UNAVAILABLE_REASONS.get(reason, reason)),
+            reason=reason,
+            **details,
         )
         self.reason = reason
 
 
 #: Reason codes of :class:`RewardUnavailable` and the words shown to customers.
 UNAVAILABLE_REASONS: dict[str, str] = {
-    "not_found": "This reward does not exist.",
-    "inactive": "This reward is not available.",
-    "not_started": "This reward cannot be redeemed yet.",
-    "ended": "This reward can no longer be redeemed.",
-    "not_visible": "This reward is not available.",
-    "sold_out": "This reward is sold out.",
-    "customer_limit": "You have reached the limit for this reward.",
-    "no_codes_left": "There are no codes left for this reward.",
+    "not_found": N_("This reward does not exist."),
+    "inactive": N_("This reward is not available."),
+    "not_started": N_("This reward cannot be redeemed yet."),
+    "ended": N_("This reward can no longer be redeemed."),
+    "not_visible": N_("This reward is not available."),
+    "sold_out": N_("This reward is sold out."),
+    "customer_limit": N_("You have reached the limit for this reward."),
+    "no_codes_left": N_("There are no codes left for this reward."),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
-from . import changes, sqlite
+from . import changes, i18n, sqlite
 from .config import DEFAULTS
 from .models import LoyaltyModels
 from .models.mixins import OrderPointsMixin, PointsLotMixin, RedeemedRewardMixin
@@ -128,6 +128,7 @@ class LoyaltyRewards:
             raise RuntimeError("call db.init_app(app) before loyalty.init_app(app)")
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
+        i18n.ensure_babel(app)
         # A wrong setting fails here, not at the first order or redemption.
         earning.EarningRules.from_config(app.config)
         codes.CodeFormat.from_config(app.config)

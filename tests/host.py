@@ -26,6 +26,8 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     city = sa.Column(sa.String(120), nullable=False, default="")
     country = sa.Column(sa.String(120), nullable=False, default="")
     is_admin = sa.Column(sa.Boolean, nullable=False, default=False)
+    #: The customer's language, for hosts whose Flask-Babel locale selector reads it.
+    locale = sa.Column(sa.String(16), nullable=False, default="en")
 
 
 models = create_models(db, customer_model=Customer)
@@ -52,6 +54,12 @@ def profile(customer: Customer) -> CustomerProfile:
             country=customer.country,
         ),
     )
+
+
+def customer_locale() -> str | None:
+    """A Flask-Babel locale selector a host may use: the logged-in customer's language."""
+    customer = current_customer()
+    return customer.locale if customer is not None else None
 
 
 def is_admin() -> bool:

@@ -266,3 +266,59 @@ def test_pool_page_of_a_missing_campaign_goes_back_to_the_list(admin_client):
 def test_uploaded_codes_are_escaped_in_the_report(admin_client, pool):
     body = upload_codes(admin_client, pool, text="<b>x</b>\n<b>x</b>")
     assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+# -- campaign texts per locale (services/translations.py) -----------------------------------------
+
+
+def edit_with_translations(client, cid, rows):
+    data = campaign_form(name="Teddy bear")
+    for n, (locale, name, description) in enumerate(rows):
+        data.update(
+            {
+                f"translations-{n}-locale": locale,
+                f"translations-{n}-name": name,
+                f"translations-{n}-description": description,
+            }
+        )
+    data["csrf_token"] = csrf_token(client, f"{CAMPAIGNS}edit/?id={cid}")
+    return client.post(f"{CAMPAIGNS}edit/?id={cid}", data=data)
+
+
+def translations_of(admin_data, cid):
+    model = host.models.CampaignTranslation
+    return admin_data.run(
+        lambda s, m: [
+            (t.locale, t.name, t.description)
+            for t in s.query(model).filter_by(campaign_id=cid).order_by(model.locale)
+        ]
+    )
+
+
+def test_the_admin_translates_a_campaigns_name_and_description_per_locale(admin_client, admin_data):
+    cid = admin_data.campaign(name="Teddy bear")
+    assert "Translations" in admin_client.get(f"{CAMPAIGNS}edit/?id={cid}").get_data(as_text=True)
+    rows = [("pl-PL", "Miś", "Pluszowy miś"), ("de", "Teddybär", "")]
+    assert edit_with_translations(admin_client, cid, rows).status_code == 302
+    assert translations_of(admin_data, cid) == [
+        ("de", "Teddybär", ""),
+        ("pl_PL", "Miś", "Pluszowy miś"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("klingon-xx", "Name", "")], "is not a known locale."),
+        ([("", "Name", "")], "This field is required."),
+        ([("pl", "Miś", ""), ("PL", "Misiek", "")], "This locale is already translated above."),
+    ],
+)
+def test_a_translation_for_an_unknown_or_repeated_locale_is_refused(
+    admin_client, admin_data, rows, message
+):
+    cid = admin_data.campaign(name="Teddy bear")
+    response = edit_with_translations(admin_client, cid, rows)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert translations_of(admin_data, cid) == []

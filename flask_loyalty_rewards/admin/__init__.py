@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from ..i18n import lazy_gettext
 from .access import (
     LoyaltyAdminMixin,
     add_admin_view,
@@ -49,7 +50,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         RedeemedRewardView,
         models.RedeemedReward,
         db,
-        name="Redeemed rewards",
+        name=lazy_gettext("Redeemed rewards"),
         endpoint="loyalty_redeemed",
         url="loyalty/redeemed",
     )
@@ -63,7 +64,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         RewardCampaignView,
         models.RewardCampaign,
         db,
-        name="Reward campaigns",
+        name=lazy_gettext("Reward campaigns"),
         endpoint="loyalty_campaigns",
         url="loyalty/campaigns",
     )
@@ -72,7 +73,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         CustomerPointsView,
         models.Account,
         db,
-        name="Customer points",
+        name=lazy_gettext("Customer points"),
         endpoint="loyalty_points",
         url="loyalty/points",
     )
@@ -81,7 +82,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         WebhookEndpointView,
         models.WebhookEndpoint,
         db,
-        name="Webhook endpoints",
+        name=lazy_gettext("Webhook endpoints"),
         endpoint="loyalty_webhook_endpoints",
         url="loyalty/webhooks/endpoints",
     )
@@ -90,7 +91,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         WebhookDeliveryView,
         models.WebhookDelivery,
         db,
-        name="Webhook deliveries",
+        name=lazy_gettext("Webhook deliveries"),
         endpoint="loyalty_webhook_deliveries",
         url="loyalty/webhooks/deliveries",
     )
@@ -99,7 +100,7 @@ def init_admin(app: Flask, state: LoyaltyState, admin: Any, base_view: type | No
         DashboardView,
         models.LedgerEntry,
         db,
-        name="Programme dashboard",
+        name=lazy_gettext("Programme dashboard"),
         endpoint="loyalty_dashboard",
         url="loyalty/dashboard",
     )

@@ -127,10 +127,15 @@ class LoyaltyAdminMixin:
         return None if row_id is None else self.db_session.get(self.model, row_id)  # type: ignore[attr-defined]
 
     def render(self, template: str, **kwargs: Any) -> Any:
-        """Give every loyalty template ``loyalty_csrf_token`` for its own POST forms."""
+        """Give every loyalty template ``loyalty_csrf_token`` for its own POST forms, and our
+        catalogue's gettext (:func:`~flask_loyalty_rewards.i18n.template_globals`)."""
         from flask_wtf.csrf import generate_csrf
 
+        from ..i18n import template_globals
+
         kwargs.setdefault("loyalty_csrf_token", generate_csrf())
+        for name, value in template_globals().items():
+            kwargs.setdefault(name, value)
         return super().render(template, **kwargs)  # type: ignore[misc]
 
 

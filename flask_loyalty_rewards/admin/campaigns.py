@@ -16,12 +16,13 @@ from wtforms import SelectField, TextAreaField
 from ..bounds import parse_id
 from ..errors import LoyaltyError
 from ..forms import Form
+from ..i18n import gettext, lazy_gettext, ngettext
 from ..models import CodeSource, RewardType, audit
-from ..services import campaigns, codes
+from ..services import campaigns, codes, translations
 from .access import LoyaltyAdminMixin, action, expose
 from .fields import AmountField, UTCDateTimeField, WholeNumberField, enum_select
 
-NOT_UTF8 = "The file is not UTF-8 text; save it as UTF-8 CSV and upload it again."
+NOT_UTF8 = lazy_gettext("The file is not UTF-8 text; save it as UTF-8 CSV and upload it again.")
 DATETIME_FIELDS = ("active_from", "active_to", "visible_from", "visible_to")
 WHOLE_FIELDS = (
     "cost_in_points",
@@ -34,8 +35,33 @@ AMOUNT_FIELDS = ("tax_value", "reward_value", "cashback_point_value")
 
 
 class PoolForm(Form):
-    file = FileField("CSV file (one code per line, or codes in the first column)")
-    text = TextAreaField("...or paste the codes")
+    file = FileField(lazy_gettext("CSV file (one code per line, or codes in the first column)"))
+    text = TextAreaField(lazy_gettext("...or paste the codes"))
+
+
+def translations_valid(form: Any) -> bool:
+    """Each kept translation names a known locale, once; the locale is stored as Babel writes it."""
+    entries = form._fields.get("translations")
+    if entries is None:
+        return True
+    seen: set[str] = set()
+    valid = True
+    for entry in entries.entries:
+        if entries.should_delete(entry):
+            continue
+        field = entry.form.locale
+        try:
+            locale = translations.normalize_locale(field.data)
+        except LoyaltyError as exc:
+            field.errors = [*field.errors, exc.message]
+            valid = False
+            continue
+        if locale in seen:
+            field.errors = [*field.errors, gettext("This locale is already translated above.")]
+            valid = False
+        seen.add(locale)
+        field.data = locale
+    return valid
 
 
 class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
@@ -58,25 +84,25 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "pool",
     ]
     column_labels = {
-        "reward_type": "Reward type",
-        "cost_in_points": "Cost in points",
-        "tax_value": "Tax value",
-        "reward_value": "Reward value",
-        "cashback_point_value": "Cashback per point",
-        "active_from": "Active from (UTC)",
-        "active_to": "Active to (UTC)",
-        "visible_from": "Visible from (UTC)",
-        "visible_to": "Visible to (UTC)",
-        "total_limit": "Total limit",
-        "per_customer_limit": "Limit per customer",
-        "days_inactive": "Days inactive after redemption",
-        "days_valid": "Days valid (0: never expires)",
-        "fulfillment_tracking": "Track gift delivery",
-        "code_source": "Coupon codes",
-        "shared_code": "Shared code",
-        "codes_left": "Codes left",
-        "times_redeemed": "Times redeemed",
-        "pool": "Code pool",
+        "reward_type": lazy_gettext("Reward type"),
+        "cost_in_points": lazy_gettext("Cost in points"),
+        "tax_value": lazy_gettext("Tax value"),
+        "reward_value": lazy_gettext("Reward value"),
+        "cashback_point_value": lazy_gettext("Cashback per point"),
+        "active_from": lazy_gettext("Active from (UTC)"),
+        "active_to": lazy_gettext("Active to (UTC)"),
+        "visible_from": lazy_gettext("Visible from (UTC)"),
+        "visible_to": lazy_gettext("Visible to (UTC)"),
+        "total_limit": lazy_gettext("Total limit"),
+        "per_customer_limit": lazy_gettext("Limit per customer"),
+        "days_inactive": lazy_gettext("Days inactive after redemption"),
+        "days_valid": lazy_gettext("Days valid (0: never expires)"),
+        "fulfillment_tracking": lazy_gettext("Track gift delivery"),
+        "code_source": lazy_gettext("Coupon codes"),
+        "shared_code": lazy_gettext("Shared code"),
+        "codes_left": lazy_gettext("Codes left"),
+        "times_redeemed": lazy_gettext("Times redeemed"),
+        "pool": lazy_gettext("Code pool"),
     }
     column_sortable_list = ["name", "cost_in_points", "active", "active_from", "times_redeemed"]
     column_default_sort = ("id", True)
@@ -111,8 +137,8 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         **{name: AmountField for name in AMOUNT_FIELDS},
     }
     form_args = {
-        "reward_type": enum_select(RewardType, "Reward type"),
-        "code_source": enum_select(CodeSource, "Coupon codes"),
+        "reward_type": enum_select(RewardType, lazy_gettext("Reward type")),
+        "code_source": enum_select(CodeSource, lazy_gettext("Coupon codes")),
     }
     column_formatters = {
         "reward_type": lambda v, c, m, n: m.reward_type.label,
@@ -121,13 +147,32 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         "pool": macro("pool_link"),
     }
 
+    def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
+        # The campaign's texts per locale, edited on its own form (see services/translations).
+        translation = sa.inspect(model).relationships["translations"].mapper.class_
+        self.inline_models = [
+            (
+                translation,
+                {
+                    "form_columns": ["id", "locale", "name", "description"],
+                    "form_label": lazy_gettext("Translations"),
+                    "column_labels": {
+                        "locale": lazy_gettext("Locale (such as pl or pt_BR)"),
+                        "name": lazy_gettext("Name (blank: the campaign's own)"),
+                        "description": lazy_gettext("Description (blank: the campaign's own)"),
+                    },
+                },
+            )
+        ]
+        super().__init__(model, db, **kwargs)
+
     def validate_form(self, form: Any) -> bool:
         valid = bool(super().validate_form(form))
         campaign_forms = (self._create_form_class, self._edit_form_class)
         if not valid or request.method != "POST" or not isinstance(form, campaign_forms):
             return valid
         problems = campaigns.campaign_problems(
-            {name: field.data for name, field in form._fields.items()}
+            {name: field.data for name, field in form._fields.items() if name != "translations"}
         )
         for name, message in problems.items():
             target = form._fields.get(name)
@@ -135,7 +180,7 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                 target.errors = [*target.errors, message]
             else:
                 flash(message, "error")
-        return not problems
+        return translations_valid(form) and not problems
 
     def audit_trail(self, campaign: Any) -> list[Any]:
         """The campaign's audit entries, newest first (shown on its edit and details pages)."""
@@ -150,39 +195,54 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
         ctx = self.loyalty_state.current_context()
         return str(codes.codes_left(ctx, [campaign.id]).get(campaign.id, 0))
 
-    @action("deactivate", "Deactivate", "Deactivate the selected campaigns?")
+    @action(
+        "deactivate", lazy_gettext("Deactivate"), lazy_gettext("Deactivate the selected campaigns?")
+    )
     def action_deactivate(self, ids: list[str]) -> None:
         self._set_active(ids, False)
 
-    @action("activate", "Activate", "Activate the selected campaigns?")
+    @action("activate", lazy_gettext("Activate"), lazy_gettext("Activate the selected campaigns?"))
     def action_activate(self, ids: list[str]) -> None:
         self._set_active(ids, True)
 
     def _set_active(self, ids: list[str], active: bool) -> None:
         campaign_ids = [parse_id(i) for i in ids]
         if None in campaign_ids:
-            flash("Nothing changed: the selection holds something that is not a campaign.", "error")
+            flash(
+                gettext("Nothing changed: the selection holds something that is not a campaign."),
+                "error",
+            )
             return
         try:
             changed = campaigns.set_active(
                 self.loyalty_state.current_context(), campaign_ids, active, actor=self.actor()
             )
         except LoyaltyError as exc:
-            flash(f"Refused: {exc.message}", "error")
+            flash(gettext("Refused: %(message)s", message=exc.message), "error")
             return
-        flash(f"{changed} campaign(s) {'activated' if active else 'deactivated'}.", "success")
+        if active:
+            done = ngettext(
+                "%(num)s campaign(s) activated.", "%(num)s campaign(s) activated.", changed
+            )
+        else:
+            done = ngettext(
+                "%(num)s campaign(s) deactivated.", "%(num)s campaign(s) deactivated.", changed
+            )
+        flash(done, "success")
 
     @expose("/pool/", methods=("GET", "POST"))
     def pool_view(self) -> Any:
         campaign = self._campaign()
         if campaign is None:
-            flash("That reward campaign does not exist.", "error")
+            flash(gettext("That reward campaign does not exist."), "error")
             return self.redirect_to_list()
         form = PoolForm()
         report = None
         if campaign.code_source is not CodeSource.POOL:
             flash(
-                "This campaign does not take codes from a pool; change its coupon codes first.",
+                gettext(
+                    "This campaign does not take codes from a pool; change its coupon codes first."
+                ),
                 "error",
             )
         elif request.method == "POST":
@@ -197,15 +257,12 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
                             actor=self.actor(),
                         )
                     except LoyaltyError as exc:
-                        flash(f"Refused: {exc.message}", "error")
+                        flash(gettext("Refused: %(message)s", message=exc.message), "error")
                     except UnicodeDecodeError:
-                        flash(NOT_UTF8, "error")
+                        flash(str(NOT_UTF8), "error")
             else:
-                flash(
-                    "Nothing uploaded: "
-                    + "; ".join(str(e) for errors in form.errors.values() for e in errors),
-                    "error",
-                )
+                problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+                flash(gettext("Nothing uploaded: %(problems)s", problems=problems), "error")
         left = codes.codes_left(self.loyalty_state.current_context(), [campaign.id]).get(
             campaign.id, 0
         )
@@ -234,5 +291,5 @@ class RewardCampaignView(LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
             return io.TextIOWrapper(upload.stream, encoding="utf-8-sig")
         if form.text.data and form.text.data.strip():
             return str(form.text.data).splitlines()
-        flash("Choose a CSV file or paste the codes.", "error")
+        flash(gettext("Choose a CSV file or paste the codes."), "error")
         return None

@@ -14,13 +14,23 @@ from typing import Any
 from flask import Response, abort, request
 from flask_admin.contrib.sqla import ModelView
 
+from ..i18n import gettext, lazy_gettext, ngettext
 from ..services import dashboard
 from .access import LoyaltyAdminMixin, expose
 from .grid import safe_cell
 
 #: Bar colours of the series (issued, spent, expired, revoked), readable on white.
 COLOURS = ("#1a7f37", "#0b57d0", "#bf8700", "#cf222e")
-PERIOD_NAMES = {"day": "Day", "week": "Week (from Monday)", "month": "Month"}
+PERIOD_NAMES = {
+    "day": lazy_gettext("Day"),
+    "week": lazy_gettext("Week (from Monday)"),
+    "month": lazy_gettext("Month"),
+}
+FLOW_TITLES = {
+    "day": lazy_gettext("Points per day"),
+    "week": lazy_gettext("Points per week"),
+    "month": lazy_gettext("Points per month"),
+}
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,14 @@ class Chart:
 def charts(figures: dashboard.Dashboard) -> list[Chart]:
     flows = Chart(
         key="points",
-        title=f"Points per {figures.period}",
-        columns=[PERIOD_NAMES[figures.period], "Issued", "Spent", "Expired", "Revoked"],
+        title=str(FLOW_TITLES[figures.period]),
+        columns=[
+            str(PERIOD_NAMES[figures.period]),
+            gettext("Issued"),
+            gettext("Spent"),
+            gettext("Expired"),
+            gettext("Revoked"),
+        ],
         rows=[
             [row.period.isoformat(), row.issued, row.spent, row.expired, row.revoked]
             for row in figures.flows
@@ -116,27 +132,35 @@ def charts(figures: dashboard.Dashboard) -> list[Chart]:
     )
     liability = Chart(
         key="liability",
-        title="Outstanding points and when they expire",
-        columns=["", "Points"],
+        title=gettext("Outstanding points and when they expire"),
+        columns=["", gettext("Points")],
         rows=[
-            ["Outstanding (pending included)", figures.liability],
-            *[[f"Expiring in {days} days", points] for days, points in figures.expiring.items()],
+            [gettext("Outstanding (pending included)"), figures.liability],
+            *[
+                [ngettext("Expiring in %(num)s days", "Expiring in %(num)s days", days), points]
+                for days, points in figures.expiring.items()
+            ],
         ],
         series=[1],
         horizontal=True,
     )
     types = Chart(
         key="types",
-        title="Redemptions per reward type",
-        columns=["Reward type", "Redemptions"],
+        title=gettext("Redemptions per reward type"),
+        columns=[gettext("Reward type"), gettext("Redemptions")],
         rows=[[kind.label, count] for kind, count in figures.by_type.items()],
         series=[1],
         horizontal=True,
     )
     campaigns = Chart(
         key="campaigns",
-        title="Redemptions per campaign (top campaigns first)",
-        columns=["Campaign", "Reward type", "Redemptions", "Points spent"],
+        title=gettext("Redemptions per campaign (top campaigns first)"),
+        columns=[
+            gettext("Campaign"),
+            gettext("Reward type"),
+            gettext("Redemptions"),
+            gettext("Points spent"),
+        ],
         rows=[
             [row.name, row.reward_type.label, row.redemptions, row.points]
             for row in figures.campaigns

@@ -11,6 +11,7 @@ from wtforms import DecimalField, IntegerField
 from wtforms.fields.choices import SelectChoice
 
 from ..bounds import parse_decimal, parse_whole
+from ..i18n import lazy_gettext
 
 
 class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
@@ -19,7 +20,7 @@ class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
     data: Any
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
-        kwargs.setdefault("description", "UTC, as YYYY-MM-DD HH:MM:SS")
+        kwargs.setdefault("description", lazy_gettext("UTC, as YYYY-MM-DD HH:MM:SS"))
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist: list[str]) -> None:
@@ -70,7 +71,7 @@ def whole_number(value: Any) -> int:
     return number
 
 
-def enum_select(enum_cls: type[Enum], label: str) -> dict[str, Any]:
+def enum_select(enum_cls: type[Enum], label: Any) -> dict[str, Any]:
     """``form_args`` for a select of an enum's members, shown by their labels."""
 
     def coerce(value: Any) -> Any:
@@ -84,7 +85,7 @@ def enum_select(enum_cls: type[Enum], label: str) -> dict[str, Any]:
     return {
         "label": label,
         "choices": [
-            SelectChoice(member.value, getattr(member, "label", member.value))
+            SelectChoice(member.value, getattr(member, "lazy_label", member.value))
             for member in enum_cls
         ],
         "coerce": coerce,

@@ -366,7 +366,7 @@ class UTCDateTimeBetweenFilter(sqla_filters.DateTimeBetweenFilter):  # type: ign
 class ChoiceFilter(sqla_filters.FilterEqual):  # type: ignore[misc]
     """Equality against one of a fixed set of options, given by the option's key."""
 
-    def __init__(self, column: Any, name: str, choices: dict[str, tuple[str, Any]]) -> None:
+    def __init__(self, column: Any, name: Any, choices: dict[str, tuple[Any, Any]]) -> None:
         self.choices = choices
         options = [(key, label) for key, (label, _) in choices.items()]
         super().__init__(column, name, options=options)

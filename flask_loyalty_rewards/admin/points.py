@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from ..bounds import parse_whole
 from ..errors import LoyaltyError
 from ..forms import Form
+from ..i18n import format_number, gettext, lazy_gettext, ngettext
 from ..services import ledger, redemption
 from .access import LoyaltyAdminMixin, expose
 from .fields import UTCDateTimeField, WholeNumberField, whole_number
@@ -49,16 +50,20 @@ def _escape_like(text: str) -> str:
 
 class AdjustForm(Form):
     delta = WholeNumberField(
-        "Points (positive to grant, negative to deduct)",
-        validators=[InputRequired("Enter a whole number of points.")],
+        lazy_gettext("Points (positive to grant, negative to deduct)"),
+        validators=[InputRequired(lazy_gettext("Enter a whole number of points."))],
     )
-    reason = StringField("Reason", validators=[DataRequired("Say why."), Length(max=255)])
-    expires_at = UTCDateTimeField("Granted points expire at", validators=[Optional()])
+    reason = StringField(
+        lazy_gettext("Reason"), validators=[DataRequired(lazy_gettext("Say why.")), Length(max=255)]
+    )
+    expires_at = UTCDateTimeField(lazy_gettext("Granted points expire at"), validators=[Optional()])
 
 
 class RedeemForm(Form):
-    campaign = SelectField("Reward", coerce=whole_number, validators=[InputRequired()])
-    charge_points = BooleanField("Charge the customer's points", default=True)
+    campaign = SelectField(
+        lazy_gettext("Reward"), coerce=whole_number, validators=[InputRequired()]
+    )
+    charge_points = BooleanField(lazy_gettext("Charge the customer's points"), default=True)
 
 
 class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: ignore[misc]
@@ -70,11 +75,11 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
     list_template = "loyalty_rewards/admin/points_list.html"
     column_list = ["customer_id", "email", "name", "balance", "updated_at"]
     column_labels = {
-        "customer_id": "Customer",
-        "email": "E-mail",
-        "name": "Name",
-        "balance": "Points held (pending included)",
-        "updated_at": "Last change",
+        "customer_id": lazy_gettext("Customer"),
+        "email": lazy_gettext("E-mail"),
+        "name": lazy_gettext("Name"),
+        "balance": lazy_gettext("Points held (pending included)"),
+        "updated_at": lazy_gettext("Last change"),
     }
     column_sortable_list = ["customer_id", "balance", "updated_at"]
     column_default_sort = ("updated_at", True)
@@ -83,7 +88,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         "email": lambda view, context, model, name: view.profile(model).email,
         "name": lambda view, context, model, name: view.full_name(model),
     }
-    search_hint = "Customer id, or the start of an e-mail or name"
+    search_hint = lazy_gettext("Customer id, or the start of an e-mail or name")
     #: Set by init_admin: the customer model's columns the search compares.
     searched_columns: list[Any] = []
 
@@ -181,9 +186,9 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         customer = self._customer(ctx)
         form = AdjustForm()
         if not form.validate():
-            flash(_problems("No points changed", form), "error")
+            flash(gettext("No points changed: %(problems)s", problems=_problems(form)), "error")
         elif form.delta.data == 0:
-            flash("No points changed: enter a number other than 0.", "error")
+            flash(gettext("No points changed: enter a number other than 0."), "error")
         else:
             try:
                 active = ledger.adjust_points(
@@ -195,12 +200,9 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
                     expires_at=form.expires_at.data,
                 )
             except LoyaltyError as exc:
-                flash(f"Refused: {exc.message}", "error")
+                flash(gettext("Refused: %(message)s", message=exc.message), "error")
             else:
-                verb = "Granted" if form.delta.data > 0 else "Deducted"
-                flash(
-                    f"{verb} {abs(form.delta.data)} points; active points now {active}.", "success"
-                )
+                flash(adjusted(form.delta.data, active), "success")
         return self._back(ctx, customer)
 
     @expose("/customer/redeem/", methods=("POST",))
@@ -209,7 +211,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         customer = self._customer(ctx)
         form = self._redeem_form(ctx)
         if not form.validate():
-            flash(_problems("Nothing redeemed", form), "error")
+            flash(gettext("Nothing redeemed: %(problems)s", problems=_problems(form)), "error")
         else:
             try:
                 redeemed = redemption.redeem(
@@ -220,10 +222,13 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
                     charge_points=bool(form.charge_points.data),
                 )
             except LoyaltyError as exc:
-                flash(f"Refused: {exc.message}", "error")
+                flash(gettext("Refused: %(message)s", message=exc.message), "error")
             else:
-                charged = "" if form.charge_points.data else " free of charge"
-                flash(f"Redeemed {redeemed.display_name}{charged}.", "success")
+                name = redeemed.display_name
+                if form.charge_points.data:
+                    flash(gettext("Redeemed %(name)s.", name=name), "success")
+                else:
+                    flash(gettext("Redeemed %(name)s free of charge.", name=name), "success")
         return self._back(ctx, customer)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -237,7 +242,11 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
             .order_by(campaign.name, campaign.id)
         ).all()
         form.campaign.choices = [
-            SelectChoice(str(cid), f"{name} ({cost} points)") for cid, name, cost in rows
+            SelectChoice(
+                str(cid),
+                ngettext("%(name)s (%(num)s points)", "%(name)s (%(num)s points)", cost, name=name),
+            )
+            for cid, name, cost in rows
         ]
         return form
 
@@ -251,7 +260,7 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         except LoyaltyError:
             customer = None
         if customer is None:
-            flash("No customer with that id.", "error")
+            flash(gettext("No customer with that id."), "error")
             abort(redirect(self.get_url(".index_view")))
         return customer
 
@@ -264,6 +273,22 @@ def _int_keys(ctx: Any) -> bool:
     return python_type is int
 
 
-def _problems(prefix: str, form: Any) -> str:
-    messages = [str(e) for errors in form.errors.values() for e in errors]
-    return f"{prefix}: " + "; ".join(messages)
+def adjusted(delta: int, active: int) -> str:
+    """The flash message of a grant or a deduction."""
+    if delta > 0:
+        return ngettext(
+            "Granted %(num)s points; active points now %(active)s.",
+            "Granted %(num)s points; active points now %(active)s.",
+            delta,
+            active=format_number(active),
+        )
+    return ngettext(
+        "Deducted %(num)s points; active points now %(active)s.",
+        "Deducted %(num)s points; active points now %(active)s.",
+        -delta,
+        active=format_number(active),
+    )
+
+
+def _problems(form: Any) -> str:
+    return "; ".join(str(e) for errors in form.errors.values() for e in errors)

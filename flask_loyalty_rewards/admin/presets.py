@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..i18n import LazyString, lazy_gettext
 from ..models import DeliveryStatus, RewardType
 
 #: ``where(model, now)``: a SQL condition on the grid's model, built per request.
@@ -27,7 +28,8 @@ KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 class GridPreset:
     """A saved filter: its button's ``label`` and ``where(model, now)``, a SQL condition."""
 
-    label: str
+    #: Text, or a lazy translation (``flask_babel.lazy_gettext``) shown in the admin's locale.
+    label: str | LazyString
     where: Condition
 
 
@@ -65,12 +67,14 @@ def cashback_payouts_failing(models: Any) -> Condition:
 
 def builtin_presets(models: Any) -> dict[str, GridPreset]:
     return {
-        "gifts-awaiting-shipment": GridPreset("Gifts awaiting shipment", gifts_awaiting_shipment),
+        "gifts-awaiting-shipment": GridPreset(
+            lazy_gettext("Gifts awaiting shipment"), gifts_awaiting_shipment
+        ),
         "expiring-in-7-days": GridPreset(
-            "Active and unused, expiring in 7 days", expiring_within(7)
+            lazy_gettext("Active and unused, expiring in 7 days"), expiring_within(7)
         ),
         "cashback-failing": GridPreset(
-            "Cashback payouts failing", cashback_payouts_failing(models)
+            lazy_gettext("Cashback payouts failing"), cashback_payouts_failing(models)
         ),
     }
 
@@ -88,7 +92,7 @@ def grid_presets(models: Any, configured: Mapping[str, Any] | None) -> dict[str,
             continue
         if isinstance(value, tuple) and len(value) == 2:
             value = GridPreset(*value)
-        if not (isinstance(value, GridPreset) and isinstance(value.label, str)):
+        if not (isinstance(value, GridPreset) and isinstance(value.label, (str, LazyString))):
             raise ValueError(
                 f"LOYALTY_ADMIN_PRESETS[{key!r}]: a GridPreset, a (label, where) pair or None"
             )

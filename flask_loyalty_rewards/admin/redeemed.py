@@ -24,6 +24,7 @@ from .. import clock, rules
 from ..bounds import parse_id
 from ..cashback import payouts
 from ..errors import InvalidStatusChange, LoyaltyError
+from ..i18n import gettext, lazy_gettext, ngettext
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..services import redemption
 from ..services.search import reward_matches
@@ -33,24 +34,38 @@ from .grid import ChoiceFilter, FastListMixin, UTCDateTimeBetweenFilter, safe_ce
 from .rows import ReadOnlyMixin, RowButtonsMixin
 
 #: The grid's columns, in the spec's order, with the spec's names.
-COLUMNS: dict[str, str] = {
-    "redeemed_at": "Redeem date and time",
-    "used_at": "Usage date and time",
-    "cost_in_points": "Cost in points",
-    "tax_value": "Tax value",
-    "customer_email": "Customer e-mail",
-    "customer_phone": "Phone",
-    "reward_name": "Reward",
-    "reward_type": "Reward type",
-    "customer_first_name": "First name",
-    "customer_last_name": "Surname",
-    "active_points_after": "Customer active points",
-    "delivery_status": "Delivery status",
-    "cashback_status": "Cashback status",
-    "used": "Unused / Used",
+COLUMNS: dict[str, Any] = {
+    "redeemed_at": lazy_gettext("Redeem date and time"),
+    "used_at": lazy_gettext("Usage date and time"),
+    "cost_in_points": lazy_gettext("Cost in points"),
+    "tax_value": lazy_gettext("Tax value"),
+    "customer_email": lazy_gettext("Customer e-mail"),
+    "customer_phone": lazy_gettext("Phone"),
+    "reward_name": lazy_gettext("Reward"),
+    "reward_type": lazy_gettext("Reward type"),
+    "customer_first_name": lazy_gettext("First name"),
+    "customer_last_name": lazy_gettext("Surname"),
+    "active_points_after": lazy_gettext("Customer active points"),
+    "delivery_status": lazy_gettext("Delivery status"),
+    "cashback_status": lazy_gettext("Cashback status"),
+    "used": lazy_gettext("Unused / Used"),
 }
 ACTION_COLUMN = "action"
 MAX_REPORTED = 20
+
+
+def refused_rows(refused: list[str]) -> str:
+    """The flash message of a bulk action's refused rows (the first ``MAX_REPORTED`` shown)."""
+    shown = "; ".join(refused[:MAX_REPORTED])
+    if len(refused) > MAX_REPORTED:
+        extra = len(refused) - MAX_REPORTED
+        shown += ngettext(" (and %(num)s more)", " (and %(num)s more)", extra)
+    return ngettext(
+        "%(num)s reward(s) refused and left unchanged: %(rows)s",
+        "%(num)s reward(s) refused and left unchanged: %(rows)s",
+        len(refused),
+        rows=shown,
+    )
 
 
 def cashback_text(row: Any) -> str:
@@ -91,7 +106,7 @@ EXPORT_FORMATTERS: dict[str, Callable[..., Any]] = {
 
 class DeliveryForm(RowForm):
     status = SelectField(
-        choices=[SelectChoice(s.value, s.label) for s in DeliveryStatus],
+        choices=[SelectChoice(s.value, s.lazy_label) for s in DeliveryStatus],
         validators=[InputRequired()],
     )
 
@@ -103,7 +118,7 @@ class RedeemedRewardView(
     FastListMixin,
     ModelView,  # type: ignore[misc]
 ):
-    row_noun = "redeemed reward"
+    missing_row = lazy_gettext("That redeemed reward does not exist.")
     can_export = True
     export_types = ["csv"]
     can_set_page_size = True
@@ -140,31 +155,38 @@ class RedeemedRewardView(
     def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
         # Filter instances hold their model's columns: build them per view (one per db).
         self.column_filters = [
-            UTCDateTimeBetweenFilter(model.redeemed_at, "Redeem date and time"),
-            UTCDateTimeBetweenFilter(model.used_at, "Usage date and time"),
+            UTCDateTimeBetweenFilter(model.redeemed_at, COLUMNS["redeemed_at"]),
+            UTCDateTimeBetweenFilter(model.used_at, COLUMNS["used_at"]),
             ChoiceFilter(
                 model.used,
-                "Unused / Used",
-                {"used": ("Used", True), "unused": ("Delivered (unused)", False)},
+                COLUMNS["used"],
+                {
+                    "used": (lazy_gettext("Used"), True),
+                    "unused": (lazy_gettext("Delivered (unused)"), False),
+                },
             ),
             ChoiceFilter(
                 model.delivery_status,
-                "Delivery status",
-                {s.value: (s.label, s) for s in DeliveryStatus},
+                COLUMNS["delivery_status"],
+                {s.value: (s.lazy_label, s) for s in DeliveryStatus},
             ),
             ChoiceFilter(
-                model.reward_type, "Reward type", {t.value: (t.label, t) for t in RewardType}
+                model.reward_type,
+                COLUMNS["reward_type"],
+                {t.value: (t.lazy_label, t) for t in RewardType},
             ),
             ChoiceFilter(
-                model.coupon_status, "Coupon status", {s.value: (s.label, s) for s in CouponStatus}
+                model.coupon_status,
+                lazy_gettext("Coupon status"),
+                {s.value: (s.lazy_label, s) for s in CouponStatus},
             ),
         ]
         self.column_formatters_detail = {
             **FORMATTERS,
-            "used": text_cell(lambda r: "Used" if r.used else "Delivered"),
+            "used": text_cell(lambda r: gettext("Used") if r.used else gettext("Delivered")),
             "coupon_status": text_cell(lambda r: r.status_at(clock.now()).label),
             "active_from": text_cell(lambda r: when(r.active_from)),
-            "active_to": text_cell(lambda r: when(r.active_to) or "never expires"),
+            "active_to": text_cell(lambda r: when(r.active_to) or gettext("never expires")),
             "canceled_at": text_cell(lambda r: when(r.canceled_at)),
         }
         super().__init__(model, db, **kwargs)
@@ -231,7 +253,7 @@ class RedeemedRewardView(
         return self.posted_change(
             RowForm(),
             self._usage_change(used),
-            "Marked as used." if used else "Marked as not used.",
+            gettext("Marked as used.") if used else gettext("Marked as not used."),
         )
 
     @expose("/delivery/", methods=("POST",))
@@ -242,25 +264,36 @@ class RedeemedRewardView(
             lambda ctx, row: redemption.set_delivery_status(
                 ctx, row, DeliveryStatus(form.status.data), actor=self.actor()
             ),
-            lambda _: f"Delivery status set to {DeliveryStatus(form.status.data).label}.",
+            lambda _: gettext(
+                "Delivery status set to %(status)s.",
+                status=DeliveryStatus(form.status.data).label,
+            ),
         )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
         return self.posted_cancel(
             redemption.cancel_redemption,
-            "Redemption cancelled; the points went back to the customer.",
+            gettext("Redemption cancelled; the points went back to the customer."),
         )
 
     # -- bulk actions -------------------------------------------------------------------------
 
-    @action("mark_used", "Mark as used", "Mark the selected rewards as used?")
+    @action(
+        "mark_used",
+        lazy_gettext("Mark as used"),
+        lazy_gettext("Mark the selected rewards as used?"),
+    )
     def action_mark_used(self, ids: list[str]) -> None:
-        self._bulk(ids, self._usage_change(True), "marked as used")
+        self._bulk(ids, self._usage_change(True), used=True)
 
-    @action("unmark_used", "Unmark used", "Mark the selected rewards as not used?")
+    @action(
+        "unmark_used",
+        lazy_gettext("Unmark used"),
+        lazy_gettext("Mark the selected rewards as not used?"),
+    )
     def action_unmark_used(self, ids: list[str]) -> None:
-        self._bulk(ids, self._usage_change(False), "unmarked")
+        self._bulk(ids, self._usage_change(False), used=False)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -272,14 +305,14 @@ class RedeemedRewardView(
         row_id = parse_id(raw_id)
         return None if row_id is None else self.db_session.get(self.model, row_id)
 
-    def _bulk(self, ids: list[str], change: Callable[[Any, Any], Any], verb: str) -> None:
+    def _bulk(self, ids: list[str], change: Callable[[Any, Any], Any], *, used: bool) -> None:
         ctx = self.loyalty_state.current_context()
         changed = 0
         refused: list[str] = []
         for raw_id in ids:
             row = self.posted_row(raw_id)
             if row is None:
-                refused.append(f"#{raw_id}: does not exist")
+                refused.append(gettext("#%(id)s: does not exist", id=raw_id))
                 continue
             try:
                 change(ctx, row)
@@ -287,11 +320,15 @@ class RedeemedRewardView(
                 refused.append(f"#{row.id} {row.display_name}: {exc.message}")
                 continue
             changed += 1
-        if changed:
-            flash(f"{changed} reward(s) {verb}.", "success")
-        if refused:
-            shown = "; ".join(refused[:MAX_REPORTED])
-            more = (
-                f" (and {len(refused) - MAX_REPORTED} more)" if len(refused) > MAX_REPORTED else ""
+        if changed and used:
+            done = ngettext(
+                "%(num)s reward(s) marked as used.", "%(num)s reward(s) marked as used.", changed
             )
-            flash(f"{len(refused)} reward(s) refused and left unchanged: {shown}{more}", "error")
+            flash(done, "success")
+        elif changed:
+            flash(
+                ngettext("%(num)s reward(s) unmarked.", "%(num)s reward(s) unmarked.", changed),
+                "success",
+            )
+        if refused:
+            flash(refused_rows(refused), "error")

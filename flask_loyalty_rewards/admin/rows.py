@@ -14,6 +14,7 @@ from flask import flash, redirect, request
 
 from ..bounds import parse_id
 from ..errors import LoyaltyError
+from ..i18n import gettext, lazy_gettext
 from ..redirects import local_url
 from .forms import CancelForm, RowForm, form_error
 
@@ -30,8 +31,8 @@ class ReadOnlyMixin:
 class RowButtonsMixin:
     """Row buttons: check the posted form, change the row it names, flash what happened."""
 
-    #: What a row is called in "That ... does not exist."
-    row_noun = "row"
+    #: The flash message for a button naming no row (lazy: shown in the admin's language).
+    missing_row: Any = lazy_gettext("That row does not exist.")
 
     def posted_change(
         self, form: RowForm, change: Callable[[Any, Any], Any], done: str | Callable[[Any], str]
@@ -44,13 +45,13 @@ class RowButtonsMixin:
             return self.back()
         row = self.posted_row(form.id.data)
         if row is None:
-            flash(f"That {self.row_noun} does not exist.", "error")
+            flash(str(self.missing_row), "error")
             return self.back()
         view: Any = self
         try:
             result = change(view.loyalty_state.current_context(), row)
         except LoyaltyError as exc:
-            flash(f"Refused: {exc.message}", "error")
+            flash(gettext("Refused: %(message)s", message=exc.message), "error")
             return self.back()
         flash(done(result) if callable(done) else done, "success")
         return self.back()

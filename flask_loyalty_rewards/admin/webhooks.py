@@ -14,6 +14,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import macro
 
 from ..errors import LoyaltyError
+from ..i18n import gettext, lazy_gettext
 from ..models.events import EventType, new_secret
 from ..services import webhooks
 from .access import LoyaltyAdminMixin, expose
@@ -22,6 +23,12 @@ from .grid import ChoiceFilter
 from .rows import ReadOnlyMixin, RowButtonsMixin
 
 ACTION_COLUMN = "action"
+#: A delivery's status as people read it.
+STATUS_LABELS = {
+    webhooks.PENDING: lazy_gettext("Pending"),
+    webhooks.DELIVERED: lazy_gettext("Delivered"),
+    webhooks.FAILED: lazy_gettext("Failed"),
+}
 
 
 class WebhookEndpointView(RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
@@ -30,15 +37,19 @@ class WebhookEndpointView(RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # typ
     column_list = ["url", "event_types", "active", "description", "created_at", ACTION_COLUMN]
     column_details_list = ["url", "secret", "event_types", "active", "description", "created_at"]
     column_labels = {
-        "url": "URL",
-        "event_types": "Event types",
-        "created_at": "Created (UTC)",
-        ACTION_COLUMN: "Action",
+        "url": lazy_gettext("URL"),
+        "event_types": lazy_gettext("Event types"),
+        "created_at": lazy_gettext("Created (UTC)"),
+        ACTION_COLUMN: lazy_gettext("Action"),
     }
     column_descriptions = {
-        "event_types": "Space-separated; empty sends every type: "
-        + ", ".join(t.value for t in EventType if t is not EventType.TEST),
-        "secret": "Give it to the receiver to verify signatures (a new one is made when empty).",
+        "event_types": lazy_gettext(
+            "Space-separated; empty sends every type: %(types)s",
+            types=", ".join(t.value for t in EventType if t is not EventType.TEST),
+        ),
+        "secret": lazy_gettext(
+            "Give it to the receiver to verify signatures (a new one is made when empty)."
+        ),
     }
     form_columns = ["url", "event_types", "active", "description", "secret"]
     column_formatters = {
@@ -59,15 +70,19 @@ class WebhookEndpointView(RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # typ
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, LoyaltyError):
-            flash(f"Not saved: {exc.message}", "error")
+            flash(gettext("Not saved: %(message)s", message=exc.message), "error")
             return True
         return bool(super().handle_view_exception(exc))
 
     @expose("/test/", methods=("POST",))
     def test_view(self) -> Any:
         def sent(delivery: Any) -> str:
-            answer = delivery.last_status_code or delivery.last_error or "no answer"
-            return f"Test event sent: {delivery.status} ({answer})."
+            answer = delivery.last_status_code or delivery.last_error or gettext("no answer")
+            return gettext(
+                "Test event sent: %(status)s (%(answer)s).",
+                status=str(STATUS_LABELS.get(delivery.status, delivery.status)).lower(),
+                answer=answer,
+            )
 
         return self.posted_change(
             RowForm(),
@@ -94,17 +109,17 @@ class WebhookDeliveryView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mod
     ]
     column_details_list = [*column_list[:-1], "event_uuid", "payload"]
     column_labels = {
-        "created_at": "Created (UTC)",
-        "event_type": "Event",
-        "customer_id": "Customer",
-        "endpoint_url": "Endpoint",
-        "last_status_code": "Last status",
-        "last_error": "Last error",
-        "next_attempt_at": "Next attempt (UTC)",
-        "delivered_at": "Delivered (UTC)",
-        "event_uuid": "Event id (webhook-id)",
-        "payload": "Body",
-        ACTION_COLUMN: "Action",
+        "created_at": lazy_gettext("Created (UTC)"),
+        "event_type": lazy_gettext("Event"),
+        "customer_id": lazy_gettext("Customer"),
+        "endpoint_url": lazy_gettext("Endpoint"),
+        "last_status_code": lazy_gettext("Last status"),
+        "last_error": lazy_gettext("Last error"),
+        "next_attempt_at": lazy_gettext("Next attempt (UTC)"),
+        "delivered_at": lazy_gettext("Delivered (UTC)"),
+        "event_uuid": lazy_gettext("Event id (webhook-id)"),
+        "payload": lazy_gettext("Body"),
+        ACTION_COLUMN: lazy_gettext("Action"),
     }
     column_sortable_list = ["created_at", "attempts", "next_attempt_at"]
     column_default_sort = ("id", True)
@@ -125,7 +140,9 @@ class WebhookDeliveryView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mod
     def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
         statuses = (webhooks.PENDING, webhooks.DELIVERED, webhooks.FAILED)
         self.column_filters = [
-            ChoiceFilter(model.status, "Status", {s: (s.capitalize(), s) for s in statuses}),
+            ChoiceFilter(
+                model.status, lazy_gettext("Status"), {s: (STATUS_LABELS[s], s) for s in statuses}
+            ),
         ]
         super().__init__(model, db, **kwargs)
 
@@ -148,5 +165,5 @@ class WebhookDeliveryView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mod
         return self.posted_change(
             RowForm(),
             webhooks.send_again,
-            "Queued: the deliverer sends it again on its next run.",
+            gettext("Queued: the deliverer sends it again on its next run."),
         )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from .. import clock, rules
 from ..errors import InvalidInput, InvalidStatusChange, NotFound
+from ..i18n import gettext
 from ..services.arguments import integer_id, text_argument
 from ..services.context import Context
 from ..services.redemption import cancel_redemption
@@ -67,7 +68,7 @@ def settle_manually(
     actor = text_argument(actor, "actor")
     note = text_argument(note, "note", 200)
     if not paid and not (note and note.strip()):
-        raise InvalidInput("say why the payout failed")
+        raise InvalidInput(gettext("Say why the payout failed."))
     now = clock.now()
     with unit_of_work(ctx):
         row = _locked_payout(ctx, payout)
@@ -93,7 +94,7 @@ def cancel(
     """
     actor = text_argument(actor, "actor")
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a cancellation needs a reason")
+        raise InvalidInput(gettext("A cancellation needs a reason."))
     reason = str(text_argument(reason.strip(), "reason", 200))
     now = clock.now()
     with unit_of_work(ctx):

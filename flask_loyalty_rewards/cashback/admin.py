@@ -26,34 +26,35 @@ from ..admin.forms import RowForm, text_cell, when
 from ..admin.grid import ChoiceFilter
 from ..admin.rows import ReadOnlyMixin, RowButtonsMixin
 from ..errors import InvalidStatusChange
+from ..i18n import gettext, lazy_gettext
 from . import actions
 from .models import PayoutState
 
-COLUMNS: dict[str, str] = {
-    "created_at": "Created (UTC)",
-    "order_id": "Provider order id",
-    "redeemed_reward_id": "Redeemed reward",
-    "customer_id": "Customer",
-    "amount": "Amount",
-    "currency": "Currency",
-    "provider": "Provider",
-    "status_text": "Cashback status",
-    "attempts": "Attempts",
-    "updated_at": "Updated (UTC)",
+COLUMNS: dict[str, Any] = {
+    "created_at": lazy_gettext("Created (UTC)"),
+    "order_id": lazy_gettext("Provider order id"),
+    "redeemed_reward_id": lazy_gettext("Redeemed reward"),
+    "customer_id": lazy_gettext("Customer"),
+    "amount": lazy_gettext("Amount"),
+    "currency": lazy_gettext("Currency"),
+    "provider": lazy_gettext("Provider"),
+    "status_text": lazy_gettext("Cashback status"),
+    "attempts": lazy_gettext("Attempts"),
+    "updated_at": lazy_gettext("Updated (UTC)"),
 }
 ACTION_COLUMN = "action"
 
 
-DETAIL_LABELS: dict[str, str] = {
-    "state": "State",
-    "provider_reference": "Provider's reference",
-    "destination_phone": "Wallet phone",
-    "destination_account": "Bank account",
-    "destination_ifsc": "IFSC",
-    "destination_name": "Account holder",
-    "last_attempt_at": "Last attempt (UTC)",
-    "next_check_at": "Next check (UTC)",
-    "completed_at": "Settled (UTC)",
+DETAIL_LABELS: dict[str, Any] = {
+    "state": lazy_gettext("State"),
+    "provider_reference": lazy_gettext("Provider's reference"),
+    "destination_phone": lazy_gettext("Wallet phone"),
+    "destination_account": lazy_gettext("Bank account"),
+    "destination_ifsc": lazy_gettext("IFSC"),
+    "destination_name": lazy_gettext("Account holder"),
+    "last_attempt_at": lazy_gettext("Last attempt (UTC)"),
+    "next_check_at": lazy_gettext("Next check (UTC)"),
+    "completed_at": lazy_gettext("Settled (UTC)"),
 }
 
 
@@ -68,10 +69,13 @@ def _redeemed_link(view: Any, context: Any, model: Any, name: str) -> Markup:
 
 class SettleForm(RowForm):
     outcome = RadioField(
-        choices=[SelectChoice("paid", "Paid"), SelectChoice("failed", "Failed")],
+        choices=[
+            SelectChoice("paid", lazy_gettext("Paid")),
+            SelectChoice("failed", lazy_gettext("Failed")),
+        ],
         validators=[InputRequired()],
     )
-    note = TextAreaField("Note", validators=[Length(max=200)])
+    note = TextAreaField(lazy_gettext("Note"), validators=[Length(max=200)])
 
 
 FORMATTERS: dict[str, Callable[..., Any]] = {
@@ -86,11 +90,11 @@ FORMATTERS: dict[str, Callable[..., Any]] = {
 
 
 class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, ModelView):  # type: ignore[misc]
-    row_noun = "payout"
+    missing_row = lazy_gettext("That payout does not exist.")
     list_template = "loyalty_rewards/admin/cashback_list.html"
     details_template = "loyalty_rewards/admin/cashback_details.html"
     column_list = [*COLUMNS, ACTION_COLUMN]
-    column_labels = {**COLUMNS, **DETAIL_LABELS, ACTION_COLUMN: "Action"}
+    column_labels = {**COLUMNS, **DETAIL_LABELS, ACTION_COLUMN: lazy_gettext("Action")}
     column_sortable_list = ["created_at", "updated_at", "amount", "attempts"]
     column_default_sort = ("created_at", True)
     column_formatters = {**FORMATTERS, ACTION_COLUMN: macro("loyalty_payout_actions")}
@@ -110,7 +114,9 @@ class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mode
 
     def __init__(self, model: type[Any], db: Any, **kwargs: Any) -> None:
         self.column_filters = [
-            ChoiceFilter(model.state, "State", {s.value: (s.value, s) for s in PayoutState}),
+            ChoiceFilter(
+                model.state, lazy_gettext("State"), {s.value: (s.value, s) for s in PayoutState}
+            ),
         ]
         super().__init__(model, db, **kwargs)
 
@@ -144,13 +150,13 @@ class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mode
         return self.posted_change(
             RowForm(),
             lambda ctx, pid: actions.retry(ctx, pid, actor=self.actor()),
-            "The payout is sent again, as a new attempt with its own order id.",
+            gettext("The payout is sent again, as a new attempt with its own order id."),
         )
 
     @expose("/cancel/", methods=("POST",))
     def cancel_view(self) -> Any:
         return self.posted_cancel(
-            actions.cancel, "Payout cancelled; the points went back to the customer."
+            actions.cancel, gettext("Payout cancelled; the points went back to the customer.")
         )
 
     @expose("/settle/", methods=("POST",))
@@ -166,5 +172,5 @@ class CashbackPayoutView(ReadOnlyMixin, RowButtonsMixin, LoyaltyAdminMixin, Mode
                 note=(form.note.data or "").strip() or None,
                 actor=self.actor(),
             ),
-            "Marked as paid." if paid else "Marked as failed.",
+            gettext("Marked as paid.") if paid else gettext("Marked as failed."),
         )

@@ -31,6 +31,7 @@ from typing import Any
 from paytmchecksum import PaytmChecksum
 
 from .. import clock
+from ..i18n import gettext
 from .providers import (
     InvalidCallback,
     Outcome,
@@ -109,14 +110,19 @@ class PaytmProvider:
             if not value
         ]
         if missing:
-            return f"PayTM payouts are not configured ({', '.join(missing)} missing)."
+            return gettext(
+                "PayTM payouts are not configured (%(missing)s missing).",
+                missing=", ".join(missing),
+            )
         if request.currency != "INR":
-            return "PayTM pays out Indian rupees (INR) only."
+            return gettext("PayTM pays out Indian rupees (INR) only.")
         destination = request.destination
         if destination.account_number and destination.ifsc:
             return None
         if wallet_phone(destination.phone) is None:
-            return "A PayTM payout needs a 10-digit Indian mobile number or a bank account."
+            return gettext(
+                "A PayTM payout needs a 10-digit Indian mobile number or a bank account."
+            )
         return None
 
     def create_transfer(self, request: TransferRequest) -> ProviderResult:

@@ -22,8 +22,9 @@ from wtforms import ValidationError as FormValidationError
 from .. import clock
 from ..errors import LoyaltyError, RewardUnavailable
 from ..errors import NotFound as LoyaltyNotFound
+from ..i18n import locale_name
 from ..rules import HIDDEN_REASONS
-from ..services import catalog, ledger, redemption
+from ..services import catalog, ledger, redemption, translations
 from . import schemas
 from .common import API_BLUEPRINT, path_id
 
@@ -191,14 +192,15 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
         now = clock.now()
         campaigns = catalog.visible_campaigns(ctx, now)
         availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+        texts = translations.campaign_texts(ctx, campaigns, locale_name())
         items = []
         for campaign in campaigns:
             found = availability[campaign.id]
             items.append(
                 {
                     "id": campaign.id,
-                    "name": campaign.name,
-                    "description": campaign.description,
+                    "name": texts[campaign.id].name,
+                    "description": texts[campaign.id].description,
                     "reward_type": campaign.reward_type,
                     "reward_type_label": campaign.reward_type.label,
                     "cost_in_points": campaign.cost_in_points,

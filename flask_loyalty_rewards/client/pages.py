@@ -22,7 +22,8 @@ from .. import clock
 from ..bounds import MAX_COUNT, parse_whole
 from ..errors import LoyaltyError, NotFound
 from ..forms import Form
-from ..services import catalog, ledger, redemption
+from ..i18n import lazy_gettext, locale_name, template_globals
+from ..services import catalog, ledger, redemption, translations
 from .common import PAGES_BLUEPRINT, path_id
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 #: The one-time token's shape: what :func:`secrets.token_urlsafe` gives, with room to spare.
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+FORM_EXPIRED = lazy_gettext("The form has expired; please confirm again.")
 
 
 class RedeemForm(Form):
@@ -37,8 +39,8 @@ class RedeemForm(Form):
 
     idempotency_key = HiddenField(
         validators=[
-            DataRequired("The form has expired; please confirm again."),
-            Regexp(TOKEN_PATTERN, message="The form has expired; please confirm again."),
+            DataRequired(FORM_EXPIRED),
+            Regexp(TOKEN_PATTERN, message=FORM_EXPIRED),
         ]
     )
 
@@ -68,6 +70,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         return {
             "loyalty_base_template": current_app.config["LOYALTY_BASE_TEMPLATE"],
             "loyalty_csrf_token": generate_csrf,
+            **template_globals(),
         }
 
     def points_summary() -> ledger.PointsSummary:
@@ -83,6 +86,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         return render_template(
             "loyalty_rewards/rewards.html",
             campaigns=campaigns,
+            texts=translations.campaign_texts(ctx, campaigns, locale_name()),
             availability=availability,
             summary=ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), now),
         )
@@ -100,6 +104,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         page = render_template(
             "loyalty_rewards/confirm_redeem.html",
             campaign=campaign,
+            text=translations.campaign_texts(ctx, [campaign], locale_name())[campaign.id],
             availability=availability[campaign.id],
             form=form,
             error=error,
@@ -119,7 +124,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
         if not form.validate_on_submit():
             if form.errors.get("idempotency_key"):
                 form.idempotency_key.data = new_token()
-            messages = [m for errors in form.errors.values() for m in errors]
+            messages = [str(m) for errors in form.errors.values() for m in errors]
             return confirm_page(campaign_id, form, error=" ".join(messages), status=400)
         ctx = state.current_context()
         campaign = ctx.session.get(ctx.models.RewardCampaign, path_id(campaign_id, "reward"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase, column_property
+from sqlalchemy.orm import DeclarativeBase, column_property, relationship
 
 from .. import sqlite as sqlite_transactions
 from ..cashback.models import CashbackPayoutMixin
@@ -37,6 +37,7 @@ from .mixins import (
     AccountMixin,
     AllocationMixin,
     CampaignAuditMixin,
+    CampaignTranslationMixin,
     CouponCodeMixin,
     IdempotencyKeyMixin,
     LedgerEntryMixin,
@@ -87,6 +88,7 @@ class LoyaltyModels:
     FlowDay: type[FlowDayMixin]
     RedemptionDay: type[RedemptionDayMixin]
     RollupMark: type[RollupMarkMixin]
+    CampaignTranslation: type[CampaignTranslationMixin]
     customer_model: type[Any]
     customer_pk: str
     customer_pk_type: sa.types.TypeEngine[Any]
@@ -115,6 +117,7 @@ class LoyaltyModels:
             self.FlowDay,
             self.RedemptionDay,
             self.RollupMark,
+            self.CampaignTranslation,
         ]
         return [c.__table__ for c in classes]
 
@@ -188,6 +191,7 @@ def create_models(
         FlowDay=concrete("FlowDay", FlowDayMixin),
         RedemptionDay=concrete("RedemptionDay", RedemptionDayMixin),
         RollupMark=concrete("RollupMark", RollupMarkMixin),
+        CampaignTranslation=concrete("CampaignTranslation", CampaignTranslationMixin),
         customer_model=customer_model,
         customer_pk=pk_attr,
         customer_pk_type=pk_type,
@@ -200,6 +204,7 @@ def create_models(
     _count_redemptions(models)
     _keep_search_keys(models)
     _audit_campaigns(models)
+    _translate_campaigns(models)
     per_db[table_prefix] = models
     return models
 
@@ -222,6 +227,19 @@ def slots_held(rewards: sa.Table, campaign_id: Any) -> sa.Select[Any]:
     """How many of a campaign's redemptions hold a slot: those not cancelled (Times redeemed)."""
     return sa.select(sa.func.count()).where(
         rewards.c.campaign_id == campaign_id, rewards.c.canceled_at.is_(None)
+    )
+
+
+def _translate_campaigns(models: LoyaltyModels) -> None:
+    """``campaign.translations``: what the admin edits inline on the campaign's form."""
+    models.RewardCampaign.translations = relationship(  # type: ignore[attr-defined]
+        models.CampaignTranslation,
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        order_by=models.CampaignTranslation.locale,
+    )
+    models.CampaignTranslation.campaign = relationship(  # type: ignore[attr-defined]
+        models.RewardCampaign, back_populates="translations"
     )
 
 

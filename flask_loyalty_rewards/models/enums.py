@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
+
+from ..i18n import N_, gettext, lazy_gettext
 
 
 class _Labelled(enum.Enum):
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        """The member's name for people, in the current locale."""
+        return gettext(_LABELS[self])
+
+    @property
+    def lazy_label(self) -> Any:
+        """The label translated where it is shown (for what is built before any request)."""
+        return lazy_gettext(_LABELS[self])
 
 
 class RewardType(_Labelled):
@@ -73,42 +82,42 @@ class CampaignEvent(_Labelled):
 
 
 _LABELS: dict[enum.Enum, str] = {
-    RewardType.PERCENTAGE_DISCOUNT_CODE: "Percentage discount code",
-    RewardType.CASHBACK: "Cashback",
-    RewardType.DISCOUNT_CODE: "Discount code",
-    RewardType.FREE_DELIVERY: "Free delivery",
-    RewardType.GIFT: "Gift",
-    RewardType.EVENT_INVITATION: "Invitation for the event",
-    RewardType.VALUE_CODE: "Value code",
-    RewardType.CUSTOM: "Custom campaign",
-    CouponStatus.INACTIVE: "Inactive",
-    CouponStatus.ACTIVE: "Active",
-    CouponStatus.EXPIRED: "Expired",
-    CouponStatus.CANCELED: "Canceled",
-    DeliveryStatus.ORDERED: "Ordered",
-    DeliveryStatus.SHIPPED: "Shipped",
-    DeliveryStatus.DELIVERED: "Delivered",
-    DeliveryStatus.CANCELED: "Canceled",
-    CodeSource.GENERATED: "Generated codes",
-    CodeSource.POOL: "Uploaded pool of codes",
-    CodeSource.SHARED: "One shared code",
-    CodeSource.NONE: "No code",
-    CampaignEvent.CREATED: "Created",
-    CampaignEvent.EDITED: "Edited",
-    CampaignEvent.ACTIVATED: "Activated",
-    CampaignEvent.DEACTIVATED: "Deactivated",
-    CampaignEvent.POOL_UPLOAD: "Codes uploaded",
-    EntryKind.EARN: "Earned",
-    EntryKind.SPEND: "Spent on a reward",
-    EntryKind.EXPIRE: "Expired",
-    EntryKind.REFUND: "Returned by a cancellation",
-    EntryKind.REVOKE: "Revoked (order refunded)",
-    EntryKind.ADJUST: "Adjusted by an admin",
-    HistoryEvent.REDEEMED: "Redeemed",
-    HistoryEvent.ACTIVATED: "Activated",
-    HistoryEvent.USED: "Marked used",
-    HistoryEvent.UNUSED: "Marked unused",
-    HistoryEvent.DELIVERY_STATUS: "Delivery status changed",
-    HistoryEvent.CANCELED: "Canceled",
-    HistoryEvent.EXPIRED: "Expired",
+    RewardType.PERCENTAGE_DISCOUNT_CODE: N_("Percentage discount code"),
+    RewardType.CASHBACK: N_("Cashback"),
+    RewardType.DISCOUNT_CODE: N_("Discount code"),
+    RewardType.FREE_DELIVERY: N_("Free delivery"),
+    RewardType.GIFT: N_("Gift"),
+    RewardType.EVENT_INVITATION: N_("Invitation for the event"),
+    RewardType.VALUE_CODE: N_("Value code"),
+    RewardType.CUSTOM: N_("Custom campaign"),
+    CouponStatus.INACTIVE: N_("Inactive"),
+    CouponStatus.ACTIVE: N_("Active"),
+    CouponStatus.EXPIRED: N_("Expired"),
+    CouponStatus.CANCELED: N_("Canceled"),
+    DeliveryStatus.ORDERED: N_("Ordered"),
+    DeliveryStatus.SHIPPED: N_("Shipped"),
+    DeliveryStatus.DELIVERED: N_("Delivered"),
+    DeliveryStatus.CANCELED: N_("Canceled"),
+    CodeSource.GENERATED: N_("Generated codes"),
+    CodeSource.POOL: N_("Uploaded pool of codes"),
+    CodeSource.SHARED: N_("One shared code"),
+    CodeSource.NONE: N_("No code"),
+    CampaignEvent.CREATED: N_("Created"),
+    CampaignEvent.EDITED: N_("Edited"),
+    CampaignEvent.ACTIVATED: N_("Activated"),
+    CampaignEvent.DEACTIVATED: N_("Deactivated"),
+    CampaignEvent.POOL_UPLOAD: N_("Codes uploaded"),
+    EntryKind.EARN: N_("Earned"),
+    EntryKind.SPEND: N_("Spent on a reward"),
+    EntryKind.EXPIRE: N_("Expired"),
+    EntryKind.REFUND: N_("Returned by a cancellation"),
+    EntryKind.REVOKE: N_("Revoked (order refunded)"),
+    EntryKind.ADJUST: N_("Adjusted by an admin"),
+    HistoryEvent.REDEEMED: N_("Redeemed"),
+    HistoryEvent.ACTIVATED: N_("Activated"),
+    HistoryEvent.USED: N_("Marked used"),
+    HistoryEvent.UNUSED: N_("Marked unused"),
+    HistoryEvent.DELIVERY_STATUS: N_("Delivery status changed"),
+    HistoryEvent.CANCELED: N_("Canceled"),
+    HistoryEvent.EXPIRED: N_("Expired"),
 }

@@ -524,6 +524,32 @@ class RewardHistoryMixin(_LoyaltyTable):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class CampaignTranslationMixin(_LoyaltyTable):
+    """A campaign's name and description in one locale; a blank one falls back to the
+    campaign's own (services/translations.py picks the customer's)."""
+
+    __loyalty_table__ = "campaign_translation"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+    @declared_attr
+    def campaign_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, cls._fk("campaign", ondelete="CASCADE"), nullable=False)
+
+    #: A locale identifier as Babel writes it: ``pl``, ``pt_BR``.
+    locale: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    description: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        p = cls.__loyalty_prefix__
+        return (sa.UniqueConstraint("campaign_id", "locale", name=f"uq_{p}translation_locale"),)
+
+    def __str__(self) -> str:
+        return self.locale
+
+
 class CampaignAuditMixin(_LoyaltyTable):
     """Append-only: a campaign's creation, each field edited (old, new), (de)activation and
     pool upload, with who and when (models/audit.py records them)."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from ..bounds import MAX_MONEY, points_worth
 from ..errors import LoyaltyError, NotEnoughPoints, RewardUnavailable
+from ..i18n import gettext
 from ..models import CodeSource, RewardType
 from ..models.mixins import RewardCampaignMixin
 
@@ -72,11 +73,11 @@ def _cashback_amount(campaign: RewardCampaignMixin) -> Decimal | RewardUnavailab
     elif campaign.cashback_point_value is not None:
         amount = points_worth(campaign.cashback_point_value, campaign.cost_in_points)
     else:
-        return _not_configured("This cashback reward has no amount configured.")
+        return _not_configured(gettext("This cashback reward has no amount configured."))
     if amount is None:
-        return _not_configured("This cashback reward's amount is out of range.")
+        return _not_configured(gettext("This cashback reward's amount is out of range."))
     if amount <= 0:
-        return _not_configured("This cashback reward is worth nothing.")
+        return _not_configured(gettext("This cashback reward is worth nothing."))
     return amount
 
 

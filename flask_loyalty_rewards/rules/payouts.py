@@ -6,6 +6,7 @@ import datetime as dt
 
 from ..cashback.models import MANUAL_PROVIDER, CashbackPayoutMixin, PayoutState
 from ..errors import InvalidStatusChange
+from ..i18n import gettext
 from ..models.mixins import RedeemedRewardMixin
 from .rewards import cancel_refusal
 
@@ -26,9 +27,11 @@ def retry_refusal(
 ) -> InvalidStatusChange | None:
     """Why the payout cannot be sent again (under its order id); ``reward`` is its redemption."""
     if payout.state is not PayoutState.FAILURE:
-        return _refusal("Only a failed payout can be retried.", "payout_not_failed", payout)
+        return _refusal(
+            gettext("Only a failed payout can be retried."), "payout_not_failed", payout
+        )
     if reward.canceled_at is not None:
-        return _refusal("The redemption was cancelled.", "redemption_canceled", payout)
+        return _refusal(gettext("The redemption was cancelled."), "redemption_canceled", payout)
     return None
 
 
@@ -36,12 +39,15 @@ def settle_refusal(payout: CashbackPayoutMixin) -> InvalidStatusChange | None:
     """Why an admin cannot record the payout as paid or failed by hand."""
     if payout.provider != MANUAL_PROVIDER:
         return _refusal(
-            f"Only manual payouts are settled by hand; {payout.provider} reports its own status.",
+            gettext(
+                "Only manual payouts are settled by hand; %(provider)s reports its own status.",
+                provider=payout.provider,
+            ),
             "not_manual",
             payout,
         )
     if payout.state.is_final:
-        return _refusal("This payout is already settled.", "payout_settled", payout)
+        return _refusal(gettext("This payout is already settled."), "payout_settled", payout)
     return None
 
 
@@ -59,7 +65,7 @@ def payout_cancel_refusal(
         payout.provider == MANUAL_PROVIDER and payout.state in _UNPAID_MANUAL
     ):
         return _refusal(
-            "Only a failed payout (or an unpaid manual one) can be cancelled.",
+            gettext("Only a failed payout (or an unpaid manual one) can be cancelled."),
             "payout_not_cancelable",
             payout,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..cashback.models import CashbackPayoutMixin, PayoutState
 from ..errors import InvalidStatusChange
+from ..i18n import gettext
 from ..models import CouponStatus, DeliveryStatus, RewardType
 from ..models.mixins import RedeemedRewardMixin
 
@@ -42,10 +43,14 @@ def _refusal(
 def usage_refusal(reward: RedeemedRewardMixin, now: dt.datetime) -> InvalidStatusChange | None:
     """Why the reward's used/unused cannot flip now (mark an unused one, unmark a used one)."""
     status = reward.status_at(now)
-    verb = "unmarked" if reward.used else "marked as used"
     if status is not CouponStatus.ACTIVE:
+        label = status.label
         return _refusal(
-            f"Only an Active coupon can be {verb}; this one is {status.label}.",
+            gettext("Only an Active coupon can be unmarked; this one is %(status)s.", status=label)
+            if reward.used
+            else gettext(
+                "Only an Active coupon can be marked as used; this one is %(status)s.", status=label
+            ),
             "coupon_not_active",
             reward,
             status,
@@ -53,7 +58,10 @@ def usage_refusal(reward: RedeemedRewardMixin, now: dt.datetime) -> InvalidStatu
     if reward.used and reward.delivery_status not in (None, DeliveryStatus.ORDERED):
         assert reward.delivery_status is not None
         return _refusal(
-            f"The gift is already {reward.delivery_status.label}; it cannot be unmarked.",
+            gettext(
+                "The gift is already %(status)s; it cannot be unmarked.",
+                status=reward.delivery_status.label,
+            ),
             "delivery_in_progress",
             reward,
             status,
@@ -67,26 +75,33 @@ def delivery_refusal(
     """Why the gift's delivery cannot go to ``new`` now (its current status: a no-op, allowed)."""
     status = reward.status_at(now)
     if reward.reward_type is not RewardType.GIFT:
-        return _refusal("Only gifts have a delivery to track.", "not_a_gift", reward, status)
+        return _refusal(
+            gettext("Only gifts have a delivery to track."), "not_a_gift", reward, status
+        )
     if status is CouponStatus.CANCELED:
-        return _refusal("This reward was cancelled.", "coupon_not_active", reward, status)
+        return _refusal(gettext("This reward was cancelled."), "coupon_not_active", reward, status)
     old = reward.delivery_status
     if not reward.used or old is None:
         return _refusal(
-            "Mark the gift as used before tracking its delivery.", "not_used", reward, status
+            gettext("Mark the gift as used before tracking its delivery."),
+            "not_used",
+            reward,
+            status,
         )
     if new is old:
         return None
     if not reward.campaign.fulfillment_tracking:
         return _refusal(
-            "This gift's campaign does not track delivery; it stays Ordered.",
+            gettext("This gift's campaign does not track delivery; it stays Ordered."),
             "delivery_not_tracked",
             reward,
             status,
         )
     if new not in DELIVERY_TRANSITIONS[old]:
         return _refusal(
-            f"A gift's delivery cannot go from {old.label} to {new.label}.",
+            gettext(
+                "A gift's delivery cannot go from %(old)s to %(new)s.", old=old.label, new=new.label
+            ),
             "transition_not_allowed",
             reward,
             status,
@@ -109,19 +124,28 @@ def cancel_refusal(
     """Why the redemption cannot be cancelled now; ``payout`` is a cashback reward's payout."""
     status = reward.status_at(now)
     if status is CouponStatus.CANCELED:
-        return _refusal("This reward is already cancelled.", "already_canceled", reward, status)
+        return _refusal(
+            gettext("This reward is already cancelled."), "already_canceled", reward, status
+        )
     if payout is not None and payout.state not in _PAYOUT_CLOSED:
         return _refusal(
-            "Cancel a cashback reward from its payout (Cashback payouts), so no money is sent.",
+            gettext(
+                "Cancel a cashback reward from its payout (Cashback payouts), so no money is sent."
+            ),
             "cashback_payout_open",
             reward,
             status,
             payout_state=payout.state.value,
         )
     if status is CouponStatus.EXPIRED:
-        return _refusal("An expired reward cannot be cancelled.", "coupon_expired", reward, status)
+        return _refusal(
+            gettext("An expired reward cannot be cancelled."), "coupon_expired", reward, status
+        )
     if reward.used and reward.delivery_status is not DeliveryStatus.CANCELED:
         return _refusal(
-            "A used reward must be unmarked before it can be cancelled.", "used", reward, status
+            gettext("A used reward must be unmarked before it can be cancelled."),
+            "used",
+            reward,
+            status,
         )
     return None

@@ -29,6 +29,7 @@ from ..bounds import (
     whole_problem,
 )
 from ..errors import InvalidInput
+from ..i18n import gettext
 from ..models import CampaignEvent, CodeSource, RewardType, audit
 from ..models.mixins import RewardCampaignMixin
 from .arguments import integer_id
@@ -97,43 +98,48 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
     problems: dict[str, str] = {}
     name = values.get("name")
     if not isinstance(name, str) or not name.strip():
-        problems["name"] = "Give the reward a name."
+        problems["name"] = gettext("Give the reward a name.")
     elif len(name) > 200:
-        problems["name"] = "The name may have at most 200 characters."
+        problems["name"] = gettext("The name may have at most 200 characters.")
     if not isinstance(values.get("reward_type"), RewardType):
-        problems["reward_type"] = "Choose a reward type."
+        problems["reward_type"] = gettext("Choose a reward type.")
     cost = values.get("cost_in_points")
     if not isinstance(cost, int) or isinstance(cost, bool) or cost <= 0:
-        problems["cost_in_points"] = "The cost in points must be a whole number above 0."
+        problems["cost_in_points"] = gettext("The cost in points must be a whole number above 0.")
     elif cost > MAX_POINTS:
-        problems["cost_in_points"] = f"The cost in points may be at most {MAX_POINTS}."
+        problems["cost_in_points"] = gettext(
+            "The cost in points may be at most %(max)s.", max=MAX_POINTS
+        )
     for field in ("tax_value", "reward_value"):
         money = values.get(field)
         if money is None:
             if field == "tax_value":
-                problems[field] = "Enter the tax value (0 if none)."
+                problems[field] = gettext("Enter the tax value (0 if none).")
             continue
         if amount_problem(money, maximum=MAX_MONEY, places=MONEY_PLACES):
-            problems[field] = (
-                f"Enter an amount between 0 and {MAX_MONEY}, with at most {MONEY_PLACES} decimals."
+            problems[field] = gettext(
+                "Enter an amount between 0 and %(max)s, with at most %(places)s decimals.",
+                max=MAX_MONEY,
+                places=MONEY_PLACES,
             )
     per_point = values.get("cashback_point_value")
     if per_point is not None:
         if amount_problem(per_point, maximum=MAX_POINT_VALUE, places=POINT_VALUE_PLACES):
-            problems["cashback_point_value"] = (
-                f"Enter an amount between 0 and {MAX_POINT_VALUE}, "
-                f"with at most {POINT_VALUE_PLACES} decimals."
+            problems["cashback_point_value"] = gettext(
+                "Enter an amount between 0 and %(max)s, with at most %(places)s decimals.",
+                max=MAX_POINT_VALUE,
+                places=POINT_VALUE_PLACES,
             )
         elif isinstance(cost, int) and points_worth(per_point, cost) is None:
-            problems["cashback_point_value"] = (
-                f"The cashback (cost in points times this) may be at most {MAX_MONEY}."
+            problems["cashback_point_value"] = gettext(
+                "The cashback (cost in points times this) may be at most %(max)s.", max=MAX_MONEY
             )
     if (
         values.get("reward_type") is RewardType.CASHBACK
         and values.get("reward_value") is None
         and per_point is None
     ):
-        problems["reward_value"] = (
+        problems["reward_value"] = gettext(
             "A cashback reward pays money: enter its reward value or a cashback per point."
         )
     currency = values.get("currency")
@@ -143,31 +149,34 @@ def campaign_problems(values: dict[str, Any]) -> dict[str, str]:
         or not currency.isascii()
         or not currency.isalpha()
     ):
-        problems["currency"] = "Use a three-letter currency code such as EUR."
+        problems["currency"] = gettext("Use a three-letter currency code such as EUR.")
     for field in ("total_limit", "per_customer_limit"):
         limit = values.get(field)
         if limit is not None and whole_problem(limit, minimum=1, maximum=MAX_COUNT):
-            problems[field] = (
-                f"Leave empty for no limit, or enter a whole number from 1 to {MAX_COUNT}."
+            problems[field] = gettext(
+                "Leave empty for no limit, or enter a whole number from 1 to %(max)s.",
+                max=MAX_COUNT,
             )
     for field in ("days_inactive", "days_valid"):
         if whole_problem(values.get(field), minimum=0, maximum=MAX_DAYS):
-            problems[field] = f"Enter a number of days between 0 and {MAX_DAYS}."
+            problems[field] = gettext("Enter a number of days between 0 and %(max)s.", max=MAX_DAYS)
     for start, end in (("active_from", "active_to"), ("visible_from", "visible_to")):
         first, last = values.get(start), values.get(end)
         if isinstance(first, dt.datetime) and isinstance(last, dt.datetime) and last <= first:
-            problems[end] = "The end must come after the start."
+            problems[end] = gettext("The end must come after the start.")
     source = values.get("code_source")
     if not isinstance(source, CodeSource):
-        problems["code_source"] = "Choose where the coupon codes come from."
+        problems["code_source"] = gettext("Choose where the coupon codes come from.")
     elif source is CodeSource.SHARED and not (values.get("shared_code") or "").strip():
-        problems["shared_code"] = "A campaign with one shared code needs that code."
+        problems["shared_code"] = gettext("A campaign with one shared code needs that code.")
     elif source is not CodeSource.SHARED and (values.get("shared_code") or "").strip():
-        problems["shared_code"] = "Only a campaign with one shared code takes a shared code."
+        problems["shared_code"] = gettext(
+            "Only a campaign with one shared code takes a shared code."
+        )
     if (values.get("shared_code") or "") and len(values["shared_code"]) > 64:
-        problems["shared_code"] = "The code may have at most 64 characters."
+        problems["shared_code"] = gettext("The code may have at most 64 characters.")
     if values.get("fulfillment_tracking") and values.get("reward_type") is not RewardType.GIFT:
-        problems["fulfillment_tracking"] = "Only gifts have a delivery to track."
+        problems["fulfillment_tracking"] = gettext("Only gifts have a delivery to track.")
     return problems
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import InvalidInput, NotFound
+from ..i18n import gettext
 from ..models import CouponStatus
 from ..models.keys import normalize_code
 from ..models.mixins import RedeemedRewardMixin
@@ -35,12 +36,12 @@ def find_coupon(
     reward they most likely meant.
     """
     if not isinstance(code, str):
-        raise InvalidInput("the coupon code must be text")
+        raise InvalidInput(gettext("The coupon code must be text."))
     wanted = normalize_code(code)
     if not wanted:
-        raise InvalidInput("enter a coupon code")
+        raise InvalidInput(gettext("Enter a coupon code."))
     if len(wanted) > MAX_CODE_LENGTH:
-        raise NotFound("No reward of yours has this code.", code="coupon_not_found")
+        raise NotFound(gettext("No reward of yours has this code."), code="coupon_not_found")
     now = now or clock.now()
     customer_id = ctx.customer_id(customer)
     model = ctx.models.RedeemedReward
@@ -51,7 +52,7 @@ def find_coupon(
     ).all()
     ids = [row.id for row in rows if normalize_code(row.coupon_code or "") == wanted]
     if not ids:
-        raise NotFound("No reward of yours has this code.", code="coupon_not_found")
+        raise NotFound(gettext("No reward of yours has this code."), code="coupon_not_found")
     matches = (
         ctx.session.execute(sa.select(model).where(model.id.in_(ids))).unique().scalars().all()
     )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import InvalidInput, RewardUnavailable
+from ..i18n import gettext
 from ..models import CampaignEvent, CodeSource, audit
 from ..models.keys import normalize_code
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
@@ -143,7 +144,7 @@ def pick_code(ctx: Context, campaign: RewardCampaignMixin, now: dt.datetime) -> 
         return PickedCode(None, unique=False)
     if source is CodeSource.SHARED:
         if not campaign.shared_code:
-            raise RewardUnavailable("no_codes_left", "This reward has no code configured.")
+            raise RewardUnavailable("no_codes_left", gettext("This reward has no code configured."))
         return PickedCode(campaign.shared_code, unique=False)
     if source is CodeSource.POOL:
         table = ctx.models.CouponCode.__table__
@@ -247,8 +248,11 @@ def add_pool_codes(
         entries += 1
         if entries > limit:
             raise InvalidInput(
-                f"An upload may hold at most {limit} codes (LOYALTY_POOL_UPLOAD_MAX_CODES); "
-                "nothing was added. Split the file and upload the parts one by one.",
+                gettext(
+                    "An upload may hold at most %(max)s codes (LOYALTY_POOL_UPLOAD_MAX_CODES); "
+                    "nothing was added. Split the file and upload the parts one by one.",
+                    max=limit,
+                ),
                 max_codes=limit,
             )
         if len(value) > MAX_CODE_LENGTH or any(ch.isspace() for ch in value):

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from .. import clock, signals
 from ..bounds import required_text
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
+from ..i18n import gettext, ngettext
 from ..models import NEVER, EntryKind
 from ..models.mixins import PointsLotMixin, has_points_left
 from . import dialect, events
@@ -437,11 +438,13 @@ def check_lot_dates(
 ) -> None:
     """The dates a new lot may have: an expiry in the future, pending ending before it."""
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("expires_at must be in the future")
+        raise InvalidInput(gettext("The expiry must be in the future."))
     if expires_at is not None and expires_at >= NEVER:
-        raise InvalidInput("expires_at is too far in the future; leave it empty for no expiry")
+        raise InvalidInput(
+            gettext("The expiry is too far in the future; leave it empty for no expiry.")
+        )
     if available_from is not None and expires_at is not None and available_from >= expires_at:
-        raise InvalidInput("available_from must be before expires_at")
+        raise InvalidInput(gettext("The points must become available before they expire."))
 
 
 def add_lot(
@@ -760,7 +763,13 @@ def adjust_points(
             short.points_needed,
             cost=points,
             active_points=active,
-            message=f"The balance of {active} active points is too small for a deduction of "
-            f"{points} points.",
+            message=ngettext(
+                "The balance of %(active)s active points is too small for a deduction of "
+                "%(num)s points.",
+                "The balance of %(active)s active points is too small for a deduction of "
+                "%(num)s points.",
+                points,
+                active=active,
+            ),
         ) from None
     return after

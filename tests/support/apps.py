@@ -166,6 +166,15 @@ def app(shared_app: SharedApp) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def babel_host(app: Flask) -> Flask:
+    """The host sets up its own Flask-Babel (after init_app), selecting the customer's locale."""
+    from flask_babel import Babel
+
+    Babel(app, locale_selector=host.customer_locale)
+    return app
+
+
+@pytest.fixture
 def ctx(app: Flask) -> Iterator[Flask]:
     """An app context, as in a CLI command or a background job."""
     with app.app_context():

@@ -17,6 +17,7 @@ from ... import clock, signals
 from ...bounds import required_text
 from ...cashback import payouts as cashback
 from ...errors import InvalidInput, InvalidStatusChange
+from ...i18n import gettext
 from ...models import CouponStatus, DeliveryStatus, EntryKind, HistoryEvent
 from ...models.mixins import RedeemedRewardMixin
 from ...rules import cancel_refusal, delivery_refusal, usage_refusal
@@ -94,7 +95,9 @@ def mark_used(
         row = ctx.redeemed(redeemed)
         status = _sync_status(ctx, row, now, actor)
         if row.used:
-            raise _refuse("This reward is already marked as used.", "already_used", row, status)
+            raise _refuse(
+                gettext("This reward is already marked as used."), "already_used", row, status
+            )
         refusal = usage_refusal(row, now)
         if refusal is not None:
             raise refusal
@@ -134,7 +137,7 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
         row = ctx.redeemed(redeemed)
         status = _sync_status(ctx, row, now, actor)
         if not row.used:
-            raise _refuse("This reward is not marked as used.", "not_used", row, status)
+            raise _refuse(gettext("This reward is not marked as used."), "not_used", row, status)
         refusal = usage_refusal(row, now)
         if refusal is not None:
             raise refusal
