@@ -14,10 +14,13 @@ five as 5 and ``"1_0"`` as 10.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import InvalidInput
+
+T = TypeVar("T")
 
 #: Points one call may move, and a campaign's cost: far above any real order, far below BIGINT.
 MAX_POINTS = 10**12
@@ -42,24 +45,24 @@ _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
-def parse_whole(text: Any) -> int | None:
-    """A whole number written in ASCII digits (an optional sign, spaces around); else None."""
+def _parse(text: Any, pattern: re.Pattern[str], convert: Callable[[str], T]) -> T | None:
+    """Text that fully matches ``pattern`` (spaces around allowed), converted; else None."""
     if not isinstance(text, str):
         return None
     text = text.strip()
-    if len(text) > MAX_NUMBER_TEXT or not _WHOLE.fullmatch(text):
+    if len(text) > MAX_NUMBER_TEXT or not pattern.fullmatch(text):
         return None
-    return int(text)
+    return convert(text)
+
+
+def parse_whole(text: Any) -> int | None:
+    """A whole number written in ASCII digits (an optional sign, spaces around); else None."""
+    return _parse(text, _WHOLE, int)
 
 
 def parse_decimal(text: Any) -> Decimal | None:
     """A finite decimal written in ASCII (no exponent, NaN or Infinity); else None."""
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    if len(text) > MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(text):
-        return None
-    return Decimal(text)
+    return _parse(text, _DECIMAL, Decimal)
 
 
 def parse_id(value: Any) -> int | None:
