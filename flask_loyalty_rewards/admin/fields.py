@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -11,7 +12,7 @@ from wtforms import DecimalField, IntegerField
 from wtforms.fields.choices import SelectChoice
 
 from ..bounds import parse_decimal, parse_whole
-from ..i18n import lazy_gettext
+from ..i18n import N_, lazy_gettext
 
 
 class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
@@ -35,30 +36,35 @@ class UTCDateTimeField(DateTimeField):  # type: ignore[misc]
         return str(super()._value())
 
 
-class WholeNumberField(IntegerField):  # type: ignore[misc]
+class _ASCIINumberField:
+    """Form data parsed by one of :mod:`..bounds`' parsers; what it refuses is a form error."""
+
+    data: Any
+    #: The parser (a staticmethod) and the error shown for text it refuses.
+    parse: Callable[[Any], Any]
+    invalid: str
+    gettext: Callable[[str], str]  # the WTForms field's, this class is mixed into one
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = self.parse(valuelist[0])
+        if self.data is None:
+            raise ValueError(self.gettext(self.invalid))
+
+
+class WholeNumberField(_ASCIINumberField, IntegerField):  # type: ignore[misc]
     """An integer field of ASCII digits only (``int()`` also takes other scripts' digits)."""
 
-    data: Any
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist:
-            return
-        self.data = parse_whole(valuelist[0])
-        if self.data is None:
-            raise ValueError(self.gettext("Not a valid integer value."))
+    parse = staticmethod(parse_whole)
+    invalid = N_("Not a valid integer value.")
 
 
-class AmountField(DecimalField):  # type: ignore[misc]
+class AmountField(_ASCIINumberField, DecimalField):  # type: ignore[misc]
     """A decimal field that takes ASCII digits only: no exponent, NaN or Infinity."""
 
-    data: Any
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist:
-            return
-        self.data = parse_decimal(valuelist[0])
-        if self.data is None:
-            raise ValueError(self.gettext("Not a valid decimal value."))
+    parse = staticmethod(parse_decimal)
+    invalid = N_("Not a valid decimal value.")
 
 
 def whole_number(value: Any) -> int:
