@@ -154,19 +154,18 @@ class CustomerPointsView(LoyaltyAdminMixin, FastListMixin, ModelView):  # type: 
         customer = self._customer(ctx)
         models = ctx.models
         customer_id = ctx.customer_id(customer)
-        lot, entry = models.PointsLot, models.LedgerEntry
-        lots = ctx.session.execute(
-            sa.select(lot)
-            .where(lot.customer_id == customer_id)
-            .order_by(lot.earned_at.desc(), lot.id.desc())
-            .limit(LEDGER_ROWS)
-        ).scalars()
-        entries = ctx.session.execute(
-            sa.select(entry)
-            .where(entry.customer_id == customer_id)
-            .order_by(entry.created_at.desc(), entry.id.desc())
-            .limit(LEDGER_ROWS)
-        ).scalars()
+
+        def latest(model: Any, at: Any) -> Any:
+            """The customer's newest rows of ``model`` by ``at``, as many as the page shows."""
+            return ctx.session.execute(
+                sa.select(model)
+                .where(model.customer_id == customer_id)
+                .order_by(at.desc(), model.id.desc())
+                .limit(LEDGER_ROWS)
+            ).scalars()
+
+        lots = latest(models.PointsLot, models.PointsLot.earned_at)
+        entries = latest(models.LedgerEntry, models.LedgerEntry.created_at)
         return self.render(
             "loyalty_rewards/admin/points_customer.html",
             customer_id=customer_id,
