@@ -26,7 +26,7 @@ from ..i18n import locale_name
 from ..rules import HIDDEN_REASONS
 from ..services import catalog, ledger, redemption, translations
 from . import schemas
-from .common import API_BLUEPRINT, path_id
+from .common import API_BLUEPRINT, offers, path_id
 
 if TYPE_CHECKING:
     from ..state import LoyaltyState
@@ -190,8 +190,7 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
     def rewards() -> ResponseReturnValue:
         ctx = state.current_context()
         now = clock.now()
-        campaigns = catalog.visible_campaigns(ctx, now)
-        availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+        campaigns, availability = offers(ctx, now)
         texts = translations.campaign_texts(ctx, campaigns, locale_name())
         items = []
         for campaign in campaigns:

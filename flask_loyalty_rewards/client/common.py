@@ -1,13 +1,20 @@
-"""What the pages and the JSON API share: blueprint names and ids in URLs."""
+"""What the pages and the JSON API share: blueprint names, ids in URLs, the rewards on offer."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
+from flask import g
 from werkzeug.routing import BaseConverter
 
 from ..bounds import parse_id
 from ..errors import NotFound
+from ..services import catalog, redemption
+
+if TYPE_CHECKING:
+    from ..models.mixins import RewardCampaignMixin
+    from ..services.context import Context
 
 #: Endpoint prefix of the client pages and of the JSON API.
 PAGES_BLUEPRINT = "loyalty_rewards"
@@ -38,3 +45,11 @@ def path_id(value: int | None, what: str) -> int:
     if value is None:
         raise NotFound(f"no such {what}")
     return value
+
+
+def offers(
+    ctx: Context, now: dt.datetime
+) -> tuple[list[RewardCampaignMixin], dict[int, redemption.Availability]]:
+    """The campaigns the signed-in customer sees now, and whether each can be redeemed by them."""
+    campaigns = catalog.visible_campaigns(ctx, now)
+    return campaigns, redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)

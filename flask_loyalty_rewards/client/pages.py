@@ -24,7 +24,7 @@ from ..errors import LoyaltyError, NotFound
 from ..forms import Form
 from ..i18n import lazy_gettext, locale_name, template_globals
 from ..services import catalog, ledger, redemption, translations
-from .common import PAGES_BLUEPRINT, path_id
+from .common import PAGES_BLUEPRINT, offers, path_id
 
 if TYPE_CHECKING:
     from ..state import LoyaltyState
@@ -81,8 +81,7 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
     def rewards() -> str:
         ctx = state.current_context()
         now = clock.now()
-        campaigns = catalog.visible_campaigns(ctx, now)
-        availability = redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+        campaigns, availability = offers(ctx, now)
         return render_template(
             "loyalty_rewards/rewards.html",
             campaigns=campaigns,
