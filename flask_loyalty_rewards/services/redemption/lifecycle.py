@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from blinker import NamedSignal
 
 from ... import clock, signals
 from ...bounds import required_text
@@ -85,6 +86,23 @@ def _sync_status(
     return status
 
 
+def _announce(
+    ctx: Context,
+    row: RedeemedRewardMixin,
+    now: dt.datetime,
+    actor: str | None,
+    event_type: events.EventType,
+    data: dict[str, Any],
+    signal: NamedSignal,
+    **signal_kw: Any,
+) -> None:
+    """Tell of a change to ``row``: its event now (in this transaction), its signal after commit."""
+    events.record(
+        ctx, event_type, row.customer_id, now, {**events.reward_data(row, actor=actor), **data}
+    )
+    ctx.after_commit.append(signals.later(signal, ctx.app, redeemed=row, actor=actor, **signal_kw))
+
+
 def mark_used(
     ctx: Context, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
 ) -> RedeemedRewardMixin:
@@ -114,19 +132,15 @@ def mark_used(
             to_value=DeliveryStatus.ORDERED,
             note=order_reference,
         )
-        events.record(
+        _announce(
             ctx,
-            events.EventType.REWARD_USED,
-            row.customer_id,
+            row,
             now,
-            {
-                **events.reward_data(row, actor=actor),
-                "used_at": now,
-                "order_reference": order_reference,
-            },
+            actor,
+            events.EventType.REWARD_USED,
+            {"used_at": now, "order_reference": order_reference},
+            signals.reward_used,
         )
-        app = ctx.app
-        ctx.after_commit.append(signals.later(signals.reward_used, app, redeemed=row, actor=actor))
     return row
 
 
@@ -149,16 +163,14 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
             ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
         )
         status = _sync_status(ctx, row, now, actor)
-        events.record(
+        _announce(
             ctx,
-            events.EventType.REWARD_UNUSED,
-            row.customer_id,
+            row,
             now,
-            {**events.reward_data(row, actor=actor), "coupon_status": status},
-        )
-        app = ctx.app
-        ctx.after_commit.append(
-            signals.later(signals.reward_unused, app, redeemed=row, actor=actor)
+            actor,
+            events.EventType.REWARD_UNUSED,
+            {"coupon_status": status},
+            signals.reward_unused,
         )
     return row
 
@@ -193,18 +205,16 @@ def set_delivery_status(
             from_value=old,
             to_value=new,
         )
-        events.record(
+        _announce(
             ctx,
-            events.EventType.DELIVERY_STATUS_CHANGED,
-            row.customer_id,
+            row,
             now,
-            {**events.reward_data(row, actor=actor), "from_status": old, "to_status": new},
-        )
-        app = ctx.app
-        ctx.after_commit.append(
-            signals.later(
-                signals.delivery_status_changed, app, redeemed=row, old=old, new=new, actor=actor
-            )
+            actor,
+            events.EventType.DELIVERY_STATUS_CHANGED,
+            {"from_status": old, "to_status": new},
+            signals.delivery_status_changed,
+            old=old,
+            new=new,
         )
     return row
 
@@ -246,17 +256,14 @@ def cancel_redemption(
             to_value=CouponStatus.CANCELED,
             note=reason,
         )
-        events.record(
+        _announce(
             ctx,
-            events.EventType.REDEMPTION_CANCELLED,
-            row.customer_id,
+            row,
             now,
-            {**events.reward_data(row, actor=actor), "points_returned": returned, "reason": reason},
-        )
-        app = ctx.app
-        ctx.after_commit.append(
-            signals.later(
-                signals.redemption_cancelled, app, redeemed=row, actor=actor, reason=reason
-            )
+            actor,
+            events.EventType.REDEMPTION_CANCELLED,
+            {"points_returned": returned, "reason": reason},
+            signals.redemption_cancelled,
+            reason=reason,
         )
     return row
