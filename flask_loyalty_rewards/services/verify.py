@@ -49,32 +49,26 @@ def _checks(m: LoyaltyModels) -> list[tuple[str, sa.Select[Any], str]]:
     def add(check: str, stmt: sa.Select[Any], fmt: str) -> None:
         checks.append((check, stmt, fmt))
 
-    lots_sum = (
-        sa.select(lot.c.customer_id.label("cid"), sa.func.sum(lot.c.remaining).label("total"))
-        .group_by(lot.c.customer_id)
-        .subquery()
-    )
-    entries_sum = (
-        sa.select(entry.c.customer_id.label("cid"), sa.func.sum(entry.c.delta).label("total"))
-        .group_by(entry.c.customer_id)
-        .subquery()
-    )
-    add(
-        "balance_is_lots",
-        sa.select(account.c.customer_id, account.c.balance, sa.func.coalesce(lots_sum.c.total, 0))
-        .outerjoin(lots_sum, lots_sum.c.cid == account.c.customer_id)
-        .where(account.c.balance != sa.func.coalesce(lots_sum.c.total, 0)),
-        "cached balance {} but lots hold {}",
-    )
-    add(
-        "balance_is_ledger",
-        sa.select(
-            account.c.customer_id, account.c.balance, sa.func.coalesce(entries_sum.c.total, 0)
+    def totals(key: sa.Column[Any], label: str, value: sa.Column[Any]) -> sa.Subquery:
+        """``value`` summed per ``key``, as the columns ``label`` and ``total``."""
+        return (
+            sa.select(key.label(label), sa.func.sum(value).label("total")).group_by(key).subquery()
         )
-        .outerjoin(entries_sum, entries_sum.c.cid == account.c.customer_id)
-        .where(account.c.balance != sa.func.coalesce(entries_sum.c.total, 0)),
-        "cached balance {} but ledger sums to {}",
-    )
+
+    lots_sum = totals(lot.c.customer_id, "cid", lot.c.remaining)
+    entries_sum = totals(entry.c.customer_id, "cid", entry.c.delta)
+    for check, sums, fmt in (
+        ("balance_is_lots", lots_sum, "cached balance {} but lots hold {}"),
+        ("balance_is_ledger", entries_sum, "cached balance {} but ledger sums to {}"),
+    ):
+        summed = sa.func.coalesce(sums.c.total, 0)
+        add(
+            check,
+            sa.select(account.c.customer_id, account.c.balance, summed)
+            .outerjoin(sums, sums.c.cid == account.c.customer_id)
+            .where(account.c.balance != summed),
+            fmt,
+        )
     add(
         "ledger_has_account",
         sa.select(entries_sum.c.cid, entries_sum.c.total)
@@ -95,11 +89,7 @@ def _checks(m: LoyaltyModels) -> list[tuple[str, sa.Select[Any], str]]:
         "remaining {} of amount {}",
     )
     credit = entry.c.kind.in_([EntryKind.REFUND])
-    per_entry = (
-        sa.select(alloc.c.entry_id.label("eid"), sa.func.sum(alloc.c.points).label("total"))
-        .group_by(alloc.c.entry_id)
-        .subquery()
-    )
+    per_entry = totals(alloc.c.entry_id, "eid", alloc.c.points)
     add(
         "allocations_match_entry",
         sa.select(entry.c.id, entry.c.kind, entry.c.delta, sa.func.coalesce(per_entry.c.total, 0))
