@@ -487,18 +487,15 @@ def add_lot(
         lot_id=lot.id,
     )
     if kind is EntryKind.ADJUST:
-        events.record(
+        _record_adjusted(
             ctx,
-            events.EventType.POINTS_ADJUSTED,
             customer_id,
             now,
-            {
-                "points": points,
-                "lot_id": lot.id,
-                "expires_at": expires_at,
-                "reason": reason,
-                "actor": actor,
-            },
+            points,
+            lot_id=lot.id,
+            expires_at=expires_at,
+            reason=reason,
+            actor=actor,
         )
     else:
         events.record(
@@ -522,6 +519,28 @@ def add_lot(
         )
     )
     return lot
+
+
+def _record_adjusted(
+    ctx: Context,
+    customer_id: Any,
+    now: dt.datetime,
+    points: int,
+    *,
+    lot_id: int | None,
+    expires_at: dt.datetime | None,
+    reason: str | None,
+    actor: str | None,
+) -> None:
+    """The event of an admin's correction: a lot added (``points`` > 0) or points deducted."""
+    data = {
+        "points": points,
+        "lot_id": lot_id,
+        "expires_at": expires_at,
+        "reason": reason,
+        "actor": actor,
+    }
+    events.record(ctx, events.EventType.POINTS_ADJUSTED, customer_id, now, data)
 
 
 def locked_lot(ctx: Context, lot_id: int) -> PointsLotMixin:
@@ -744,18 +763,15 @@ def adjust_points(
             after = spend(
                 ctx, customer_id, points, now, kind=EntryKind.ADJUST, reason=reason, actor=actor
             )
-            events.record(
+            _record_adjusted(
                 ctx,
-                events.EventType.POINTS_ADJUSTED,
                 customer_id,
                 now,
-                {
-                    "points": -points,
-                    "lot_id": None,
-                    "expires_at": None,
-                    "reason": reason,
-                    "actor": actor,
-                },
+                -points,
+                lot_id=None,
+                expires_at=None,
+                reason=reason,
+                actor=actor,
             )
     except NotEnoughPoints as short:
         active = short.details["active_points"]
