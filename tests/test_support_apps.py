@@ -41,6 +41,8 @@ def test_a_replaced_template_loader_and_its_cached_templates_are_undone(
     app.jinja_loader = jinja2.DictLoader(  # type: ignore[method-assign]
         {"loyalty_rewards/rewards.html": "replaced"}
     )
+    # The shared app may have rendered the page in an earlier test: its compiled copy is cached.
+    app.jinja_env.cache.clear()  # type: ignore[union-attr]
     assert client.get("/loyalty/").get_data(as_text=True) == "replaced"
     shared_app.reset()
     assert "<h1>" in client.get("/loyalty/").get_data(as_text=True)
