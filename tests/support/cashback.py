@@ -5,24 +5,12 @@ These run inside an app context (the ``ctx`` fixture, or ``with app.app_context(
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from flask_loyalty_rewards import CodeSource, RewardType
 from tests import host
-from tests.support.factories import add_campaign, add_customer
-
-#: 50 rupees for 500 points, paid out (no code).
-CASHBACK_INR: dict[str, Any] = {
-    "name": "Cashback 50",
-    "reward_type": RewardType.CASHBACK,
-    "cost_in_points": 500,
-    "reward_value": Decimal("50.00"),
-    "currency": "INR",
-    "code_source": CodeSource.NONE,
-}
+from tests.support.factories import CASHBACK_INR, add_campaign, add_customer
 
 
 def cashback_customer(points: int = 1000, phone: str = "+91 98765 43210") -> Any:
