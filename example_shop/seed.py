@@ -162,6 +162,33 @@ CAMPAIGNS: dict[str, dict[str, Any]] = {
     ),
 }
 
+#: name -> the Polish name and description (the admin's per-locale campaign texts), so a
+#: customer whose browser asks for Polish reads the rewards in Polish.
+POLISH_TEXTS: dict[str, tuple[str, str]] = {
+    "10% off your next order": (
+        "10% zniżki na następne zamówienie",
+        "Kod na 10% zniżki na całe jedno zamówienie.",
+    ),
+    "5.00 off": ("5,00 zniżki", "5,00 zniżki na zamówienie."),
+    "Birthday voucher": (
+        "Bon urodzinowy",
+        "8,00 zniżki; kod działa od tygodnia po jego odebraniu.",
+    ),
+    "Free delivery": ("Darmowa dostawa", "Bez opłaty za dostawę jednego zamówienia."),
+    "Loyalty tote bag": ("Torba dla stałych klientów", "Płócienna torba, wysłana na Twój adres."),
+    "Summer tasting evening": (
+        "Letni wieczór degustacyjny",
+        "Jedno miejsce na naszej degustacji; kod biletu w środku.",
+    ),
+    "20.00 gift card": ("Karta podarunkowa 20,00", "Kod na 20,00, ważny przez rok."),
+    "Plant a tree": ("Posadź drzewo", "Posadzimy drzewo w Twoim imieniu."),
+    "50 INR cashback": (
+        "Zwrot 50 INR",
+        "50 INR na Twój portfel (w tym demo wypłacane ręcznie).",
+    ),
+    "Barista course": ("Kurs baristy", "Dzień z naszym głównym baristą."),
+}
+
 #: What the admin's campaign form starts from.
 CAMPAIGN_DEFAULTS: dict[str, Any] = dict(
     active=True,
@@ -227,6 +254,16 @@ def seed(now: dt.datetime | None = None) -> bool:
         check_campaign(campaign)  # the rules the admin's campaign form applies
         db.session.add(campaign)
         campaigns[name] = campaign
+    db.session.flush()
+    for name, (polish_name, polish_description) in POLISH_TEXTS.items():
+        db.session.add(
+            loyalty_models.CampaignTranslation(
+                campaign_id=campaigns[name].id,
+                locale="pl",
+                name=polish_name,
+                description=polish_description,
+            )
+        )
     db.session.commit()
     loyalty.add_pool_codes(campaigns["Summer tasting evening"], EVENT_TICKETS)
 

@@ -117,6 +117,17 @@ def test_demo_data_has_every_reward_type_and_status(example_app: Flask) -> None:
     assert {PayoutState.FAILURE, PayoutState.CANCELED} <= payouts
 
 
+def test_a_customer_whose_browser_asks_for_polish_reads_the_demo_rewards_in_polish(
+    example_app: Flask,
+) -> None:
+    client = client_of(example_app, "anna@example.com")
+    page = client.get("/loyalty/", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    assert "Posadź drzewo" in page
+    assert "Bez opłaty za dostawę jednego zamówienia." in page
+    english = client.get("/loyalty/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Plant a tree" in english
+
+
 def test_demo_customer_has_lots_expiring_at_different_dates(example_app: Flask) -> None:
     lot = loyalty_models.PointsLot
     anna = customer_id(example_app, "anna@example.com")
