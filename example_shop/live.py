@@ -38,6 +38,6 @@ def serving(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(10)
         server.server_close()
-        with app.app_context():
-            for engine in db.engines.values():
+        with app.app_context():  # the app's own Flask-SQLAlchemy, whichever shop it is
+            for engine in app.extensions["sqlalchemy"].engines.values():
                 engine.dispose()

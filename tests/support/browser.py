@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
+from example_shop.live import serving
 from tests.support.factories import Rows
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,15 +28,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app served over real HTTP on 127.0.0.1, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
