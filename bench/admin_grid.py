@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_loyalty_rewards import LoyaltyRewards, create_models
 from flask_loyalty_rewards.models import CouponStatus, DeliveryStatus, RewardType
-from flask_loyalty_rewards.services.search import code_key, search_keys
+from flask_loyalty_rewards.models.keys import code_key, search_keys
 
 db = SQLAlchemy()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flask_loyalty_rewards.services.search import fold, next_prefix, search_keys
+from flask_loyalty_rewards.models.keys import fold, search_keys
+from flask_loyalty_rewards.services.search import next_prefix
 from tests import host
 from tests.support.admin import GRID, filter_arg, grid
 

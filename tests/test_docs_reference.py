@@ -84,9 +84,10 @@ def test_screenshots_in_the_docs_are_the_ones_the_script_makes() -> None:
 
 
 def test_events_reference_has_a_valid_example_of_every_event_type() -> None:
+    from flask_loyalty_rewards.models.events import EventType
     from flask_loyalty_rewards.services import events
 
     examples = docs_extension().EVENT_EXAMPLES
-    assert set(examples) == {event_type.value for event_type in events.EventType}
+    assert set(examples) == {event_type.value for event_type in EventType}
     for event_type, (schema, _) in events.SCHEMAS.items():
         assert schema().validate(examples[event_type.value]) == {}, event_type

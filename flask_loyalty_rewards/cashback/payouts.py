@@ -49,6 +49,7 @@ import sqlalchemy as sa
 from .. import clock, rules
 from ..errors import RewardUnavailable
 from ..models import RewardType
+from ..models.events import EventType
 from ..models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ..services import events
 from ..services.arguments import whole_argument
@@ -488,7 +489,7 @@ def _set_text(ctx: Context, redeemed_id: int, text: str, now: dt.datetime) -> No
     ctx.session.execute(sa.update(rr).where(rr.c.id == redeemed_id).values(cashback_status=text))
     events.record(
         ctx,
-        events.EventType.CASHBACK_STATUS_CHANGED,
+        EventType.CASHBACK_STATUS_CHANGED,
         reward.customer_id,
         now,
         {**events.reward_data(reward, actor=None), "cashback_status": text},

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields
 
 from ..models import CouponStatus, DeliveryStatus, RewardType
-from ..models.events import EventType as EventType  # the services name it events.EventType
+from ..models.events import EventType
 from .context import Context
 
 # -- payload schemas ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from .. import clock, signals
 from ..models import CouponStatus, EntryKind, HistoryEvent
+from ..models.events import EventType
 from ..models.mixins import has_points_left
 from . import events, ledger
 from .context import Context
@@ -101,7 +102,7 @@ def _expire_customer(ctx: Context, customer_id: Any, now: dt.datetime) -> tuple[
             ]
             events.record(
                 ctx,
-                events.EventType.POINTS_EXPIRED,
+                EventType.POINTS_EXPIRED,
                 customer_id,
                 now,
                 {"points": points, "lots": lots},
@@ -159,7 +160,7 @@ def _move_coupons(ctx: Context, now: dt.datetime, old: CouponStatus, new: Coupon
                 for row in rows:
                     events.record(
                         ctx,
-                        events.EventType.REWARD_EXPIRED,
+                        EventType.REWARD_EXPIRED,
                         row.customer_id,
                         now,
                         {**events.reward_data(row, actor=None), "active_to": row.active_to},

@@ -24,6 +24,7 @@ from ..bounds import required_text
 from ..errors import InvalidInput, NotEnoughPoints, NotFound
 from ..i18n import gettext, ngettext
 from ..models import NEVER, EntryKind
+from ..models.events import EventType
 from ..models.mixins import PointsLotMixin, has_points_left
 from . import dialect, events
 from .arguments import idempotency_key_argument, points_argument, text_argument
@@ -500,7 +501,7 @@ def add_lot(
     else:
         events.record(
             ctx,
-            events.EventType.POINTS_EARNED,
+            EventType.POINTS_EARNED,
             customer_id,
             now,
             {
@@ -540,7 +541,7 @@ def _record_adjusted(
         "reason": reason,
         "actor": actor,
     }
-    events.record(ctx, events.EventType.POINTS_ADJUSTED, customer_id, now, data)
+    events.record(ctx, EventType.POINTS_ADJUSTED, customer_id, now, data)
 
 
 def locked_lot(ctx: Context, lot_id: int) -> PointsLotMixin:
@@ -720,7 +721,7 @@ def record_revocation(
         "reference": lot.reference,
         "actor": actor,
     }
-    events.record(ctx, events.EventType.POINTS_REVOKED, customer_id, now, data)
+    events.record(ctx, EventType.POINTS_REVOKED, customer_id, now, data)
 
 
 def adjust_points(

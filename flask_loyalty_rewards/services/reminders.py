@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import clock, signals
+from ..models.events import EventType
 from ..models.mixins import has_points_left
 from . import events
 from .arguments import whole_argument
@@ -81,7 +82,7 @@ def _remind(ctx: Context, customer_id: Any, lots: list[Any], days: int, now: dt.
                 for lot in fresh
             ],
         }
-        events.record(ctx, events.EventType.POINTS_EXPIRING_SOON, customer_id, now, data)
+        events.record(ctx, EventType.POINTS_EXPIRING_SOON, customer_id, now, data)
         ctx.after_commit.append(
             signals.later(
                 signals.points_expiring_soon,

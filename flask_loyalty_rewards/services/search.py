@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..models.keys import code_key, digits, fold, search_keys
+from ..models.keys import code_key, digits, fold
 
 #: Largest code point; a prefix ending in it has no next string of the same length.
 MAX_CHAR = 0x10FFFF
@@ -71,7 +71,3 @@ def reward_matches(model: Any, term: str) -> sa.ColumnElement[bool] | None:
     if number and PHONE_TERM.fullmatch(term.strip()):
         conditions.append(starts_with(model.search_phone, number))
     return sa.or_(*conditions)
-
-
-#: The keys themselves are the models' (:mod:`flask_loyalty_rewards.models.keys`).
-__all__ = ["code_key", "fold", "next_prefix", "reward_matches", "search_keys", "starts_with"]

@@ -39,6 +39,7 @@ from .. import clock
 from ..errors import NotFound
 from ..models.events import (
     SECRET_PREFIX,
+    EventType,
     WebhookDeliveryMixin,
     WebhookEndpointMixin,
     new_secret,
@@ -241,7 +242,7 @@ def dispatch(ctx: Context, limit: int) -> Taken:
                 "created_at": now,
             }
             for row in rows
-            if row.type != events.EventType.TEST.value
+            if row.type != EventType.TEST.value
             for endpoint in endpoints
             if endpoint.wants(row.type)
         ]
@@ -431,7 +432,7 @@ def send_test_event(ctx: Context, endpoint: Any, *, client: httpx.Client | None 
     delivery = ctx.models.WebhookDelivery
     with unit_of_work(ctx):
         values = events.row_values(
-            events.EventType.TEST, None, now, {"message": "A test event sent from the admin."}
+            EventType.TEST, None, now, {"message": "A test event sent from the admin."}
         )
         row = event(**values, dispatched_at=now)
         ctx.session.add(row)

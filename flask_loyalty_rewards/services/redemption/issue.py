@@ -19,10 +19,12 @@ from ... import clock, signals
 from ...cashback import payouts as cashback
 from ...errors import InvalidInput, RewardUnavailable
 from ...models import CodeSource, CouponStatus, EntryKind, HistoryEvent, LoyaltyModels, RewardType
+from ...models.events import EventType
+from ...models.keys import code_key, search_keys
 from ...models.mixins import RedeemedRewardMixin, RewardCampaignMixin
 from ...profile import Address, CustomerProfile
 from ...rules import CustomerState, campaign_refusals
-from .. import campaigns, codes, dialect, events, ledger, search
+from .. import campaigns, codes, dialect, events, ledger
 from ..arguments import idempotency_key_argument, text_argument
 from ..context import Context
 from ..idempotency import Once, fingerprint, run_once, store_key
@@ -231,7 +233,7 @@ def reward_values(
         "customer_phone": profile.phone,
         "customer_first_name": profile.first_name,
         "customer_last_name": profile.last_name,
-        **search.search_keys(
+        **search_keys(
             email=profile.email,
             first_name=profile.first_name,
             last_name=profile.last_name,
@@ -260,7 +262,7 @@ def _code_values(picked: codes.PickedCode) -> dict[str, Any]:
     return {
         "coupon_code": picked.code,
         "unique_code": picked.code if picked.unique else None,
-        "search_code": search.code_key(picked.code),
+        "search_code": code_key(picked.code),
     }
 
 
@@ -358,7 +360,7 @@ def _redeem_step_by_step(
     add_history(ctx, row.id, HistoryEvent.REDEEMED, now, actor=actor, to_value=row.coupon_status)
     events.record(
         ctx,
-        events.EventType.REWARD_REDEEMED,
+        EventType.REWARD_REDEEMED,
         customer_id,
         now,
         events.redeemed_data(values, row.id, active_after),

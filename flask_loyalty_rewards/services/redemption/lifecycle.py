@@ -20,6 +20,7 @@ from ...cashback import payouts as cashback
 from ...errors import InvalidInput, InvalidStatusChange
 from ...i18n import gettext
 from ...models import CouponStatus, DeliveryStatus, EntryKind, HistoryEvent
+from ...models.events import EventType
 from ...models.mixins import RedeemedRewardMixin
 from ...rules import cancel_refusal, delivery_refusal, usage_refusal
 from .. import campaigns, events, ledger
@@ -91,7 +92,7 @@ def _announce(
     row: RedeemedRewardMixin,
     now: dt.datetime,
     actor: str | None,
-    event_type: events.EventType,
+    event_type: EventType,
     data: dict[str, Any],
     signal: NamedSignal,
     **signal_kw: Any,
@@ -137,7 +138,7 @@ def mark_used(
             row,
             now,
             actor,
-            events.EventType.REWARD_USED,
+            EventType.REWARD_USED,
             {"used_at": now, "order_reference": order_reference},
             signals.reward_used,
         )
@@ -168,7 +169,7 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
             row,
             now,
             actor,
-            events.EventType.REWARD_UNUSED,
+            EventType.REWARD_UNUSED,
             {"coupon_status": status},
             signals.reward_unused,
         )
@@ -210,7 +211,7 @@ def set_delivery_status(
             row,
             now,
             actor,
-            events.EventType.DELIVERY_STATUS_CHANGED,
+            EventType.DELIVERY_STATUS_CHANGED,
             {"from_status": old, "to_status": new},
             signals.delivery_status_changed,
             old=old,
@@ -261,7 +262,7 @@ def cancel_redemption(
             row,
             now,
             actor,
-            events.EventType.REDEMPTION_CANCELLED,
+            EventType.REDEMPTION_CANCELLED,
             {"points_returned": returned, "reason": reason},
             signals.redemption_cancelled,
             reason=reason,
