@@ -15,16 +15,8 @@ from .. import sqlite as sqlite_transactions
 from ..cashback.models import CashbackPayoutMixin
 from ..clock import ensure_aware
 from ..services import dialect
-from . import audit
-from .enums import (
-    CampaignEvent,
-    CodeSource,
-    CouponStatus,
-    DeliveryStatus,
-    EntryKind,
-    HistoryEvent,
-    RewardType,
-)
+from . import audit, enums
+from .enums import *  # noqa: F403 (the enums list their public names in __all__)
 from .events import (
     EventMixin,
     ExpiryReminderMixin,
@@ -50,18 +42,8 @@ from .mixins import (
 from .rollups import FlowDayMixin, RedemptionDayMixin, RollupMarkMixin
 from .types import NEVER, UTCDateTime
 
-__all__ = [
-    "NEVER",
-    "CampaignEvent",
-    "CodeSource",
-    "CouponStatus",
-    "DeliveryStatus",
-    "EntryKind",
-    "HistoryEvent",
-    "LoyaltyModels",
-    "RewardType",
-    "create_models",
-]
+__all__ = ["NEVER", "LoyaltyModels", "create_models"]
+__all__ += enums.__all__
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,16 @@ from typing import Any
 
 from ..i18n import N_, gettext, lazy_gettext
 
+__all__ = [
+    "CampaignEvent",
+    "CodeSource",
+    "CouponStatus",
+    "DeliveryStatus",
+    "EntryKind",
+    "HistoryEvent",
+    "RewardType",
+]
+
 
 class _Labelled(enum.Enum):
     @property
