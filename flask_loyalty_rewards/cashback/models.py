@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from ..models.mixins import _CustomerRow, _enum
+from ..models.mixins import _CustomerRow, _enum, check, id_of, index
 from ..models.types import Money, UTCDateTime
 
 
@@ -102,11 +101,7 @@ class CashbackPayoutMixin(_CustomerRow):
     __loyalty_table__ = "cashback_payout"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-
-    @declared_attr
-    def redeemed_reward_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), nullable=False, unique=True)
-
+    redeemed_reward_id: Mapped[int] = id_of("redeemed_reward", nullable=False, unique=True)
     provider: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     order_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
@@ -132,16 +127,13 @@ class CashbackPayoutMixin(_CustomerRow):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            # The worker's scan: open payouts by when they are due.
-            sa.Index(f"ix_{p}payout_due", "state", "next_check_at", "id"),
-            sa.CheckConstraint("amount > 0", name=f"ck_{p}payout_amount"),
-            sa.CheckConstraint("attempts >= 0", name=f"ck_{p}payout_attempts"),
-            sa.CheckConstraint("status_code IN (0, 1, 2, 3)", name=f"ck_{p}payout_status"),
-        )
+    __loyalty_args__ = (
+        # The worker's scan: open payouts by when they are due.
+        index("payout_due", "state", "next_check_at", "id"),
+        check("payout_amount", "amount > 0"),
+        check("payout_attempts", "attempts >= 0"),
+        check("payout_status", "status_code IN (0, 1, 2, 3)"),
+    )
 
     @property
     def status_text(self) -> str:

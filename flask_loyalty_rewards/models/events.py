@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, v
 from .. import clock
 from ..bounds import required_text
 from ..errors import InvalidInput
-from .mixins import _LoyaltyTable
+from .mixins import _LoyaltyTable, id_of, index, unique
 from .types import BIG_ID, UTCDateTime
 
 SECRET_PREFIX = "whsec_"
@@ -109,20 +109,10 @@ class EventMixin(_LoyaltyTable):
     #: When the deliverer made this event's deliveries (one per endpoint that wants it).
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        undispatched = sa.text("dispatched_at IS NULL")
-        return (
-            sa.Index(f"ix_{p}event_customer", "customer_id", "id"),
-            sa.Index(
-                f"ix_{p}event_undispatched",
-                "dispatched_at",
-                "id",
-                postgresql_where=undispatched,
-                sqlite_where=undispatched,
-            ),
-        )
+    __loyalty_args__ = (
+        index("event_customer", "customer_id", "id"),
+        index("event_undispatched", "dispatched_at", "id", where="dispatched_at IS NULL"),
+    )
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
@@ -171,16 +161,8 @@ class WebhookDeliveryMixin(_LoyaltyTable):
     __loyalty_table__ = "webhook_delivery"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def event_id(cls) -> Mapped[int]:
-        return mapped_column(BIG_ID, cls._fk("event"), nullable=False)
-
-    @declared_attr
-    def endpoint_id(cls) -> Mapped[int]:
-        return mapped_column(
-            sa.Integer, cls._fk("webhook_endpoint", ondelete="CASCADE"), nullable=False
-        )
+    event_id: Mapped[int] = id_of("event", BIG_ID, nullable=False)
+    endpoint_id: Mapped[int] = id_of("webhook_endpoint", ondelete="CASCADE", nullable=False)
 
     @declared_attr
     def customer_id(cls) -> Mapped[Any]:
@@ -205,14 +187,11 @@ class WebhookDeliveryMixin(_LoyaltyTable):
     def endpoint(cls) -> Mapped[Any]:
         return relationship("WebhookEndpoint", lazy="joined", innerjoin=True)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            sa.UniqueConstraint("event_id", "endpoint_id", name=f"uq_{p}delivery_event"),
-            sa.Index(f"ix_{p}delivery_due", "status", "next_attempt_at", "id"),
-            sa.Index(f"ix_{p}delivery_order", "endpoint_id", "customer_id", "status", "event_id"),
-        )
+    __loyalty_args__ = (
+        unique("delivery_event", "event_id", "endpoint_id"),
+        index("delivery_due", "status", "next_attempt_at", "id"),
+        index("delivery_order", "endpoint_id", "customer_id", "status", "event_id"),
+    )
 
     def __str__(self) -> str:
         return f"delivery {self.id}"
@@ -224,12 +203,9 @@ class WebhookAttemptMixin(_LoyaltyTable):
     __loyalty_table__ = "webhook_attempt"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def delivery_id(cls) -> Mapped[int]:
-        return mapped_column(
-            BIG_ID, cls._fk("webhook_delivery", ondelete="CASCADE"), nullable=False, index=True
-        )
+    delivery_id: Mapped[int] = id_of(
+        "webhook_delivery", BIG_ID, ondelete="CASCADE", nullable=False, index=True
+    )
 
     attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     duration_ms: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -246,16 +222,9 @@ class ExpiryReminderMixin(_LoyaltyTable):
     __loyalty_table__ = "expiry_reminder"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def lot_id(cls) -> Mapped[int]:
-        return mapped_column(BIG_ID, cls._fk("points_lot"), nullable=False)
-
+    lot_id: Mapped[int] = id_of("points_lot", BIG_ID, nullable=False)
     #: The window (``--days``) the reminder was sent for.
     days: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.UniqueConstraint("lot_id", "days", name=f"uq_{p}reminder_lot"),)
+    __loyalty_args__ = (unique("reminder_lot", "lot_id", "days"),)

@@ -9,6 +9,7 @@ Foreign keys and table names are read from class attributes the factory sets
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +45,76 @@ def _enum(enum_cls: type[Any]) -> sa.Enum:
     )
 
 
+#: The condition of the partial indexes of open lots (see :func:`has_points_left`).
+OPEN_LOTS = "remaining > 0"
+
+#: The backends with partial indexes (``CREATE INDEX ... WHERE``).
+PARTIAL_INDEXES = ("postgresql", "sqlite")
+
+
+def _partial_indexes(
+    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
+) -> bool:
+    """``ddl_if``: create an index where the backend has partial indexes."""
+    return kw["dialect"].name in PARTIAL_INDEXES
+
+
+def _no_partial_indexes(
+    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
+) -> bool:
+    """``ddl_if``: create the plain variant of a partial index elsewhere."""
+    return not _partial_indexes(ddl, target, bind, tables, state, **kw)
+
+
+#: An index or constraint of a mixin's table, made for one table prefix (``__loyalty_args__``).
+TableArg = Callable[[str], tuple[sa.schema.SchemaItem, ...]]
+
+
+def index(
+    name: str, *columns: str, where: str | None = None, elsewhere: tuple[str, ...] | None = None
+) -> TableArg:
+    """The index ``ix_<prefix><name>``; with ``where``, partial on :data:`PARTIAL_INDEXES`.
+
+    On the other backends a partial index covers every row, or is made on the ``elsewhere``
+    columns instead (none: no index there).
+    """
+
+    def make(prefix: str) -> tuple[sa.schema.SchemaItem, ...]:
+        full_name = f"ix_{prefix}{name}"
+        if where is None:
+            return (sa.Index(full_name, *columns),)
+        partial = sa.Index(
+            full_name, *columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+        )
+        if elsewhere is None:
+            return (partial,)
+        plain = sa.Index(full_name, *elsewhere).ddl_if(callable_=_no_partial_indexes)
+        return (partial.ddl_if(callable_=_partial_indexes), *([plain] if elsewhere else []))
+
+    return make
+
+
+def unique(name: str, *columns: str) -> TableArg:
+    """The unique constraint ``uq_<prefix><name>``."""
+    return lambda prefix: (sa.UniqueConstraint(*columns, name=f"uq_{prefix}{name}"),)
+
+
+def check(name: str, condition: str) -> TableArg:
+    """The check constraint ``ck_<prefix><name>``."""
+    return lambda prefix: (sa.CheckConstraint(condition, name=f"ck_{prefix}{name}"),)
+
+
+def id_of(table: str, id_type: Any = sa.Integer, *, ondelete: str | None = None, **kw: Any) -> Any:
+    """A mixin's column holding an id of the loyalty table ``table``; ``kw`` go to the column.
+
+    A ``declared_attr``: the foreign key's target carries the concrete class's table prefix. A
+    lambda, so that SQLAlchemy reads the type from the attribute's own ``Mapped`` annotation.
+    """
+    return declared_attr(
+        lambda cls: mapped_column(id_type, cls._fk(table, ondelete=ondelete), **kw)
+    )
+
+
 class _LoyaltyTable:
     if TYPE_CHECKING:
         # What the concrete classes made by create_models() have; mixins alone are unmapped.
@@ -55,10 +126,17 @@ class _LoyaltyTable:
     __loyalty_customer_fk__: ClassVar[str] = "customer.id"
     __loyalty_customer_type__: ClassVar[sa.types.TypeEngine[Any]] = sa.Integer()
     __loyalty_table__: ClassVar[str] = ""
+    #: The table's indexes and constraints (:func:`index`, :func:`unique`, :func:`check`), which
+    #: ``__table_args__`` makes with the class's prefix in their names.
+    __loyalty_args__: ClassVar[tuple[TableArg, ...]] = ()
 
     @declared_attr.directive
     def __tablename__(cls) -> str:
         return cls.__loyalty_prefix__ + cls.__loyalty_table__
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...] | dict[str, Any]:
+        return tuple(item for make in cls.__loyalty_args__ for item in make(cls.__loyalty_prefix__))
 
     @classmethod
     def _fk(cls, table: str, column: str = "id", **kw: Any) -> sa.ForeignKey:
@@ -98,28 +176,7 @@ class AccountMixin(_LoyaltyTable):
     balance: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.CheckConstraint("balance >= 0", name=f"ck_{p}account_balance"),)
-
-
-#: The backends with partial indexes (``CREATE INDEX ... WHERE``).
-PARTIAL_INDEXES = ("postgresql", "sqlite")
-
-
-def _partial_indexes(
-    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
-) -> bool:
-    """``ddl_if``: create an index where the backend has partial indexes."""
-    return kw["dialect"].name in PARTIAL_INDEXES
-
-
-def _no_partial_indexes(
-    ddl: Any, target: Any, bind: Any, tables: Any = None, state: Any = None, **kw: Any
-) -> bool:
-    """``ddl_if``: create the plain variant of a partial index elsewhere."""
-    return not _partial_indexes(ddl, target, bind, tables, state, **kw)
+    __loyalty_args__ = (check("account_balance", "balance >= 0"),)
 
 
 def has_points_left(remaining: Any) -> sa.ColumnElement[bool]:
@@ -152,44 +209,19 @@ class PointsLotMixin(_CustomerRow):
     reason: Mapped[str | None] = mapped_column(sa.String(255))
     reference: Mapped[str | None] = mapped_column(sa.String(255))
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        open_lots = sa.text("remaining > 0")
-        return (
-            sa.CheckConstraint("amount > 0", name=f"ck_{p}lot_amount"),
-            sa.CheckConstraint(
-                "remaining >= 0 AND remaining <= amount", name=f"ck_{p}lot_remaining"
-            ),
-            sa.Index(
-                f"ix_{p}lot_spend",
-                "customer_id",
-                "spend_order_at",
-                "earned_at",
-                "id",
-                postgresql_where=open_lots,
-                sqlite_where=open_lots,
-            ),
-            sa.Index(
-                f"ix_{p}lot_pending",
-                "customer_id",
-                "available_from",
-                postgresql_where=open_lots,
-                sqlite_where=open_lots,
-            ),
-            # Open lots by due date (the expiry job, the dashboard's "expiring soon"), with the
-            # points left, so the dashboard's sums read the index alone. The index changes with
-            # ``remaining`` anyway where it is partial; MariaDB's is not, and leaves it out so
-            # that spending points does not rewrite it.
-            sa.Index(
-                f"ix_{p}lot_due",
-                "spend_order_at",
-                "remaining",
-                postgresql_where=open_lots,
-                sqlite_where=open_lots,
-            ).ddl_if(callable_=_partial_indexes),
-            sa.Index(f"ix_{p}lot_due", "spend_order_at").ddl_if(callable_=_no_partial_indexes),
-        )
+    __loyalty_args__ = (
+        check("lot_amount", "amount > 0"),
+        check("lot_remaining", "remaining >= 0 AND remaining <= amount"),
+        index("lot_spend", "customer_id", "spend_order_at", "earned_at", "id", where=OPEN_LOTS),
+        index("lot_pending", "customer_id", "available_from", where=OPEN_LOTS),
+        # Open lots by due date (the expiry job, the dashboard's "expiring soon"), with the
+        # points left, so the dashboard's sums read the index alone. The index changes with
+        # ``remaining`` anyway where it is partial; MariaDB's is not, and leaves it out so
+        # that spending points does not rewrite it.
+        index(
+            "lot_due", "spend_order_at", "remaining", where=OPEN_LOTS, elsewhere=("spend_order_at",)
+        ),
+    )
 
     @property
     def is_closed(self) -> bool:
@@ -210,27 +242,15 @@ class LedgerEntryMixin(_CustomerRow):
     reference: Mapped[str | None] = mapped_column(sa.String(255))
     actor: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    lot_id: Mapped[int | None] = id_of("points_lot", BIG_ID)
+    redeemed_reward_id: Mapped[int | None] = id_of("redeemed_reward")
+    reverses_entry_id: Mapped[int | None] = id_of("ledger_entry", BIG_ID, unique=True)
 
-    @declared_attr
-    def lot_id(cls) -> Mapped[int | None]:
-        return mapped_column(BIG_ID, cls._fk("points_lot"))
-
-    @declared_attr
-    def redeemed_reward_id(cls) -> Mapped[int | None]:
-        return mapped_column(sa.Integer, cls._fk("redeemed_reward"))
-
-    @declared_attr
-    def reverses_entry_id(cls) -> Mapped[int | None]:
-        return mapped_column(BIG_ID, cls._fk("ledger_entry"), unique=True)
-
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            sa.Index(f"ix_{p}entry_customer", "customer_id", "created_at", "id"),
-            # One spend, one refund, ... per redeemed reward: a second one is a double charge.
-            sa.UniqueConstraint("redeemed_reward_id", "kind", name=f"uq_{p}entry_reward_kind"),
-        )
+    __loyalty_args__ = (
+        index("entry_customer", "customer_id", "created_at", "id"),
+        # One spend, one refund, ... per redeemed reward: a second one is a double charge.
+        unique("entry_reward_kind", "redeemed_reward_id", "kind"),
+    )
 
 
 class AllocationMixin(_LoyaltyTable):
@@ -239,31 +259,11 @@ class AllocationMixin(_LoyaltyTable):
     __loyalty_table__ = "allocation"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def entry_id(cls) -> Mapped[int]:
-        return mapped_column(
-            BIG_ID,
-            cls._fk("ledger_entry"),
-            nullable=False,
-            index=True,
-        )
-
-    @declared_attr
-    def lot_id(cls) -> Mapped[int]:
-        return mapped_column(
-            BIG_ID,
-            cls._fk("points_lot"),
-            nullable=False,
-            index=True,
-        )
-
+    entry_id: Mapped[int] = id_of("ledger_entry", BIG_ID, nullable=False, index=True)
+    lot_id: Mapped[int] = id_of("points_lot", BIG_ID, nullable=False, index=True)
     points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.CheckConstraint("points > 0", name=f"ck_{p}allocation_points"),)
+    __loyalty_args__ = (check("allocation_points", "points > 0"),)
 
 
 class RewardCampaignMixin(_LoyaltyTable):
@@ -307,16 +307,11 @@ class RewardCampaignMixin(_LoyaltyTable):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            sa.CheckConstraint("cost_in_points > 0", name=f"ck_{p}campaign_cost"),
-            sa.CheckConstraint("redeemed_count >= 0", name=f"ck_{p}campaign_count"),
-            sa.CheckConstraint(
-                "days_inactive >= 0 AND days_valid >= 0", name=f"ck_{p}campaign_days"
-            ),
-        )
+    __loyalty_args__ = (
+        check("campaign_cost", "cost_in_points > 0"),
+        check("campaign_count", "redeemed_count >= 0"),
+        check("campaign_days", "days_inactive >= 0 AND days_valid >= 0"),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -328,24 +323,13 @@ class CouponCodeMixin(_LoyaltyTable):
     __loyalty_table__ = "coupon_code"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-
-    @declared_attr
-    def campaign_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("campaign", ondelete="CASCADE"), nullable=False)
-
+    campaign_id: Mapped[int] = id_of("campaign", ondelete="CASCADE", nullable=False)
     code: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
-
-    @declared_attr
-    def redeemed_reward_id(cls) -> Mapped[int | None]:
-        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), unique=True)
-
+    redeemed_reward_id: Mapped[int | None] = id_of("redeemed_reward", unique=True)
     handed_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.Index(f"ix_{p}code_free", "campaign_id", "handed_out_at", "id"),)
+    __loyalty_args__ = (index("code_free", "campaign_id", "handed_out_at", "id"),)
 
 
 class RedeemedRewardMixin(_CustomerRow):
@@ -354,10 +338,7 @@ class RedeemedRewardMixin(_CustomerRow):
     __loyalty_table__ = "redeemed_reward"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-
-    @declared_attr
-    def campaign_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("campaign"), nullable=False)
+    campaign_id: Mapped[int] = id_of("campaign", nullable=False)
 
     @declared_attr
     def campaign(cls) -> Mapped[Any]:
@@ -404,42 +385,28 @@ class RedeemedRewardMixin(_CustomerRow):
     search_phone: Mapped[str] = mapped_column(search_key_type(64), nullable=False, default="")
     search_code: Mapped[str] = mapped_column(search_key_type(64), nullable=False, default="")
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            sa.Index(f"ix_{p}rr_redeemed", "redeemed_at", "id"),
-            *(
-                sa.Index(f"ix_{p}rr_{key}", f"search_{key}")
-                for key in ("email", "name", "surname", "phone", "code")
-            ),
-            sa.Index(f"ix_{p}rr_used_at", "used_at", "id"),
-            sa.Index(f"ix_{p}rr_used", "used", "redeemed_at", "id"),
-            sa.Index(f"ix_{p}rr_delivery", "delivery_status", "redeemed_at", "id"),
-            # The reward type filter, alone or with a delivery status, newest first; with used
-            # and cancelled, so the gifts awaiting shipment are counted from the index alone.
-            sa.Index(
-                f"ix_{p}rr_type",
-                "reward_type",
-                "delivery_status",
-                "redeemed_at",
-                "id",
-                "used",
-                "canceled_at",
-            ),
-            # Cancelled rewards (the dashboard takes them off its rollup): partial, so a redemption
-            # adds nothing to it. MariaDB finds them through ix_rr_status (coupon status).
-            sa.Index(
-                f"ix_{p}rr_canceled",
-                "redeemed_at",
-                postgresql_where=sa.text("canceled_at IS NOT NULL"),
-                sqlite_where=sa.text("canceled_at IS NOT NULL"),
-            ).ddl_if(callable_=_partial_indexes),
-            sa.Index(f"ix_{p}rr_customer", "customer_id", "redeemed_at", "id"),
-            sa.Index(f"ix_{p}rr_limit", "campaign_id", "customer_id", "canceled_at"),
-            sa.Index(f"ix_{p}rr_status", "coupon_status", "active_to"),
-            sa.CheckConstraint("cost_in_points >= 0", name=f"ck_{p}rr_cost"),
-        )
+    __loyalty_args__ = (
+        index("rr_redeemed", "redeemed_at", "id"),
+        *(
+            index(f"rr_{key}", f"search_{key}")
+            for key in ("email", "name", "surname", "phone", "code")
+        ),
+        index("rr_used_at", "used_at", "id"),
+        index("rr_used", "used", "redeemed_at", "id"),
+        index("rr_delivery", "delivery_status", "redeemed_at", "id"),
+        # The reward type filter, alone or with a delivery status, newest first; with used
+        # and cancelled, so the gifts awaiting shipment are counted from the index alone.
+        index(
+            "rr_type", "reward_type", "delivery_status", "redeemed_at", "id", "used", "canceled_at"
+        ),
+        # Cancelled rewards (the dashboard takes them off its rollup): partial, so a redemption
+        # adds nothing to it. MariaDB finds them through ix_rr_status (coupon status).
+        index("rr_canceled", "redeemed_at", where="canceled_at IS NOT NULL", elsewhere=()),
+        index("rr_customer", "customer_id", "redeemed_at", "id"),
+        index("rr_limit", "campaign_id", "customer_id", "canceled_at"),
+        index("rr_status", "coupon_status", "active_to"),
+        check("rr_cost", "cost_in_points >= 0"),
+    )
 
     @property
     def delivery_address(self) -> Address:
@@ -511,11 +478,7 @@ class RewardHistoryMixin(_LoyaltyTable):
     __loyalty_table__ = "reward_history"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def redeemed_reward_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("redeemed_reward"), nullable=False, index=True)
-
+    redeemed_reward_id: Mapped[int] = id_of("redeemed_reward", nullable=False, index=True)
     event: Mapped[HistoryEvent] = mapped_column(_enum(HistoryEvent), nullable=False)
     from_value: Mapped[str | None] = mapped_column(sa.String(32))
     to_value: Mapped[str | None] = mapped_column(sa.String(32))
@@ -531,20 +494,13 @@ class CampaignTranslationMixin(_LoyaltyTable):
     __loyalty_table__ = "campaign_translation"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-
-    @declared_attr
-    def campaign_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("campaign", ondelete="CASCADE"), nullable=False)
-
+    campaign_id: Mapped[int] = id_of("campaign", ondelete="CASCADE", nullable=False)
     #: A locale identifier as Babel writes it: ``pl``, ``pt_BR``.
     locale: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
     description: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.UniqueConstraint("campaign_id", "locale", name=f"uq_{p}translation_locale"),)
+    __loyalty_args__ = (unique("translation_locale", "campaign_id", "locale"),)
 
     def __str__(self) -> str:
         return self.locale
@@ -557,11 +513,7 @@ class CampaignAuditMixin(_LoyaltyTable):
     __loyalty_table__ = "campaign_audit"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-
-    @declared_attr
-    def campaign_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("campaign"), nullable=False)
-
+    campaign_id: Mapped[int] = id_of("campaign", nullable=False)
     event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent), nullable=False)
     field: Mapped[str | None] = mapped_column(sa.String(64))
     old_value: Mapped[str | None] = mapped_column(sa.Text)
@@ -569,10 +521,7 @@ class CampaignAuditMixin(_LoyaltyTable):
     actor: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.Index(f"ix_{p}audit_campaign", "campaign_id", "created_at", "id"),)
+    __loyalty_args__ = (index("audit_campaign", "campaign_id", "created_at", "id"),)
 
 
 class IdempotencyKeyMixin(_CustomerRow):
@@ -589,10 +538,7 @@ class IdempotencyKeyMixin(_CustomerRow):
     result_json: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.UniqueConstraint("customer_id", "scope", "key", name=f"uq_{p}idempotency"),)
+    __loyalty_args__ = (unique("idempotency", "customer_id", "scope", "key"),)
 
 
 class OrderPointsMixin(_CustomerRow):
@@ -608,11 +554,7 @@ class OrderPointsMixin(_CustomerRow):
     order_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     amount: Mapped[Decimal] = mapped_column(ORDER_AMOUNT, nullable=False)
     points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-
-    @declared_attr
-    def lot_id(cls) -> Mapped[int | None]:
-        return mapped_column(BIG_ID, cls._fk("points_lot"))
-
+    lot_id: Mapped[int | None] = id_of("points_lot", BIG_ID)
     refunded_amount: Mapped[Decimal] = mapped_column(
         ORDER_AMOUNT, nullable=False, default=Decimal("0")
     )
@@ -622,14 +564,8 @@ class OrderPointsMixin(_CustomerRow):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=_now)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (
-            sa.UniqueConstraint("customer_id", "order_id", name=f"uq_{p}order_points"),
-            sa.CheckConstraint("points >= 0 AND reversed_points >= 0", name=f"ck_{p}order_points"),
-            sa.CheckConstraint(
-                "amount >= 0 AND refunded_amount >= 0 AND refunded_amount <= amount",
-                name=f"ck_{p}order_amount",
-            ),
-        )
+    __loyalty_args__ = (
+        unique("order_points", "customer_id", "order_id"),
+        check("order_points", "points >= 0 AND reversed_points >= 0"),
+        check("order_amount", "amount >= 0 AND refunded_amount >= 0 AND refunded_amount <= amount"),
+    )

@@ -9,13 +9,12 @@ sources at any time (``flask loyalty dashboard-rollup --rebuild``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .enums import EntryKind, RewardType
-from .mixins import _enum, _LoyaltyTable
+from .mixins import _enum, _LoyaltyTable, check, id_of
 from .types import UTCDateTime
 
 
@@ -44,11 +43,7 @@ class RedemptionDayMixin(_LoyaltyTable):
     __loyalty_table__ = "redemption_day"
 
     day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
-
-    @declared_attr
-    def campaign_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, cls._fk("campaign"), primary_key=True)
-
+    campaign_id: Mapped[int] = id_of("campaign", primary_key=True)
     reward_type: Mapped[RewardType] = mapped_column(_enum(RewardType), primary_key=True)
     redemptions: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     points: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
@@ -71,7 +66,4 @@ class RollupMarkMixin(_LoyaltyTable):
     seen_to: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        p = cls.__loyalty_prefix__
-        return (sa.CheckConstraint("seen_to >= rolled_to", name=f"ck_{p}rollup_mark"),)
+    __loyalty_args__ = (check("rollup_mark", "seen_to >= rolled_to"),)
