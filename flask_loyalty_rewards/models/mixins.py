@@ -8,6 +8,7 @@ Foreign keys and table names are read from class attributes the factory sets
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -332,6 +333,15 @@ class CouponCodeMixin(_LoyaltyTable):
     __loyalty_args__ = (index("code_free", "campaign_id", "handed_out_at", "id"),)
 
 
+#: Where a redeemed reward keeps each field of its delivery :class:`Address`.
+ADDRESS_COLUMNS = {field.name: f"address_{field.name}" for field in dataclasses.fields(Address)}
+
+
+def address_values(address: Address) -> dict[str, str]:
+    """The address columns' values of a reward delivered to ``address``."""
+    return {column: getattr(address, name) for name, column in ADDRESS_COLUMNS.items()}
+
+
 class RedeemedRewardMixin(_CustomerRow):
     """One reward a customer got, with everything copied as it was at redeem time."""
 
@@ -410,14 +420,7 @@ class RedeemedRewardMixin(_CustomerRow):
 
     @property
     def delivery_address(self) -> Address:
-        return Address(
-            line1=self.address_line1,
-            line2=self.address_line2,
-            postal_code=self.address_postal_code,
-            city=self.address_city,
-            region=self.address_region,
-            country=self.address_country,
-        )
+        return Address(**{name: getattr(self, column) for name, column in ADDRESS_COLUMNS.items()})
 
     @property
     def display_name(self) -> str:

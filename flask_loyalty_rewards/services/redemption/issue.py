@@ -21,7 +21,7 @@ from ...errors import InvalidInput, RewardUnavailable
 from ...models import CodeSource, CouponStatus, EntryKind, HistoryEvent, LoyaltyModels, RewardType
 from ...models.events import EventType
 from ...models.keys import code_key, search_keys
-from ...models.mixins import RedeemedRewardMixin, RewardCampaignMixin
+from ...models.mixins import RedeemedRewardMixin, RewardCampaignMixin, address_values
 from ...profile import Address, CustomerProfile
 from ...rules import CustomerState, campaign_refusals
 from .. import campaigns, codes, dialect, events, ledger
@@ -239,12 +239,7 @@ def reward_values(
             last_name=profile.last_name,
             phone=profile.phone,
         ),
-        "address_line1": address.line1,
-        "address_line2": address.line2,
-        "address_postal_code": address.postal_code,
-        "address_city": address.city,
-        "address_region": address.region,
-        "address_country": address.country,
+        **address_values(address),
         "redeemed_at": now,
         "redeemed_by": actor,
         "charged": charged,
