@@ -88,6 +88,7 @@ def test_events_reference_has_a_valid_example_of_every_event_type() -> None:
     from flask_loyalty_rewards.services import events
 
     examples = docs_extension().EVENT_EXAMPLES
+    assert set(events.SCHEMAS) == set(EventType)
     assert set(examples) == {event_type.value for event_type in EventType}
     for event_type, (schema, _) in events.SCHEMAS.items():
         assert schema().validate(examples[event_type.value]) == {}, event_type

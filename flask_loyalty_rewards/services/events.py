@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields
@@ -36,6 +37,23 @@ class _Schema(Schema):
         ordered = True
 
 
+#: Each type's data schema and current version, in the order the schemas are written below.
+SCHEMAS: dict[EventType, tuple[type[Schema], int]] = {}
+
+_DataSchema = TypeVar("_DataSchema", bound=type[Schema])
+
+
+def _data_of(event_type: EventType, version: int = 1) -> Callable[[_DataSchema], _DataSchema]:
+    """Register the decorated schema as ``event_type``'s data, at ``version``."""
+
+    def register(schema: _DataSchema) -> _DataSchema:
+        SCHEMAS[event_type] = (schema, version)
+        return schema
+
+    return register
+
+
+@_data_of(EventType.POINTS_EARNED)
 class PointsEarnedData(_Schema):
     """Points added: an earning (``points_earned``) or an admin's positive correction."""
 
@@ -48,6 +66,7 @@ class PointsEarnedData(_Schema):
     actor = fields.String(required=True, allow_none=True)
 
 
+@_data_of(EventType.POINTS_ADJUSTED)
 class PointsAdjustedData(_Schema):
     """An admin's correction; ``points`` is signed (negative: taken, soonest-expiring first)."""
 
@@ -60,6 +79,7 @@ class PointsAdjustedData(_Schema):
     actor = fields.String(required=True, allow_none=True)
 
 
+@_data_of(EventType.POINTS_REVOKED)
 class PointsRevokedData(_Schema):
     """A refunded order's points taken back (what was left of them)."""
 
@@ -80,6 +100,7 @@ class ExpiredLotData(_Schema):
     expires_at = fields.AwareDateTime(required=True, allow_none=True)
 
 
+@_data_of(EventType.POINTS_EXPIRED)
 class PointsExpiredData(_Schema):
     """Points whose time ran out, per lot."""
 
@@ -87,6 +108,7 @@ class PointsExpiredData(_Schema):
     lots = fields.List(fields.Nested(ExpiredLotData), required=True)
 
 
+@_data_of(EventType.POINTS_EXPIRING_SOON)
 class PointsExpiringSoonData(_Schema):
     """A reminder: points that expire on one date, sent once per lot and reminder window."""
 
@@ -109,6 +131,7 @@ class RewardData(_Schema):
     actor = fields.String(required=True, allow_none=True)
 
 
+@_data_of(EventType.REWARD_REDEEMED)
 class RewardRedeemedData(RewardData):
     """A reward bought with points (the only way points are spent)."""
 
@@ -120,6 +143,7 @@ class RewardRedeemedData(RewardData):
     redeemed_at = fields.AwareDateTime(required=True)
 
 
+@_data_of(EventType.REWARD_USED)
 class RewardUsedData(RewardData):
     """A reward marked used (at the checkout or by an admin); gifts go to Ordered."""
 
@@ -127,12 +151,14 @@ class RewardUsedData(RewardData):
     order_reference = fields.String(required=True, allow_none=True)
 
 
+@_data_of(EventType.REWARD_UNUSED)
 class RewardUnusedData(RewardData):
     """A use undone; ``coupon_status`` is the status it went back to."""
 
     coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
 
 
+@_data_of(EventType.DELIVERY_STATUS_CHANGED)
 class DeliveryStatusChangedData(RewardData):
     """A gift's delivery moved on (Ordered, Shipped, Delivered, Canceled)."""
 
@@ -140,6 +166,7 @@ class DeliveryStatusChangedData(RewardData):
     to_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
 
 
+@_data_of(EventType.REDEMPTION_CANCELLED)
 class RedemptionCancelledData(RewardData):
     """A redemption undone: its points went back to the lots they came from."""
 
@@ -147,12 +174,14 @@ class RedemptionCancelledData(RewardData):
     reason = fields.String(required=True)
 
 
+@_data_of(EventType.REWARD_EXPIRED)
 class RewardExpiredData(RewardData):
     """An unused coupon whose validity ended."""
 
     active_to = fields.AwareDateTime(required=True, allow_none=True)
 
 
+@_data_of(EventType.CASHBACK_STATUS_CHANGED)
 class CashbackStatusChangedData(RewardData):
     """A cashback payout's status, as the admin grid shows it, changed."""
 
@@ -161,28 +190,12 @@ class CashbackStatusChangedData(RewardData):
     )
 
 
+@_data_of(EventType.TEST)
 class TestData(_Schema):
     """Sent to one endpoint by an admin's "Send test event"; no change behind it."""
 
     message = fields.String(required=True)
 
-
-#: Each type's data schema and current version.
-SCHEMAS: dict[EventType, tuple[type[Schema], int]] = {
-    EventType.POINTS_EARNED: (PointsEarnedData, 1),
-    EventType.POINTS_ADJUSTED: (PointsAdjustedData, 1),
-    EventType.POINTS_REVOKED: (PointsRevokedData, 1),
-    EventType.POINTS_EXPIRED: (PointsExpiredData, 1),
-    EventType.POINTS_EXPIRING_SOON: (PointsExpiringSoonData, 1),
-    EventType.REWARD_REDEEMED: (RewardRedeemedData, 1),
-    EventType.REWARD_USED: (RewardUsedData, 1),
-    EventType.REWARD_UNUSED: (RewardUnusedData, 1),
-    EventType.DELIVERY_STATUS_CHANGED: (DeliveryStatusChangedData, 1),
-    EventType.REDEMPTION_CANCELLED: (RedemptionCancelledData, 1),
-    EventType.REWARD_EXPIRED: (RewardExpiredData, 1),
-    EventType.CASHBACK_STATUS_CHANGED: (CashbackStatusChangedData, 1),
-    EventType.TEST: (TestData, 1),
-}
 
 _DUMPERS = {event_type: schema() for event_type, (schema, _) in SCHEMAS.items()}
 
