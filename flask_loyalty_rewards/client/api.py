@@ -201,7 +201,6 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                     "name": texts[campaign.id].name,
                     "description": texts[campaign.id].description,
                     "reward_type": campaign.reward_type,
-                    "reward_type_label": campaign.reward_type.label,
                     "cost_in_points": campaign.cost_in_points,
                     "points_needed": found.points_needed,
                     "can_redeem": found.can_redeem,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
+from marshmallow import EXCLUDE, Schema, fields, missing, pre_dump, validate
 
 from .. import clock
 from ..bounds import MAX_COUNT, MAX_ID, parse_whole
@@ -42,14 +42,27 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-class RewardSchema(Schema):
+class RewardTypeLabel(fields.String):
+    """The label of the object's ``reward_type``, in the current locale."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        reward_type: Any = super().get_value(obj, "reward_type", accessor, default)
+        return reward_type.label
+
+
+class _RewardKindSchema(Schema):
+    """What kind of reward it is: the type, and its label for people."""
+
+    reward_type = fields.Enum(RewardType, by_value=True, required=True)
+    reward_type_label = RewardTypeLabel(required=True)
+
+
+class RewardSchema(_RewardKindSchema):
     """A reward campaign as one customer sees it now."""
 
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     description = fields.String(required=True)
-    reward_type = fields.Enum(RewardType, by_value=True, required=True)
-    reward_type_label = fields.String(required=True)
     cost_in_points = fields.Integer(required=True)
     points_needed = fields.Integer(
         required=True, metadata={"description": "cost - active points, at least 0"}
@@ -87,14 +100,12 @@ class RewardListSchema(Schema):
     items = fields.List(fields.Nested(RewardSchema), required=True)
 
 
-class RedeemedRewardSchema(Schema):
+class RedeemedRewardSchema(_RewardKindSchema):
     """One reward the customer redeemed, as it stands now."""
 
     id = fields.Integer(required=True)
     campaign_id = fields.Integer(required=True)
     reward_name = fields.String(required=True)
-    reward_type = fields.Enum(RewardType, by_value=True, required=True)
-    reward_type_label = fields.String(required=True)
     coupon_code = fields.String(allow_none=True, required=True)
     cost_in_points = fields.Integer(required=True)
     active_points_after = fields.Integer(
@@ -112,13 +123,8 @@ class RedeemedRewardSchema(Schema):
     @pre_dump
     def _as_of_now(self, row: Any, **kwargs: Any) -> dict[str, Any]:
         """Show the coupon status time has made, even before the expiry job has run."""
-        return {
-            name: getattr(row, name)
-            for name in self.fields
-            if name not in ("coupon_status", "reward_type_label")
-        } | {
-            "coupon_status": row.status_at(clock.now()),
-            "reward_type_label": row.reward_type.label,
+        return {name: getattr(row, name) for name in self.fields if name != "reward_type_label"} | {
+            "coupon_status": row.status_at(clock.now())
         }
 
 
