@@ -8,10 +8,12 @@ work rolls back, and it replays the winner's result.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,6 +24,7 @@ from .context import Context
 from .transaction import unit_of_work
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def fingerprint(**params: Any) -> str:
@@ -70,6 +73,28 @@ class Once(Generic[T]):
 
     value: T
     replayed: bool
+
+
+def value_of(once: Callable[P, Once[T]], doc: str) -> Callable[P, T]:
+    """``once`` answering its value alone, for callers that do not ask whether it replayed.
+
+    Named as ``once`` without ``_once``, it takes the same arguments; ``inspect.signature`` (and
+    Sphinx) shows them, with the value's type as the return type.
+    """
+
+    def value(*args: P.args, **kwargs: P.kwargs) -> T:
+        return once(*args, **kwargs).value
+
+    signature = inspect.signature(once)
+    (value_type,) = typing.get_args(typing.get_type_hints(once)["return"])
+    value.__name__ = value.__qualname__ = once.__name__.removesuffix("_once")
+    value.__module__ = once.__module__
+    value.__doc__ = doc
+    value.__annotations__ = {**once.__annotations__, "return": value_type}
+    vars(value).update(
+        __signature__=signature.replace(return_annotation=value_type), __wrapped__=once
+    )
+    return value
 
 
 def run_once(

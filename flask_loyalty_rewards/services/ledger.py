@@ -454,10 +454,10 @@ def add_lot(
     now: dt.datetime,
     *,
     expires_at: dt.datetime | None,
-    available_from: dt.datetime | None,
     reason: str | None,
-    reference: str | None,
     actor: str | None,
+    available_from: dt.datetime | None = None,
+    reference: str | None = None,
     kind: EntryKind = EntryKind.EARN,
 ) -> PointsLotMixin:
     """Book a new lot with its entry and its event; the caller holds the account lock."""
@@ -584,7 +584,7 @@ def revoke_from_lot(
 def earn_points(
     ctx: Context,
     customer: Any,
-    points: Any,
+    points: int,
     *,
     expires_at: dt.datetime | None = None,
     available_from: dt.datetime | None = None,
@@ -592,8 +592,12 @@ def earn_points(
     reference: str | None = None,
     idempotency_key: str | None = None,
     actor: str | None = None,
-    kind: EntryKind = EntryKind.EARN,
 ) -> PointsLotMixin:
+    """Give a customer points (one new lot); a retry under the same key replays.
+
+    Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the key earned a
+    different number of points).
+    """
     now = clock.now()
     points = points_argument(points)
     expires_at = clock.optional_aware(expires_at, "expires_at")
@@ -606,7 +610,7 @@ def earn_points(
     customer_id = ctx.customer_id(customer)
     # A retry often works its dates out again from "now"; only a different number of points
     # makes it a different request. The first request's dates stay.
-    request_fingerprint = fingerprint(points=points, kind=kind.value)
+    request_fingerprint = fingerprint(points=points, kind=EntryKind.EARN.value)
     lot_model = ctx.models.PointsLot
 
     def work() -> PointsLotMixin:
@@ -621,7 +625,6 @@ def earn_points(
             reason=reason,
             reference=reference,
             actor=actor,
-            kind=kind,
         )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request_fingerprint, result_id=lot.id)
@@ -636,12 +639,14 @@ def earn_points(
 
 
 def revoke_points(
-    ctx: Context, customer: Any, idempotency_key: Any, *, reason: str, actor: str | None = None
+    ctx: Context, customer: Any, idempotency_key: str, *, reason: str, actor: str | None = None
 ) -> RevokeResult:
     """Take back what is left of the points earned under ``idempotency_key`` (a refunded order).
 
     Runs once: asking again replays the first answer. Points already spent or expired are
     reported, never taken from other lots, so the balance never goes negative.
+
+    Raises: InvalidInput, NotFound (no such customer, or nothing was earned under the key).
     """
     now = clock.now()
     key = idempotency_key_argument(idempotency_key)
@@ -726,7 +731,7 @@ def record_revocation(
 def adjust_points(
     ctx: Context,
     customer: Any,
-    delta: Any,
+    delta: int,
     *,
     reason: str,
     actor: str | None = None,
@@ -734,29 +739,35 @@ def adjust_points(
 ) -> int:
     """An admin's correction: a positive delta adds a lot, a negative one spends FIFO.
 
-    Returns the customer's active points afterwards. Raises :class:`NotEnoughPoints` (its
-    message: the balance is too small for the deduction) when a deduction exceeds the active
-    points, and :class:`InvalidInput` for a bad delta or reason.
+    Returns the customer's active points afterwards.
+
+    Raises: InvalidInput (a bad delta or reason), NotFound (no such customer), NotEnoughPoints
+    (its message: the balance is too small for the deduction, larger than the active points).
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number", delta="not a whole number")
     points = points_argument(abs(delta), "delta")
-    required_text(reason, "reason")
-    if delta > 0:
-        lot = earn_points(
-            ctx,
-            customer,
-            delta,
-            expires_at=expires_at,
-            reason=reason,
-            actor=actor,
-            kind=EntryKind.ADJUST,
-        )
-        return active_points(ctx, lot.customer_id)
     reason = required_text(reason, "reason")
+    now = clock.now()
+    if delta > 0:
+        expires_at = clock.optional_aware(expires_at, "expires_at")
+        check_lot_dates(now, expires_at, None)
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
-    now = clock.now()
+    if delta > 0:
+        with unit_of_work(ctx):
+            lock_account(ctx, customer_id, now)
+            add_lot(
+                ctx,
+                customer_id,
+                points,
+                now,
+                expires_at=expires_at,
+                reason=reason,
+                actor=actor,
+                kind=EntryKind.ADJUST,
+            )
+        return active_points(ctx, customer_id)
     try:
         with unit_of_work(ctx):
             ensure_account(ctx, customer_id, now)

@@ -106,6 +106,10 @@ def _announce(
 def mark_used(
     ctx: Context, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
 ) -> RedeemedRewardMixin:
+    """Mark an active coupon used (optionally in an order).
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     order_reference = text_argument(order_reference, "order_reference")
@@ -145,6 +149,10 @@ def mark_used(
 
 
 def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
+    """Undo :func:`mark_used` while the coupon is active.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     with unit_of_work(ctx):
@@ -178,6 +186,10 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
 def set_delivery_status(
     ctx: Context, redeemed: Any, status: Any, *, actor: str | None = None
 ) -> RedeemedRewardMixin:
+    """Move a used gift to the next delivery status.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     try:
@@ -222,7 +234,10 @@ def set_delivery_status(
 def cancel_redemption(
     ctx: Context, redeemed: Any, *, reason: str, actor: str | None = None
 ) -> RedeemedRewardMixin:
-    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused."""
+    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     reason = required_text(reason, "reason", 2000)
