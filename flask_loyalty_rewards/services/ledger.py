@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -30,6 +30,9 @@ from .arguments import idempotency_key_argument, points_argument, text_argument
 from .context import Context
 from .idempotency import find_key, fingerprint, run_once, store_key
 from .transaction import unit_of_work
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 #: Lots read (and locked) at first when spending; most spends need one or two.
 FIRST_BATCH = 16
@@ -205,6 +208,17 @@ def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
 # -- entries ----------------------------------------------------------------------------------
 
 
+class EntryColumns(TypedDict, total=False):
+    """The columns of a ledger entry that some entries leave empty."""
+
+    reason: str | None
+    reference: str | None
+    actor: str | None
+    lot_id: int | None
+    redeemed_reward_id: int | None
+    reverses_entry_id: int | None
+
+
 def add_entry(
     ctx: Context,
     customer_id: Any,
@@ -212,27 +226,14 @@ def add_entry(
     delta: int,
     now: dt.datetime,
     *,
-    reason: str | None = None,
-    reference: str | None = None,
-    actor: str | None = None,
-    lot_id: int | None = None,
-    redeemed_reward_id: int | None = None,
-    reverses_entry_id: int | None = None,
     draws: list[Draw] | None = None,
+    **columns: Unpack[EntryColumns],
 ) -> int:
+    """Append an entry (and its allocations, moving the lots it draws on); returns its id."""
     entry = ctx.models.LedgerEntry.__table__
     result = ctx.session.execute(
         sa.insert(entry).values(
-            customer_id=customer_id,
-            kind=kind,
-            delta=delta,
-            reason=reason,
-            reference=reference,
-            actor=actor,
-            created_at=now,
-            lot_id=lot_id,
-            redeemed_reward_id=redeemed_reward_id,
-            reverses_entry_id=reverses_entry_id,
+            customer_id=customer_id, kind=kind, delta=delta, created_at=now, **columns
         )
     )
     entry_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
@@ -349,7 +350,7 @@ def spend(
     now: dt.datetime,
     *,
     kind: EntryKind = EntryKind.SPEND,
-    **entry: Any,
+    **entry: Unpack[EntryColumns],
 ) -> int:
     """Take ``points`` of active points in one go; returns the active points afterwards."""
     after = spend_gate(ctx, customer_id, points, now)

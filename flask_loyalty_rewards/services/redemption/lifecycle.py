@@ -110,42 +110,7 @@ def mark_used(
 
     Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
     """
-    now = clock.now()
-    actor = text_argument(actor, "actor")
-    order_reference = text_argument(order_reference, "order_reference")
-    with unit_of_work(ctx):
-        row = ctx.redeemed(redeemed)
-        status = _sync_status(ctx, row, now, actor)
-        if row.used:
-            raise _refuse(
-                gettext("This reward is already marked as used."), "already_used", row, status
-            )
-        refusal = usage_refusal(row, now)
-        if refusal is not None:
-            raise refusal
-        row.used = True
-        row.used_at = now
-        row.used_order_reference = order_reference
-        row.delivery_status = DeliveryStatus.ORDERED
-        add_history(
-            ctx,
-            row.id,
-            HistoryEvent.USED,
-            now,
-            actor=actor,
-            to_value=DeliveryStatus.ORDERED,
-            note=order_reference,
-        )
-        _announce(
-            ctx,
-            row,
-            now,
-            actor,
-            events.EventType.REWARD_USED,
-            {"used_at": now, "order_reference": order_reference},
-            signals.reward_used,
-        )
-    return row
+    return _set_used(ctx, redeemed, True, actor, order_reference)
 
 
 def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
@@ -153,33 +118,50 @@ def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> Red
 
     Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
     """
+    return _set_used(ctx, redeemed, False, actor, None)
+
+
+def _set_used(
+    ctx: Context, redeemed: Any, used: bool, actor: str | None, order_reference: str | None
+) -> RedeemedRewardMixin:
+    """Mark a reward used or not: refused alike both ways, when it is so already or when
+    :func:`~flask_loyalty_rewards.rules.usage_refusal` says no."""
     now = clock.now()
     actor = text_argument(actor, "actor")
+    order_reference = text_argument(order_reference, "order_reference")
     with unit_of_work(ctx):
         row = ctx.redeemed(redeemed)
         status = _sync_status(ctx, row, now, actor)
-        if not row.used:
+        if row.used and used:
+            raise _refuse(
+                gettext("This reward is already marked as used."), "already_used", row, status
+            )
+        if not row.used and not used:
             raise _refuse(gettext("This reward is not marked as used."), "not_used", row, status)
         refusal = usage_refusal(row, now)
         if refusal is not None:
             raise refusal
-        row.used = False
-        row.used_at = None
-        row.used_order_reference = None
-        row.delivery_status = None
+        row.used = used
+        row.used_at = now if used else None
+        row.used_order_reference = order_reference
+        row.delivery_status = DeliveryStatus.ORDERED if used else None
         add_history(
-            ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
-        )
-        status = _sync_status(ctx, row, now, actor)
-        _announce(
             ctx,
-            row,
+            row.id,
+            HistoryEvent.USED if used else HistoryEvent.UNUSED,
             now,
-            actor,
-            events.EventType.REWARD_UNUSED,
-            {"coupon_status": status},
-            signals.reward_unused,
+            actor=actor,
+            from_value=None if used else DeliveryStatus.ORDERED,
+            to_value=row.delivery_status,
+            note=order_reference,
         )
+        if used:
+            event, signal = events.EventType.REWARD_USED, signals.reward_used
+            data: dict[str, Any] = {"used_at": now, "order_reference": order_reference}
+        else:
+            event, signal = events.EventType.REWARD_UNUSED, signals.reward_unused
+            data = {"coupon_status": _sync_status(ctx, row, now, actor)}
+        _announce(ctx, row, now, actor, event, data, signal)
     return row
 
 
