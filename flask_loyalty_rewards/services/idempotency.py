@@ -13,7 +13,7 @@ import json
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypedDict, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,6 +22,9 @@ from ..errors import IdempotencyConflict, LoyaltyError
 from . import dialect
 from .context import Context
 from .transaction import unit_of_work
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -45,24 +48,29 @@ def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: b
     return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+class KeyResult(TypedDict, total=False):
+    """What a key replays: the id of the row its request made, or its answer as JSON."""
+
+    result_id: int
+    result_json: str
+
+
 def store_key(
     ctx: Context,
     customer_id: Any,
     scope: str,
     key: str,
     request_fingerprint: str,
-    *,
-    result_id: int | None = None,
-    result_json: str | None = None,
+    **result: Unpack[KeyResult],
 ) -> None:
+    """Record the key with its request's fingerprint and result, in the request's transaction."""
     table = ctx.models.IdempotencyKey.__table__
     ctx.session.execute(
         sa.insert(table).values(
             **_key_of(customer_id, scope, key),
             fingerprint=request_fingerprint,
-            result_id=result_id,
-            result_json=result_json,
             created_at=clock.now(),
+            **result,
         )
     )
 
