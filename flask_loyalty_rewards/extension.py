@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterable
-from decimal import Decimal
-from typing import Any, TypeVar
+import inspect
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
@@ -13,12 +12,46 @@ from flask import Flask, current_app, has_app_context
 from . import changes, i18n, sqlite
 from .config import DEFAULTS
 from .models import LoyaltyModels
-from .models.mixins import OrderPointsMixin, PointsLotMixin, RedeemedRewardMixin
 from .services import campaigns, checkout, codes, earning, expiry, ledger, redemption, verify
 from .services.context import Context
 from .state import EXTENSION_KEY, HostHooks, LoyaltyState, get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _service(
+    service: Callable[Concatenate[Context, P], R], *, name: str | None = None
+) -> Callable[Concatenate[LoyaltyRewards, P], R]:
+    """A :class:`LoyaltyRewards` method calling ``service`` in the current app's context.
+
+    The method takes the service's arguments after the context, as declared there (for mypy, and
+    for ``inspect.signature``, which Sphinx shows), and has its docstring, "Raises:" included.
+    """
+
+    def method(self: LoyaltyRewards, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return service(self._ctx(), *args, **kwargs)
+
+    signature = inspect.signature(service)
+    _, *parameters = signature.parameters.values()
+    method.__name__ = name or service.__name__
+    method.__qualname__ = f"LoyaltyRewards.{method.__name__}"
+    method.__doc__ = service.__doc__
+    method.__annotations__ = {
+        **{p.name: p.annotation for p in parameters if p.annotation is not p.empty},
+        "return": signature.return_annotation,
+    }
+    vars(method).update(
+        # ``self`` in the context's place; the annotations resolve in the service's module.
+        __signature__=signature.replace(
+            parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *parameters]
+        ),
+        __wrapped__=service,
+    )
+    return method
 
 
 def create_admin(app: Flask) -> Any:
@@ -178,97 +211,15 @@ class LoyaltyRewards:
         return get_state().current_customer()
 
     # -- services: each call is one unit of work (see docs: transactions) -------------------
+    # Most methods are the service itself, bound to the current app's context by _service; the
+    # methods written out turn the host's arguments into the service's (a customer into its id)
+    # or leave out what only the adapters pass (``now``, ``limit``, ``client``).
 
-    def earn_points(
-        self,
-        customer: Any,
-        points: int,
-        *,
-        expires_at: dt.datetime | None = None,
-        available_from: dt.datetime | None = None,
-        reason: str | None = None,
-        reference: str | None = None,
-        idempotency_key: str | None = None,
-        actor: str | None = None,
-    ) -> PointsLotMixin:
-        """Give a customer points (one new lot); a retry under the same key replays.
-
-        Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the key earned a
-        different number of points).
-        """
-        return ledger.earn_points(
-            self._ctx(),
-            customer,
-            points,
-            expires_at=expires_at,
-            available_from=available_from,
-            reason=reason,
-            reference=reference,
-            idempotency_key=idempotency_key,
-            actor=actor,
-        )
-
-    def revoke_points(
-        self, customer: Any, idempotency_key: str, *, reason: str, actor: str | None = None
-    ) -> ledger.RevokeResult:
-        """Take back what is left of the points earned under a key (a refunded order).
-
-        Raises: InvalidInput, NotFound (no such customer, or nothing was earned under the key).
-        """
-        return ledger.revoke_points(
-            self._ctx(), customer, idempotency_key, reason=reason, actor=actor
-        )
-
-    def earn_for_order(
-        self,
-        customer: Any,
-        order_id: str | int,
-        amount: Decimal | int,
-        *,
-        at: dt.datetime | None = None,
-        actor: str | None = None,
-    ) -> OrderPointsMixin:
-        """Book an order's points by the earning rules, once per order id (see docs: points).
-
-        Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the order id was
-        booked with another amount).
-        """
-        return earning.earn_for_order(self._ctx(), customer, order_id, amount, at=at, actor=actor)
-
-    def reverse_order(
-        self,
-        customer: Any,
-        order_id: str | int,
-        *,
-        reason: str,
-        amount: Decimal | int | None = None,
-        actor: str | None = None,
-    ) -> ledger.RevokeResult:
-        """Take an order's points back, all or a refund's share; a no-op if it earned none.
-
-        Raises: InvalidInput, NotFound (no such customer).
-        """
-        return earning.reverse_order(
-            self._ctx(), customer, order_id, reason=reason, amount=amount, actor=actor
-        )
-
-    def adjust_points(
-        self,
-        customer: Any,
-        delta: int,
-        *,
-        reason: str,
-        actor: str | None = None,
-        expires_at: dt.datetime | None = None,
-    ) -> int:
-        """An admin's correction (positive grants, negative deducts); returns the active points.
-
-        Raises: InvalidInput, NotFound (no such customer), NotEnoughPoints (a deduction larger than
-        the active points).
-        """
-        return ledger.adjust_points(
-            self._ctx(), customer, delta, reason=reason, actor=actor, expires_at=expires_at
-        )
+    earn_points = _service(ledger.earn_points)
+    revoke_points = _service(ledger.revoke_points)
+    earn_for_order = _service(earning.earn_for_order)
+    reverse_order = _service(earning.reverse_order)
+    adjust_points = _service(ledger.adjust_points)
 
     def active_points(self, customer: Any) -> int:
         """The points the customer can spend now.
@@ -286,13 +237,7 @@ class LoyaltyRewards:
         ctx = self._ctx()
         return ledger.summary(ctx, ctx.customer_id(customer))
 
-    def points_needed(self, customer: Any, campaign: Any) -> int:
-        """How many more points the customer needs for the campaign (0 when enough).
-
-        Raises: InvalidInput, NotFound (no such customer), RewardUnavailable (``not_found``: no such
-        campaign).
-        """
-        return redemption.points_needed(self._ctx(), customer, campaign)
+    points_needed = _service(redemption.points_needed)
 
     def availability(
         self, customer: Any, campaigns: list[Any]
@@ -304,110 +249,15 @@ class LoyaltyRewards:
         """
         return redemption.availabilities(self._ctx(), customer, campaigns)
 
-    def redeem(
-        self,
-        customer: Any,
-        campaign: Any,
-        *,
-        idempotency_key: str | None = None,
-        charge_points: bool = True,
-        actor: str | None = None,
-    ) -> RedeemedRewardMixin:
-        """Spend the customer's points on a reward; a retry under the same key replays.
-
-        Raises: InvalidInput, NotFound (no such customer), NotEnoughPoints, RewardUnavailable
-        (``reason`` says why), IdempotencyConflict.
-        """
-        return redemption.redeem(
-            self._ctx(),
-            customer,
-            campaign,
-            idempotency_key=idempotency_key,
-            charge_points=charge_points,
-            actor=actor,
-        )
-
-    def mark_used(
-        self, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
-    ) -> RedeemedRewardMixin:
-        """Mark an active coupon used (optionally in an order).
-
-        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
-        """
-        return redemption.mark_used(
-            self._ctx(), redeemed, actor=actor, order_reference=order_reference
-        )
-
-    def find_coupon(self, customer: Any, code: str) -> RedeemedRewardMixin:
-        """The customer's redeemed reward with this code, however it was typed (or NotFound).
-
-        Raises: InvalidInput, NotFound (no reward of the customer has the code).
-        """
-        return checkout.find_coupon(self._ctx(), customer, code)
-
-    def use_coupon(
-        self,
-        customer: Any,
-        code: str,
-        *,
-        order_reference: str | None = None,
-        actor: str | None = None,
-    ) -> RedeemedRewardMixin:
-        """At checkout: mark the customer's reward with this code used in the order.
-
-        Raises: InvalidInput, NotFound (no reward of the customer has the code),
-        InvalidStatusChange.
-        """
-        return checkout.use_coupon(
-            self._ctx(), customer, code, order_reference=order_reference, actor=actor
-        )
-
-    def unmark_used(self, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
-        """Undo :meth:`mark_used` while the coupon is active.
-
-        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
-        """
-        return redemption.unmark_used(self._ctx(), redeemed, actor=actor)
-
-    def set_delivery_status(
-        self, redeemed: Any, status: Any, *, actor: str | None = None
-    ) -> RedeemedRewardMixin:
-        """Move a used gift to the next delivery status.
-
-        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
-        """
-        return redemption.set_delivery_status(self._ctx(), redeemed, status, actor=actor)
-
-    def cancel_redemption(
-        self, redeemed: Any, *, reason: str, actor: str | None = None
-    ) -> RedeemedRewardMixin:
-        """Cancel a redemption; its points go back to the lots they came from.
-
-        Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
-        """
-        return redemption.cancel_redemption(self._ctx(), redeemed, reason=reason, actor=actor)
-
-    def add_pool_codes(
-        self, campaign: Any, text: str | Iterable[str], *, actor: str | None = None
-    ) -> codes.UploadReport:
-        """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
-
-        ``text`` is the text or an iterable of its lines (read in batches); a header line is
-        skipped and codes that exist anywhere already are reported, not added; above
-        ``LOYALTY_POOL_UPLOAD_MAX_CODES`` codes nothing is added. The upload is recorded in the
-        campaign's audit trail (how many codes were added, by ``actor``).
-
-        Raises: InvalidInput (also above the upload limit), RewardUnavailable (``not_found``: no
-        such campaign).
-        """
-        return codes.upload_pool_codes(self._ctx(), campaign, text, actor=actor)
-
-    def run_expiry(self, now: dt.datetime | None = None) -> expiry.ExpiryResult:
-        """Expire the points and coupons that are due (``flask loyalty expire``).
-
-        Raises: InvalidInput.
-        """
-        return expiry.run_expiry(self._ctx(), now)
+    redeem = _service(redemption.redeem)
+    mark_used = _service(redemption.mark_used)
+    find_coupon = _service(checkout.find_coupon)
+    use_coupon = _service(checkout.use_coupon)
+    unmark_used = _service(redemption.unmark_used)
+    set_delivery_status = _service(redemption.set_delivery_status)
+    cancel_redemption = _service(redemption.cancel_redemption)
+    add_pool_codes = _service(codes.upload_pool_codes, name="add_pool_codes")
+    run_expiry = _service(expiry.run_expiry)
 
     def verify(self) -> list[verify.Problem]:
         """Every ledger invariant that does not hold (empty when all is well).

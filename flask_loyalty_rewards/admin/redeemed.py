@@ -111,6 +111,16 @@ class DeliveryForm(RowForm):
     )
 
 
+def _usage_action(used: bool, text: str, confirmation: str) -> Callable[[Any, list[str]], None]:
+    """The bulk action marking the selected rewards used (``used``) or not used."""
+
+    @action("mark_used" if used else "unmark_used", text, confirmation)
+    def run(view: RedeemedRewardView, ids: list[str]) -> None:
+        view._bulk(ids, used=used)
+
+    return run
+
+
 class RedeemedRewardView(
     ReadOnlyMixin,
     RowButtonsMixin,
@@ -279,21 +289,12 @@ class RedeemedRewardView(
 
     # -- bulk actions -------------------------------------------------------------------------
 
-    @action(
-        "mark_used",
-        lazy_gettext("Mark as used"),
-        lazy_gettext("Mark the selected rewards as used?"),
+    action_mark_used = _usage_action(
+        True, lazy_gettext("Mark as used"), lazy_gettext("Mark the selected rewards as used?")
     )
-    def action_mark_used(self, ids: list[str]) -> None:
-        self._bulk(ids, self._usage_change(True), used=True)
-
-    @action(
-        "unmark_used",
-        lazy_gettext("Unmark used"),
-        lazy_gettext("Mark the selected rewards as not used?"),
+    action_unmark_used = _usage_action(
+        False, lazy_gettext("Unmark used"), lazy_gettext("Mark the selected rewards as not used?")
     )
-    def action_unmark_used(self, ids: list[str]) -> None:
-        self._bulk(ids, self._usage_change(False), used=False)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -305,7 +306,9 @@ class RedeemedRewardView(
         row_id = parse_id(raw_id)
         return None if row_id is None else self.db_session.get(self.model, row_id)
 
-    def _bulk(self, ids: list[str], change: Callable[[Any, Any], Any], *, used: bool) -> None:
+    def _bulk(self, ids: list[str], *, used: bool) -> None:
+        """Mark the rewards ``ids`` used (or not), reporting the ones refused."""
+        change = self._usage_change(used)
         ctx = self.loyalty_state.current_context()
         changed = 0
         refused: list[str] = []

@@ -9,7 +9,6 @@ decided by :func:`~flask_loyalty_rewards.services.redemption.mark_used`, in one 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,14 +25,14 @@ from .codes import MAX_CODE_LENGTH
 from .context import Context
 
 
-def find_coupon(
-    ctx: Context, customer: Any, code: Any, now: dt.datetime | None = None
-) -> RedeemedRewardMixin:
+def find_coupon(ctx: Context, customer: Any, code: str) -> RedeemedRewardMixin:
     """The customer's redeemed reward carrying ``code``; raises NotFound if there is none.
 
     A shared code may sit on several of the customer's rewards: the one that can still be used
     and expires first wins, else the newest, so the refusal the customer sees is about the
     reward they most likely meant.
+
+    Raises: InvalidInput, NotFound (no reward of the customer has the code).
     """
     if not isinstance(code, str):
         raise InvalidInput(gettext("The coupon code must be text."))
@@ -42,7 +41,7 @@ def find_coupon(
         raise InvalidInput(gettext("Enter a coupon code."))
     if len(wanted) > MAX_CODE_LENGTH:
         raise NotFound(gettext("No reward of yours has this code."), code="coupon_not_found")
-    now = now or clock.now()
+    now = clock.now()
     customer_id = ctx.customer_id(customer)
     model = ctx.models.RedeemedReward
     rows = ctx.session.execute(
@@ -69,7 +68,7 @@ def find_coupon(
 def use_coupon(
     ctx: Context,
     customer: Any,
-    code: Any,
+    code: str,
     *,
     order_reference: str | None = None,
     actor: str | None = None,
@@ -78,6 +77,9 @@ def use_coupon(
 
     Commits the host's pending changes with it, so an order saved in the same session is stored
     together with the coupon's use; a refusal leaves them pending for the host to roll back.
+
+    Raises: InvalidInput, NotFound (no reward of the customer has the code),
+    InvalidStatusChange.
     """
     order_reference = text_argument(order_reference, "order_reference")
     row = find_coupon(ctx, customer, code)

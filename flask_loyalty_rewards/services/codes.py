@@ -288,7 +288,17 @@ def add_pool_codes(
 def upload_pool_codes(
     ctx: Context, campaign: Any, text: str | Iterable[str], *, actor: str | None = None
 ) -> UploadReport:
-    """:func:`add_pool_codes` as one unit of work, for the campaign given by id or instance."""
+    """Add uploaded codes (one per line, or the first CSV column) to a campaign's pool.
+
+    :func:`add_pool_codes` in a unit of work of its own, the campaign given by id or instance.
+    ``text`` is the text or an iterable of its lines (read in batches); a header line is
+    skipped and codes that exist anywhere already are reported, not added; above
+    ``LOYALTY_POOL_UPLOAD_MAX_CODES`` codes nothing is added. The upload is recorded in the
+    campaign's audit trail (how many codes were added, by ``actor``).
+
+    Raises: InvalidInput (also above the upload limit), RewardUnavailable (``not_found``: no
+    such campaign).
+    """
     reward = ctx.campaign(campaign)
     with unit_of_work(ctx):
         return add_pool_codes(ctx, reward, text, clock.now(), actor=actor)

@@ -127,8 +127,8 @@ def _order_row(ctx: Context, customer_id: Any, order_id: str, *, lock: bool) -> 
 def earn_for_order(
     ctx: Context,
     customer: Any,
-    order_id: Any,
-    amount: Any,
+    order_id: str | int,
+    amount: Decimal | int,
     *,
     at: dt.datetime | None = None,
     actor: str | None = None,
@@ -138,9 +138,11 @@ def earn_for_order(
     ``at`` is when the order was placed (default now): validity and the pending period count
     from it. Booking the same order again returns the first booking and earns nothing; with a
     different amount it raises :class:`~flask_loyalty_rewards.IdempotencyConflict`. An order
-    too small to earn a point is recorded with 0 points. Raises
-    :class:`~flask_loyalty_rewards.InvalidInput` for a bad argument, an ``at`` in the future or
-    one so old that its points would already have expired.
+    too small to earn a point is recorded with 0 points.
+
+    Raises: InvalidInput (a bad argument, an ``at`` in the future or one so old that its points
+    would already have expired), NotFound (no such customer), IdempotencyConflict (the order id
+    was booked with another amount).
     """
     now = clock.now()
     order = order_id_argument(order_id)
@@ -211,10 +213,10 @@ NOTHING_REVERSED = ledger.RevokeResult(revoked=0, already_spent=0, already_expir
 def reverse_order(
     ctx: Context,
     customer: Any,
-    order_id: Any,
+    order_id: str | int,
     *,
     reason: str,
-    amount: Any = None,
+    amount: Decimal | int | None = None,
     actor: str | None = None,
 ) -> ledger.RevokeResult:
     """Take back an order's points: all of them, or for a refund of ``amount``, its share.
@@ -222,8 +224,9 @@ def reverse_order(
     Returns what was taken now and how many of the order's points were already spent or
     expired. An order that earned nothing (never booked, or 0 points) is a no-op returning
     zeros, without a write. Refunds add up (each call is a further refund, capped at the
-    order's amount); reversing a fully refunded order again changes nothing. Raises
-    :class:`~flask_loyalty_rewards.InvalidInput` for a bad argument.
+    order's amount); reversing a fully refunded order again changes nothing.
+
+    Raises: InvalidInput, NotFound (no such customer).
     """
     now = clock.now()
     order = order_id_argument(order_id)

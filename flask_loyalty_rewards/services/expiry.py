@@ -34,6 +34,10 @@ class ExpiryResult:
 
 
 def run_expiry(ctx: Context, now: dt.datetime | None = None) -> ExpiryResult:
+    """Expire the points and coupons that are due (``flask loyalty expire``).
+
+    Raises: InvalidInput.
+    """
     now = clock.ensure_aware(now, "now") if now is not None else clock.now()
     points, lots = _expire_lots(ctx, now)
     activated = _move_coupons(ctx, now, CouponStatus.INACTIVE, CouponStatus.ACTIVE)

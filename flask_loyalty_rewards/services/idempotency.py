@@ -8,10 +8,12 @@ work rolls back, and it replays the winner's result.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypedDict, TypeVar
 
 import sqlalchemy as sa
 
@@ -21,7 +23,11 @@ from . import dialect
 from .context import Context
 from .transaction import unit_of_work
 
+if TYPE_CHECKING:
+    from typing import Unpack
+
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def fingerprint(**params: Any) -> str:
@@ -42,24 +48,29 @@ def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: b
     return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+class KeyResult(TypedDict, total=False):
+    """What a key replays: the id of the row its request made, or its answer as JSON."""
+
+    result_id: int
+    result_json: str
+
+
 def store_key(
     ctx: Context,
     customer_id: Any,
     scope: str,
     key: str,
     request_fingerprint: str,
-    *,
-    result_id: int | None = None,
-    result_json: str | None = None,
+    **result: Unpack[KeyResult],
 ) -> None:
+    """Record the key with its request's fingerprint and result, in the request's transaction."""
     table = ctx.models.IdempotencyKey.__table__
     ctx.session.execute(
         sa.insert(table).values(
             **_key_of(customer_id, scope, key),
             fingerprint=request_fingerprint,
-            result_id=result_id,
-            result_json=result_json,
             created_at=clock.now(),
+            **result,
         )
     )
 
@@ -70,6 +81,28 @@ class Once(Generic[T]):
 
     value: T
     replayed: bool
+
+
+def value_of(once: Callable[P, Once[T]], doc: str) -> Callable[P, T]:
+    """``once`` answering its value alone, for callers that do not ask whether it replayed.
+
+    Named as ``once`` without ``_once``, it takes the same arguments; ``inspect.signature`` (and
+    Sphinx) shows them, with the value's type as the return type.
+    """
+
+    def value(*args: P.args, **kwargs: P.kwargs) -> T:
+        return once(*args, **kwargs).value
+
+    signature = inspect.signature(once)
+    (value_type,) = typing.get_args(typing.get_type_hints(once)["return"])
+    value.__name__ = value.__qualname__ = once.__name__.removesuffix("_once")
+    value.__module__ = once.__module__
+    value.__doc__ = doc
+    value.__annotations__ = {**once.__annotations__, "return": value_type}
+    vars(value).update(
+        __signature__=signature.replace(return_annotation=value_type), __wrapped__=once
+    )
+    return value
 
 
 def run_once(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -31,6 +31,9 @@ from .arguments import idempotency_key_argument, points_argument, text_argument
 from .context import Context
 from .idempotency import find_key, fingerprint, run_once, store_key
 from .transaction import unit_of_work
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 #: Lots read (and locked) at first when spending; most spends need one or two.
 FIRST_BATCH = 16
@@ -206,6 +209,17 @@ def lock_account(ctx: Context, customer_id: Any, now: dt.datetime) -> None:
 # -- entries ----------------------------------------------------------------------------------
 
 
+class EntryColumns(TypedDict, total=False):
+    """The columns of a ledger entry that some entries leave empty."""
+
+    reason: str | None
+    reference: str | None
+    actor: str | None
+    lot_id: int | None
+    redeemed_reward_id: int | None
+    reverses_entry_id: int | None
+
+
 def add_entry(
     ctx: Context,
     customer_id: Any,
@@ -213,27 +227,14 @@ def add_entry(
     delta: int,
     now: dt.datetime,
     *,
-    reason: str | None = None,
-    reference: str | None = None,
-    actor: str | None = None,
-    lot_id: int | None = None,
-    redeemed_reward_id: int | None = None,
-    reverses_entry_id: int | None = None,
     draws: list[Draw] | None = None,
+    **columns: Unpack[EntryColumns],
 ) -> int:
+    """Append an entry (and its allocations, moving the lots it draws on); returns its id."""
     entry = ctx.models.LedgerEntry.__table__
     result = ctx.session.execute(
         sa.insert(entry).values(
-            customer_id=customer_id,
-            kind=kind,
-            delta=delta,
-            reason=reason,
-            reference=reference,
-            actor=actor,
-            created_at=now,
-            lot_id=lot_id,
-            redeemed_reward_id=redeemed_reward_id,
-            reverses_entry_id=reverses_entry_id,
+            customer_id=customer_id, kind=kind, delta=delta, created_at=now, **columns
         )
     )
     entry_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
@@ -350,7 +351,7 @@ def spend(
     now: dt.datetime,
     *,
     kind: EntryKind = EntryKind.SPEND,
-    **entry: Any,
+    **entry: Unpack[EntryColumns],
 ) -> int:
     """Take ``points`` of active points in one go; returns the active points afterwards."""
     after = spend_gate(ctx, customer_id, points, now)
@@ -455,10 +456,10 @@ def add_lot(
     now: dt.datetime,
     *,
     expires_at: dt.datetime | None,
-    available_from: dt.datetime | None,
     reason: str | None,
-    reference: str | None,
     actor: str | None,
+    available_from: dt.datetime | None = None,
+    reference: str | None = None,
     kind: EntryKind = EntryKind.EARN,
 ) -> PointsLotMixin:
     """Book a new lot with its entry and its event; the caller holds the account lock."""
@@ -585,7 +586,7 @@ def revoke_from_lot(
 def earn_points(
     ctx: Context,
     customer: Any,
-    points: Any,
+    points: int,
     *,
     expires_at: dt.datetime | None = None,
     available_from: dt.datetime | None = None,
@@ -593,8 +594,12 @@ def earn_points(
     reference: str | None = None,
     idempotency_key: str | None = None,
     actor: str | None = None,
-    kind: EntryKind = EntryKind.EARN,
 ) -> PointsLotMixin:
+    """Give a customer points (one new lot); a retry under the same key replays.
+
+    Raises: InvalidInput, NotFound (no such customer), IdempotencyConflict (the key earned a
+    different number of points).
+    """
     now = clock.now()
     points = points_argument(points)
     expires_at = clock.optional_aware(expires_at, "expires_at")
@@ -607,7 +612,7 @@ def earn_points(
     customer_id = ctx.customer_id(customer)
     # A retry often works its dates out again from "now"; only a different number of points
     # makes it a different request. The first request's dates stay.
-    request_fingerprint = fingerprint(points=points, kind=kind.value)
+    request_fingerprint = fingerprint(points=points, kind=EntryKind.EARN.value)
     lot_model = ctx.models.PointsLot
 
     def work() -> PointsLotMixin:
@@ -622,7 +627,6 @@ def earn_points(
             reason=reason,
             reference=reference,
             actor=actor,
-            kind=kind,
         )
         if key is not None:
             store_key(ctx, customer_id, "earn", key, request_fingerprint, result_id=lot.id)
@@ -637,12 +641,14 @@ def earn_points(
 
 
 def revoke_points(
-    ctx: Context, customer: Any, idempotency_key: Any, *, reason: str, actor: str | None = None
+    ctx: Context, customer: Any, idempotency_key: str, *, reason: str, actor: str | None = None
 ) -> RevokeResult:
     """Take back what is left of the points earned under ``idempotency_key`` (a refunded order).
 
     Runs once: asking again replays the first answer. Points already spent or expired are
     reported, never taken from other lots, so the balance never goes negative.
+
+    Raises: InvalidInput, NotFound (no such customer, or nothing was earned under the key).
     """
     now = clock.now()
     key = idempotency_key_argument(idempotency_key)
@@ -727,7 +733,7 @@ def record_revocation(
 def adjust_points(
     ctx: Context,
     customer: Any,
-    delta: Any,
+    delta: int,
     *,
     reason: str,
     actor: str | None = None,
@@ -735,29 +741,35 @@ def adjust_points(
 ) -> int:
     """An admin's correction: a positive delta adds a lot, a negative one spends FIFO.
 
-    Returns the customer's active points afterwards. Raises :class:`NotEnoughPoints` (its
-    message: the balance is too small for the deduction) when a deduction exceeds the active
-    points, and :class:`InvalidInput` for a bad delta or reason.
+    Returns the customer's active points afterwards.
+
+    Raises: InvalidInput (a bad delta or reason), NotFound (no such customer), NotEnoughPoints
+    (its message: the balance is too small for the deduction, larger than the active points).
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInput("delta must be a non-zero whole number", delta="not a whole number")
     points = points_argument(abs(delta), "delta")
-    required_text(reason, "reason")
-    if delta > 0:
-        lot = earn_points(
-            ctx,
-            customer,
-            delta,
-            expires_at=expires_at,
-            reason=reason,
-            actor=actor,
-            kind=EntryKind.ADJUST,
-        )
-        return active_points(ctx, lot.customer_id)
     reason = required_text(reason, "reason")
+    now = clock.now()
+    if delta > 0:
+        expires_at = clock.optional_aware(expires_at, "expires_at")
+        check_lot_dates(now, expires_at, None)
     actor = text_argument(actor, "actor")
     customer_id = ctx.customer_id(customer)
-    now = clock.now()
+    if delta > 0:
+        with unit_of_work(ctx):
+            lock_account(ctx, customer_id, now)
+            add_lot(
+                ctx,
+                customer_id,
+                points,
+                now,
+                expires_at=expires_at,
+                reason=reason,
+                actor=actor,
+                kind=EntryKind.ADJUST,
+            )
+        return active_points(ctx, customer_id)
     try:
         with unit_of_work(ctx):
             ensure_account(ctx, customer_id, now)

@@ -127,5 +127,10 @@ def _payout_refusals(
 
 
 def points_needed(ctx: Context, customer: Any, campaign: Any) -> int:
+    """How many more points the customer needs for the campaign (0 when enough).
+
+    Raises: InvalidInput, NotFound (no such customer), RewardUnavailable (``not_found``: no such
+    campaign).
+    """
     reward = ctx.campaign(campaign)
     return max(0, reward.cost_in_points - ledger.active_points(ctx, ctx.customer_id(customer)))

@@ -27,7 +27,7 @@ from ...rules import CustomerState, campaign_refusals
 from .. import campaigns, codes, dialect, events, ledger
 from ..arguments import idempotency_key_argument, text_argument
 from ..context import Context
-from ..idempotency import Once, fingerprint, run_once, store_key
+from ..idempotency import Once, fingerprint, run_once, store_key, value_of
 from ..transaction import retrying_deadlocks
 from . import one_statement_pg
 from .lifecycle import add_history
@@ -52,30 +52,6 @@ def customer_redemptions(
     return {int(cid): int(n) for cid, n in ctx.session.execute(stmt).all()}
 
 
-def redeem(
-    ctx: Context,
-    customer: Any,
-    campaign: Any,
-    *,
-    idempotency_key: str | None = None,
-    charge_points: bool = True,
-    actor: str | None = None,
-) -> RedeemedRewardMixin:
-    """Spend the campaign's cost and issue the reward, all in one transaction.
-
-    Admins redeeming on a customer's behalf (``actor`` set) may skip the visibility window and,
-    with ``charge_points=False``, grant the reward for free (recorded with cost 0).
-    """
-    return redeem_once(
-        ctx,
-        customer,
-        campaign,
-        idempotency_key=idempotency_key,
-        charge_points=charge_points,
-        actor=actor,
-    ).value
-
-
 def redeem_once(
     ctx: Context,
     customer: Any,
@@ -85,7 +61,12 @@ def redeem_once(
     charge_points: bool = True,
     actor: str | None = None,
 ) -> Once[RedeemedRewardMixin]:
-    """:func:`redeem`, also saying whether the answer replays an earlier request's reward."""
+    """Spend the campaign's cost and issue the reward, all in one transaction.
+
+    Admins redeeming on a customer's behalf (``actor`` set) may skip the visibility window and,
+    with ``charge_points=False``, grant the reward for free (recorded with cost 0). The answer
+    says whether it replays an earlier request's reward.
+    """
     now = clock.now()
     key = idempotency_key_argument(idempotency_key)
     actor = text_argument(actor, "actor")
@@ -97,6 +78,16 @@ def redeem_once(
     finally:
         if autocommit is not None:
             autocommit.end()
+
+
+redeem = value_of(
+    redeem_once,
+    """Spend the customer's points on a reward; a retry under the same key replays.
+
+    Raises: InvalidInput, NotFound (no such customer), NotEnoughPoints, RewardUnavailable
+    (``reason`` says why), IdempotencyConflict.
+    """,
+)
 
 
 def _autocommit(ctx: Context) -> one_statement_pg.Autocommit | None:

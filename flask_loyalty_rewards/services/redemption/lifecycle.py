@@ -9,6 +9,7 @@ here raise the refusal a rule returns, and the admin offers an action when the r
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,119 +67,129 @@ def _refuse(
     )
 
 
-def _sync_status(
-    ctx: Context, redeemed: RedeemedRewardMixin, now: dt.datetime, actor: str | None
-) -> CouponStatus:
-    """Bring the stored coupon status up to date with time, recording what changed."""
-    status = redeemed.status_at(now)
-    if status is not redeemed.coupon_status:
-        event = HistoryEvent.EXPIRED if status is CouponStatus.EXPIRED else HistoryEvent.ACTIVATED
-        if status in (CouponStatus.EXPIRED, CouponStatus.ACTIVE):
-            add_history(
-                ctx,
-                redeemed.id,
-                event,
-                now,
-                actor=actor,
-                from_value=redeemed.coupon_status,
-                to_value=status,
-            )
-        redeemed.coupon_status = status
-    return status
+@dataclass(frozen=True)
+class _Change:
+    """A change to a redeemed reward by ``actor`` at ``now``, and what it records besides."""
 
+    ctx: Context
+    row: RedeemedRewardMixin
+    now: dt.datetime
+    actor: str | None
 
-def _announce(
-    ctx: Context,
-    row: RedeemedRewardMixin,
-    now: dt.datetime,
-    actor: str | None,
-    event_type: EventType,
-    data: dict[str, Any],
-    signal: NamedSignal,
-    **signal_kw: Any,
-) -> None:
-    """Tell of a change to ``row``: its event now (in this transaction), its signal after commit."""
-    events.record(
-        ctx, event_type, row.customer_id, now, {**events.reward_data(row, actor=actor), **data}
-    )
-    ctx.after_commit.append(signals.later(signal, ctx.app, redeemed=row, actor=actor, **signal_kw))
+    def history(
+        self,
+        event: HistoryEvent,
+        *,
+        from_value: Any = None,
+        to_value: Any = None,
+        note: str | None = None,
+    ) -> None:
+        """Its line in the reward's history."""
+        add_history(
+            self.ctx,
+            self.row.id,
+            event,
+            self.now,
+            actor=self.actor,
+            from_value=from_value,
+            to_value=to_value,
+            note=note,
+        )
+
+    def sync_status(self) -> CouponStatus:
+        """Bring the stored coupon status up to date with time, recording what changed."""
+        row = self.row
+        status = row.status_at(self.now)
+        if status is not row.coupon_status:
+            expired = status is CouponStatus.EXPIRED
+            if status in (CouponStatus.EXPIRED, CouponStatus.ACTIVE):
+                event = HistoryEvent.EXPIRED if expired else HistoryEvent.ACTIVATED
+                self.history(event, from_value=row.coupon_status, to_value=status)
+            row.coupon_status = status
+        return status
+
+    def announce(
+        self,
+        event_type: EventType,
+        data: dict[str, Any],
+        signal: NamedSignal,
+        **signal_kw: Any,
+    ) -> None:
+        """Tell of it: its event now (in this transaction), its signal after commit."""
+        ctx, row = self.ctx, self.row
+        data = {**events.reward_data(row, actor=self.actor), **data}
+        events.record(ctx, event_type, row.customer_id, self.now, data)
+        ctx.after_commit.append(
+            signals.later(signal, ctx.app, redeemed=row, actor=self.actor, **signal_kw)
+        )
 
 
 def mark_used(
     ctx: Context, redeemed: Any, *, actor: str | None = None, order_reference: str | None = None
 ) -> RedeemedRewardMixin:
+    """Mark an active coupon used (optionally in an order).
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
+    return _set_used(ctx, redeemed, True, actor, order_reference)
+
+
+def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
+    """Undo :func:`mark_used` while the coupon is active.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
+    return _set_used(ctx, redeemed, False, actor, None)
+
+
+def _set_used(
+    ctx: Context, redeemed: Any, used: bool, actor: str | None, order_reference: str | None
+) -> RedeemedRewardMixin:
+    """Mark a reward used or not: refused alike both ways, when it is so already or when
+    :func:`~flask_loyalty_rewards.rules.usage_refusal` says no."""
     now = clock.now()
     actor = text_argument(actor, "actor")
     order_reference = text_argument(order_reference, "order_reference")
     with unit_of_work(ctx):
-        row = ctx.redeemed(redeemed)
-        status = _sync_status(ctx, row, now, actor)
-        if row.used:
+        change = _Change(ctx, ctx.redeemed(redeemed), now, actor)
+        row = change.row
+        status = change.sync_status()
+        if row.used and used:
             raise _refuse(
                 gettext("This reward is already marked as used."), "already_used", row, status
             )
-        refusal = usage_refusal(row, now)
-        if refusal is not None:
-            raise refusal
-        row.used = True
-        row.used_at = now
-        row.used_order_reference = order_reference
-        row.delivery_status = DeliveryStatus.ORDERED
-        add_history(
-            ctx,
-            row.id,
-            HistoryEvent.USED,
-            now,
-            actor=actor,
-            to_value=DeliveryStatus.ORDERED,
-            note=order_reference,
-        )
-        _announce(
-            ctx,
-            row,
-            now,
-            actor,
-            EventType.REWARD_USED,
-            {"used_at": now, "order_reference": order_reference},
-            signals.reward_used,
-        )
-    return row
-
-
-def unmark_used(ctx: Context, redeemed: Any, *, actor: str | None = None) -> RedeemedRewardMixin:
-    now = clock.now()
-    actor = text_argument(actor, "actor")
-    with unit_of_work(ctx):
-        row = ctx.redeemed(redeemed)
-        status = _sync_status(ctx, row, now, actor)
-        if not row.used:
+        if not row.used and not used:
             raise _refuse(gettext("This reward is not marked as used."), "not_used", row, status)
         refusal = usage_refusal(row, now)
         if refusal is not None:
             raise refusal
-        row.used = False
-        row.used_at = None
-        row.used_order_reference = None
-        row.delivery_status = None
-        add_history(
-            ctx, row.id, HistoryEvent.UNUSED, now, actor=actor, from_value=DeliveryStatus.ORDERED
+        row.used = used
+        row.used_at = now if used else None
+        row.used_order_reference = order_reference
+        row.delivery_status = DeliveryStatus.ORDERED if used else None
+        change.history(
+            HistoryEvent.USED if used else HistoryEvent.UNUSED,
+            from_value=None if used else DeliveryStatus.ORDERED,
+            to_value=row.delivery_status,
+            note=order_reference,
         )
-        status = _sync_status(ctx, row, now, actor)
-        _announce(
-            ctx,
-            row,
-            now,
-            actor,
-            EventType.REWARD_UNUSED,
-            {"coupon_status": status},
-            signals.reward_unused,
-        )
+        if used:
+            event, signal = EventType.REWARD_USED, signals.reward_used
+            data: dict[str, Any] = {"used_at": now, "order_reference": order_reference}
+        else:
+            event, signal = EventType.REWARD_UNUSED, signals.reward_unused
+            data = {"coupon_status": change.sync_status()}
+        change.announce(event, data, signal)
     return row
 
 
 def set_delivery_status(
     ctx: Context, redeemed: Any, status: Any, *, actor: str | None = None
 ) -> RedeemedRewardMixin:
+    """Move a used gift to the next delivery status.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     try:
@@ -188,8 +199,9 @@ def set_delivery_status(
             f"delivery status must be one of {', '.join(s.value for s in DeliveryStatus)}"
         ) from exc
     with unit_of_work(ctx):
-        row = ctx.redeemed(redeemed)
-        _sync_status(ctx, row, now, actor)
+        change = _Change(ctx, ctx.redeemed(redeemed), now, actor)
+        row = change.row
+        change.sync_status()
         refusal = delivery_refusal(row, new, now)
         if refusal is not None:
             raise refusal
@@ -197,20 +209,8 @@ def set_delivery_status(
         if new is old:
             return row
         row.delivery_status = new
-        add_history(
-            ctx,
-            row.id,
-            HistoryEvent.DELIVERY_STATUS,
-            now,
-            actor=actor,
-            from_value=old,
-            to_value=new,
-        )
-        _announce(
-            ctx,
-            row,
-            now,
-            actor,
+        change.history(HistoryEvent.DELIVERY_STATUS, from_value=old, to_value=new)
+        change.announce(
             EventType.DELIVERY_STATUS_CHANGED,
             {"from_status": old, "to_status": new},
             signals.delivery_status_changed,
@@ -223,13 +223,17 @@ def set_delivery_status(
 def cancel_redemption(
     ctx: Context, redeemed: Any, *, reason: str, actor: str | None = None
 ) -> RedeemedRewardMixin:
-    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused."""
+    """Undo a redemption: points back to their lots, the limit slot freed, the code not reused.
+
+    Raises: InvalidInput, NotFound (no such redeemed reward), InvalidStatusChange.
+    """
     now = clock.now()
     actor = text_argument(actor, "actor")
     reason = required_text(reason, "reason", 2000)
     with unit_of_work(ctx):
-        row = ctx.redeemed(redeemed)
-        status = _sync_status(ctx, row, now, actor)
+        change = _Change(ctx, ctx.redeemed(redeemed), now, actor)
+        row = change.row
+        status = change.sync_status()
         refusal = cancel_refusal(row, cashback.payout_of(ctx, row), now)
         if refusal is not None:
             raise refusal
@@ -247,21 +251,10 @@ def cancel_redemption(
         row.coupon_status = CouponStatus.CANCELED
         row.canceled_at = now
         row.cancel_reason = reason
-        add_history(
-            ctx,
-            row.id,
-            HistoryEvent.CANCELED,
-            now,
-            actor=actor,
-            from_value=status,
-            to_value=CouponStatus.CANCELED,
-            note=reason,
+        change.history(
+            HistoryEvent.CANCELED, from_value=status, to_value=CouponStatus.CANCELED, note=reason
         )
-        _announce(
-            ctx,
-            row,
-            now,
-            actor,
+        change.announce(
             EventType.REDEMPTION_CANCELLED,
             {"points_returned": returned, "reason": reason},
             signals.redemption_cancelled,
