@@ -7,8 +7,7 @@ with the number of customers times queries.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -16,8 +15,9 @@ from ..models import EntryKind, LoyaltyModels
 from .context import Context
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
+    """One offending row of a check: the check's name, the row's key, what is wrong with it."""
+
     check: str
     subject: str
     detail: str
