@@ -431,6 +431,8 @@ def test_host_overrides_a_page_template_at_the_same_path(app: Flask, client: Any
     app.jinja_loader = jinja2.DictLoader(  # type: ignore[method-assign]
         {"loyalty_rewards/rewards.html": "Our own rewards page: {{ campaigns|length }} rewards"}
     )
+    # The shared app may have rendered the page in an earlier test: its compiled copy is cached.
+    app.jinja_env.cache.clear()  # type: ignore[union-attr]
     assert client.get("/loyalty/").get_data(as_text=True) == "Our own rewards page: 0 rewards"
 
 
