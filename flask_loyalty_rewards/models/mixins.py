@@ -128,7 +128,8 @@ class _LoyaltyTable:
     __loyalty_customer_type__: ClassVar[sa.types.TypeEngine[Any]] = sa.Integer()
     __loyalty_table__: ClassVar[str] = ""
     #: The table's indexes and constraints (:func:`index`, :func:`unique`, :func:`check`), which
-    #: ``__table_args__`` makes with the class's prefix in their names.
+    #: ``__table_args__`` makes with the class's prefix in their names (a table with none may set
+    #: ``__table_args__`` to a dict of table options instead, as the rollups do).
     __loyalty_args__: ClassVar[tuple[TableArg, ...]] = ()
 
     @declared_attr.directive
