@@ -285,3 +285,13 @@ def test_verify_reports_a_drifted_cached_balance(frozen_clock, make_customer):
     db.session.commit()
     problems = loyalty.verify()
     assert {p.check for p in problems} >= {"balance_is_lots", "balance_is_ledger"}
+
+
+def test_verify_reports_a_spend_whose_allocations_do_not_sum_to_it(frozen_clock, make_customer):
+    alice = make_customer()
+    loyalty.earn_points(alice, 10)
+    loyalty.adjust_points(alice, -4, reason="correction")
+    db.session.execute(sa.update(models.Allocation).values(points=3))
+    db.session.commit()
+    problems = loyalty.verify()
+    assert "allocations_match_entry" in {p.check for p in problems}
