@@ -198,6 +198,19 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _insert(table: sa.Table, source: sa.FromClause | None = None, **row: Any) -> sa.Insert:
+    """An INSERT of the rows of ``source`` (or of the expressions' own tables), by column."""
+    select = sa.select(*row.values())
+    return sa.insert(table).from_select(
+        list(row), select if source is None else select.select_from(source)
+    )
+
+
+def _parameter(name: str, table: sa.Table, column: str | None = None) -> sa.BindParameter[Any]:
+    """A parameter of the statement, of the type of ``table``'s ``column`` (``name`` by default)."""
+    return sa.bindparam(name, type_=table.c[column or name].type)
+
+
 @functools.cache
 def _statement(
     models: LoyaltyModels,
@@ -214,13 +227,15 @@ def _statement(
     column of an updated table as a value to SET (checked below). Writes whose outcome the
     caller does not need are added to the ``WITH`` without ``RETURNING``, a shorter statement.
     """
-    account = models.Account.__table__
-    lot = models.PointsLot.__table__
-    rr = models.RedeemedReward.__table__
-    entry = models.LedgerEntry.__table__
-    allocation = models.Allocation.__table__
-    history = models.RewardHistory.__table__
-    campaign = models.RewardCampaign.__table__
+    account, lot, rr, campaign = (
+        model.__table__
+        for model in (
+            models.Account,
+            models.PointsLot,
+            models.RedeemedReward,
+            models.RewardCampaign,
+        )
+    )
     values = {
         name: sa.bindparam(parameter, type_=rr.c[name].type)
         for name, parameter in _parameters(columns).items()
@@ -238,6 +253,9 @@ def _statement(
         points.scalar_subquery()
         for points in ledger.unspendable_points(lot.alias("unspendable"), customer_id, now)
     )
+    # The points in the balance that cannot pay now, read once for the gate's test and answer.
+    held_cte = sa.select((overdue + pending).label("points")).cte("held")
+    held = sa.select(held_cte.c.points).scalar_subquery()
     first_seen = ledger.spendable_lots(lot.alias("seen_lots"), customer_id, now).limit(batch)
     covering = sa.select(sa.func.sum(first_seen.subquery().c.remaining)).scalar_subquery()
     # The gate passes only when the whole redemption follows: nothing changed the account (so
@@ -245,16 +263,14 @@ def _statement(
     # lots of the snapshot pay them; a campaign read without a total limit must still have none.
     gate = ledger.spending_gate(account, customer_id, cost, now).where(
         sa.literal_column(f"{account.name}.xmin") == seen_version,
-        account.c.balance - overdue - pending >= cost,  # the balance before the spend
+        account.c.balance - held >= cost,  # the balance before the spend
         covering >= cost,
     )
     limit = campaigns.limit_now(campaign, values["campaign_id"])
     if not limited:
         gate = gate.where(limit.scalar_subquery().is_(None))
     # After the UPDATE, the balance is the new one: what is left is active after the spend.
-    gate_cte = gate.returning((account.c.balance - overdue - pending).label("active_after")).cte(
-        "gate"
-    )
+    gate_cte = gate.returning((account.c.balance - held).label("active_after")).cte("gate")
     gate_passed = sa.select(gate_cte.c.active_after).exists()
 
     spendable = lot.alias("spendable")
@@ -304,67 +320,54 @@ def _statement(
         .cte("reward")
     )
     rewarded = sa.select(reward.c.id).exists()
+    entry = models.LedgerEntry.__table__
     spend = (
-        sa.insert(entry)
-        .from_select(
-            [
-                "customer_id",
-                "kind",
-                "delta",
-                "reason",
-                "reference",
-                "actor",
-                "created_at",
-                "redeemed_reward_id",
-            ],
-            sa.select(
-                reward.c.customer_id,
-                sa.bindparam("kind", type_=entry.c.kind.type),
-                -reward.c.cost_in_points,
-                reward.c.reward_name,
-                reward.c.coupon_code,
-                reward.c.redeemed_by,
-                reward.c.redeemed_at,
-                reward.c.id,
-            ),
+        _insert(
+            entry,
+            customer_id=reward.c.customer_id,
+            kind=_parameter("kind", entry),
+            delta=-reward.c.cost_in_points,
+            reason=reward.c.reward_name,
+            reference=reward.c.coupon_code,
+            actor=reward.c.redeemed_by,
+            created_at=reward.c.redeemed_at,
+            redeemed_reward_id=reward.c.id,
         )
         .returning(entry.c.id)
         .cte("spend")
     )
+    history = models.RewardHistory.__table__
     writes: list[Any] = [
-        sa.insert(allocation).from_select(
-            ["entry_id", "lot_id", "points"],
-            sa.select(spend.c.id, draws.c.lot_id, draws.c.points).select_from(
-                spend.join(draws, sa.true())
-            ),
+        _insert(
+            models.Allocation.__table__,
+            spend.join(draws, sa.true()),
+            entry_id=spend.c.id,
+            lot_id=draws.c.lot_id,
+            points=draws.c.points,
         ),
         sa.update(lot)
         .where(lot.c.id == draws.c.lot_id, rewarded)
         .values(remaining=draws.c.remaining_after),
-        sa.insert(history).from_select(
-            ["redeemed_reward_id", "event", "to_value", "actor", "created_at"],
-            sa.select(
-                reward.c.id,
-                sa.bindparam("event", type_=history.c.event.type),
-                sa.bindparam("status", type_=history.c.to_value.type),
-                reward.c.redeemed_by,
-                reward.c.redeemed_at,
-            ),
+        _insert(
+            history,
+            redeemed_reward_id=reward.c.id,
+            event=_parameter("event", history),
+            to_value=_parameter("status", history, "to_value"),
+            actor=reward.c.redeemed_by,
+            created_at=reward.c.redeemed_at,
         ),
     ]
     if with_key:
         key_table = models.IdempotencyKey.__table__
         writes.append(
-            sa.insert(key_table).from_select(
-                ["customer_id", "scope", "key", "fingerprint", "result_id", "created_at"],
-                sa.select(
-                    reward.c.customer_id,
-                    sa.bindparam("key_scope", type_=key_table.c.scope.type),
-                    sa.bindparam("key_value", type_=key_table.c.key.type),
-                    sa.bindparam("key_fingerprint", type_=key_table.c.fingerprint.type),
-                    reward.c.id,
-                    reward.c.redeemed_at,
-                ),
+            _insert(
+                key_table,
+                customer_id=reward.c.customer_id,
+                scope=_parameter("key_scope", key_table, "scope"),
+                key=_parameter("key_value", key_table, "key"),
+                fingerprint=_parameter("key_fingerprint", key_table, "fingerprint"),
+                result_id=reward.c.id,
+                created_at=reward.c.redeemed_at,
             )
         )
     if with_event:
@@ -373,23 +376,20 @@ def _statement(
         def text(name: str) -> sa.BindParameter[Any]:
             return sa.bindparam(name, type_=sa.Text())
 
-        payload = sa.func.concat(
-            text("ev_p0"),
-            reward.c.id,
-            text("ev_p1"),
-            reward.c.active_points_after,
-            text("ev_p2"),
-        )
         writes.append(
-            sa.insert(event_table).from_select(
-                ["event_id", "type", "version", "customer_id", "occurred_at", "payload"],
-                sa.select(
-                    sa.bindparam("ev_id", type_=event_table.c.event_id.type),
-                    sa.bindparam("ev_type", type_=event_table.c.type.type),
-                    sa.bindparam("ev_version", type_=event_table.c.version.type),
-                    reward.c.customer_id,
-                    reward.c.redeemed_at,
-                    payload,
+            _insert(
+                event_table,
+                event_id=_parameter("ev_id", event_table, "event_id"),
+                type=_parameter("ev_type", event_table, "type"),
+                version=_parameter("ev_version", event_table, "version"),
+                customer_id=reward.c.customer_id,
+                occurred_at=reward.c.redeemed_at,
+                payload=sa.func.concat(
+                    text("ev_p0"),
+                    reward.c.id,
+                    text("ev_p1"),
+                    reward.c.active_points_after,
+                    text("ev_p2"),
                 ),
             )
         )
