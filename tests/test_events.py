@@ -125,12 +125,32 @@ def test_a_redemption_writes_one_reward_redeemed_with_the_new_reward(
     assert dt.datetime.fromisoformat(event["timestamp"]) == frozen_clock()
 
 
-def test_the_one_statement_body_reads_exactly_as_the_step_by_step_one() -> None:
-    """PostgreSQL's statement joins the body around two numbers it alone knows."""
+@pytest.mark.parametrize(
+    "differences",
+    [
+        {},
+        {
+            "reward_type": RewardType.CASHBACK,
+            "coupon_code": None,
+            "redeemed_by": "ann \u00e9\u4e2d",
+            "coupon_status": CouponStatus.INACTIVE,
+            "active_from": dt.datetime(2026, 1, 3, 4, 5, 6, 789, tzinfo=dt.timezone.utc),
+            "active_to": dt.datetime(2026, 2, 3, 4, 5, 6, 789, tzinfo=dt.timezone.utc),
+            "redeemed_at": dt.datetime(2026, 1, 1, 4, 5, 6, 789, tzinfo=dt.timezone.utc),
+            "customer_id": "c-\u00e9",
+        },
+    ],
+    ids=["plain", "every-optional-value"],
+)
+def test_the_one_statement_body_reads_exactly_as_the_step_by_step_one(
+    differences: dict[str, Any],
+) -> None:
+    """PostgreSQL's statement joins the body around two numbers it alone knows; the body is
+    written out by hand there, and must read exactly as the schemas dump it."""
     values = {
         "campaign_id": 3,
         "customer_id": 5,
-        "reward_name": 'Quote " and "redeemed_reward_id":0',
+        "reward_name": 'Quote " and "redeemed_reward_id":0 \u00e9\n',
         "reward_type": RewardType.GIFT,
         "coupon_code": "C-1",
         "redeemed_by": None,
@@ -139,17 +159,19 @@ def test_the_one_statement_body_reads_exactly_as_the_step_by_step_one() -> None:
         "active_from": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
         "active_to": None,
         "redeemed_at": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        **differences,
     }
     template = events.redeemed_template(values)
     joined = template["payload_0"] + "7" + template["payload_1"] + "990" + template["payload_2"]
-    step_by_step = events.body(
-        EventType.REWARD_REDEEMED,
-        template["event_id"],
-        5,
-        values["redeemed_at"],
-        events.redeemed_data(values, 7, 990),
+    data = events.redeemed_data(values, 7, 990)
+    customer_id, now = values["customer_id"], values["redeemed_at"]
+    step_by_step = events.row_values(EventType.REWARD_REDEEMED, customer_id, now, data)
+    dumped = events.body(EventType.REWARD_REDEEMED, template["event_id"], customer_id, now, data)
+    assert joined == events.encode(dumped)
+    assert (template["type"], template["version"]) == (
+        step_by_step["type"],
+        step_by_step["version"],
     )
-    assert joined == events.encode(step_by_step)
 
 
 def test_the_life_of_a_gift_writes_an_event_per_change(rich: Any, make_campaign: Any) -> None:
