@@ -52,8 +52,9 @@ _SHARED = {
 }
 
 
+@functools.cache
 def _parameters(columns: tuple[str, ...]) -> dict[str, str]:
-    """Each reward column's parameter."""
+    """Each reward column's parameter (the same few sets of columns every call: built once)."""
     return {name: _SHARED.get(name) or f"r{number}" for number, name in enumerate(columns)}
 
 
