@@ -126,3 +126,36 @@ def test_after_a_redemption_the_session_is_transactional_again(
     host.db.session.rollback()
     host.db.session.remove()
     assert host.db.session.get(host.models.RewardCampaign, campaign_id).name != "Renamed"
+
+
+def test_over_psycopg_the_statement_goes_out_numbered_and_a_hosts_own_cursors_are_kept(
+    backend: str, keys: tuple[Any, Any]
+) -> None:
+    """The one statement is sent with ``$n`` placeholders through psycopg's raw cursor (psycopg
+    would rewrite its named ones on every call); on connections where the host chose other
+    cursors (here client-side binding) it goes through those, named, and redeems the same."""
+    if backend != "postgresql":
+        pytest.skip("the one-statement redemption is PostgreSQL's")
+    import psycopg
+
+    with sent_statements() as statements:
+        host.loyalty.redeem(*keys)
+    assert "$1" in statements[-1] and "%(" not in statements[-1], statements[-1][:200]
+
+    def client_side(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.cursor_factory = psycopg.ClientCursor
+
+    engine = host.db.engine
+    sa.event.listen(engine, "checkout", client_side)
+    try:
+        with sent_statements() as statements:
+            reward = host.loyalty.redeem(*keys)
+        factory = host.db.session.connection().connection.driver_connection.cursor_factory
+        assert factory is psycopg.ClientCursor
+    finally:
+        sa.event.remove(engine, "checkout", client_side)
+        host.db.session.remove()
+        engine.dispose()  # no pooled connection keeps the client-side cursors
+    assert len(statements) == STATEMENTS[backend], statements
+    assert "$1" not in statements[-1], statements[-1][:200]
+    assert reward.cost_in_points == 10 and reward.active_points_after == 980

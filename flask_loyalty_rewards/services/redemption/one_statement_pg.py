@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 
 from ...models import EntryKind, HistoryEvent, LoyaltyModels
@@ -156,17 +155,30 @@ def _execute(connection: sa.Connection, statement: sa.Select[Any], params: dict[
     as this one (it caches only short ones), which costs more than the rest of the call's
     Python. The text is compiled once; events and logging see it as usual.
     """
-    if connection.dialect.driver != "psycopg":
+    raw_cursor = _raw_cursor(connection)
+    if raw_cursor is None:
         return connection.execute(statement, params).one()
     positional = _positional(statement, connection.dialect)
     given = {**positional.defaults, **params}
     values = tuple(process(given[name]) for name, process in positional.fills)
     driver: Any = connection.connection.driver_connection
-    cursor_factory, driver.cursor_factory = driver.cursor_factory, psycopg.RawCursor
+    cursor_factory, driver.cursor_factory = driver.cursor_factory, raw_cursor
     try:
         return connection.exec_driver_sql(positional.sql, values).one()
     finally:
         driver.cursor_factory = cursor_factory
+
+
+def _raw_cursor(connection: sa.Connection) -> type | None:
+    """psycopg's raw cursor (3.2 on), if the connection is psycopg's with its default cursors: a
+    host that chose others (client-side binding, say) keeps them."""
+    if connection.dialect.driver != "psycopg":
+        return None
+    import psycopg  # the driver in use, so installed
+
+    driver: Any = connection.connection.driver_connection
+    raw: type | None = getattr(psycopg, "RawCursor", None)
+    return raw if driver.cursor_factory is psycopg.Cursor else None
 
 
 @dataclass(frozen=True)
