@@ -193,8 +193,9 @@ def _redeem_in_one_statement(
     if not outcome.slot_taken:
         # Sold out, or a limit set since the statement began: a new statement sees which.
         _take_limit_slot(ctx, campaign)
+    elif campaign.total_limit is not None:
+        ctx.session.expire(campaign, ["redeemed_count"])  # the statement counted the slot
     assert outcome.active_after is not None
-    ctx.session.expire(campaign, ["redeemed_count"])
     return _attach(ctx, campaign, values, outcome.reward_id, outcome.active_after)
 
 
