@@ -159,8 +159,7 @@ def _execute(connection: sa.Connection, statement: sa.Select[Any], params: dict[
     if raw_cursor is None:
         return connection.execute(statement, params).one()
     positional = _positional(statement, connection.dialect)
-    given = {**positional.defaults, **params}
-    values = tuple(process(given[name]) for name, process in positional.fills)
+    values = tuple(process(params[name]) for name, process in positional.fills)
     driver: Any = connection.connection.driver_connection
     cursor_factory, driver.cursor_factory = driver.cursor_factory, raw_cursor
     try:
@@ -188,22 +187,21 @@ class _Positional:
     sql: str
     #: Each placeholder's parameter, in order, and its conversion to what the driver takes.
     fills: tuple[tuple[str, Callable[[Any], Any]], ...]
-    #: Parameters the statement itself gives a value.
-    defaults: dict[str, Any]
 
 
 @functools.cache
 def _positional(statement: sa.Select[Any], dialect: sa.Dialect) -> _Positional:
+    """Once per statement and engine: compiled as the engine's dialect would, but numbered."""
     numbered: Any = type(dialect)
     compiled = statement.compile(dialect=numbered(paramstyle="numeric_dollar"))
     binds = {name: compiled.binds[name] for name in compiled.positiontup or ()}
+    assert all(bind.required for bind in binds.values()), "every value comes from the call"
     return _Positional(
         sql=str(compiled),
         fills=tuple(
             (name, bind.type.dialect_impl(dialect).bind_processor(dialect) or _as_is)
             for name, bind in binds.items()
         ),
-        defaults={name: bind.effective_value for name, bind in binds.items() if not bind.required},
     )
 
 
