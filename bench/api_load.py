@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import multiprocessing as mp
 import os
 import random
@@ -54,6 +55,10 @@ from bench import webhooks  # noqa: E402  (the local receiver the deliverer send
 SECRET = "bench-secret"
 TOKEN_HEADER = "X-Customer-Token"
 ADMIN_HEADER = "X-Bench-Admin"
+#: The ``application_name`` of the nodes' connections (a job's is its command), by which the
+#: server's backends are told apart.
+NODE = "node"
+JOBS = ("expire", "cashback-sync", "deliver-webhooks")
 tokens = URLSafeSerializer(SECRET, salt="customer")
 
 
@@ -67,7 +72,8 @@ def current_customer() -> Any:
 
 def node_app() -> Flask:
     """One app server: the bench host with the client pages, the API and the admin."""
-    app = base.make_app(os.environ["BENCH_DATABASE_URL"], with_admin=True)
+    name = os.environ.get("BENCH_APPLICATION_NAME", NODE)
+    app = base.make_app(os.environ["BENCH_DATABASE_URL"], with_admin=True, name=name)
     app.config.update(
         SECRET_KEY=SECRET,
         LOYALTY_API_CSRF_EXEMPT=True,
@@ -79,10 +85,13 @@ def node_app() -> Flask:
 # -- the nodes and the jobs -----------------------------------------------------------------------
 
 
-def start_node(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "BENCH_DATABASE_URL": url}
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]
+def start_node(url: str, port: int, args: Any) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_APPLICATION_NAME": NODE}
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]
+    command += ["--worker-class", args.worker_class, "--threads", str(args.threads)]
     command += ["--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level", "warning"]
+    # Two instances on one machine would share the default control socket (~/.gunicorn/).
+    command += ["--no-control-socket"]
     return subprocess.Popen([*command, "bench.api_load:node_app()"], env=env)
 
 
@@ -101,6 +110,7 @@ def wait_until_serving(node: str, seconds: float = 60) -> None:
 def job_loop(url: str, command: str, stop: Any, out: Any) -> None:
     """Run ``flask loyalty <command>`` again and again until told to stop."""
     os.environ["BENCH_DATABASE_URL"] = url
+    os.environ["BENCH_APPLICATION_NAME"] = command
     runner = node_app().test_cli_runner()
     runs = failures = 0
     while not stop.is_set():
@@ -111,7 +121,178 @@ def job_loop(url: str, command: str, stop: Any, out: Any) -> None:
     out.put((command, runs, failures))
 
 
+# -- where the CPU goes ---------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def with_children(pid: int) -> list[int]:
+    """A process and its children (a gunicorn master and its workers)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (everything but idle and iowait)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
+
+
+def server_processes(url: str) -> dict[str, list[int]]:
+    """The server's processes (it runs on this machine): our database's backends by
+    ``application_name``, and the background processes every database shares."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT pid, CASE WHEN backend_type = 'client backend' THEN application_name END"
+                " FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND (datname = current_database() OR backend_type <> 'client backend')"
+            )
+        ).all()
+    engine.dispose()
+    groups: dict[str, list[int]] = collections.defaultdict(list)
+    for pid, name in rows:
+        groups[f"PostgreSQL: {name}" if name else "PostgreSQL: background (shared)"].append(pid)
+    return groups
+
+
+class CpuMeter:
+    """CPU seconds per process group over a run: the nodes, the job loops, this process (the
+    webhook receiver), the server's backends by client, and the rest of the machine."""
+
+    def __init__(
+        self, url: str, nodes: list[subprocess.Popen[bytes]], jobs: dict[str, Any] | None = None
+    ) -> None:
+        self.url, self.nodes, self.jobs = url, nodes, jobs or {}
+
+    def sample(self) -> tuple[float, dict[str, dict[int, float]]]:
+        groups: dict[str, list[int]] = {
+            "nodes (gunicorn)": [p for node in self.nodes for p in with_children(node.pid)],
+            "webhook receiver (this process)": [os.getpid()],
+        }
+        for command, job in self.jobs.items():
+            groups[f"job: {command}"] = [job.pid]
+        groups.update(server_processes(self.url))
+        return machine_busy(), {
+            name: {pid: process_cpu(pid) for pid in pids} for name, pids in groups.items()
+        }
+
+    @staticmethod
+    def used(
+        before: tuple[float, dict[str, dict[int, float]]],
+        after: tuple[float, dict[str, dict[int, float]]],
+        generator: float,
+    ) -> dict[str, float]:
+        """CPU seconds of each group between two samples (a process new since counts whole),
+        with the load generator's own figure and the rest of the machine."""
+        used = {"load generator": generator}
+        for name, pids in after[1].items():
+            was = before[1].get(name, {})
+            used[name] = sum(cpu - was.get(pid, 0.0) for pid, cpu in pids.items())
+        used["rest of the machine"] = max(0.0, after[0] - before[0] - sum(used.values()))
+        return used
+
+
+def cpu_table(runs: list[dict[str, Any]]) -> list[str]:
+    """CPU milliseconds per request of each group, and its share of the machine's busy time."""
+    names = sorted({name for run in runs for name in run["cpu"]}, key=cpu_order)
+    lines = []
+    for name in names:
+        per_request = [run["cpu"].get(name, 0.0) / max(run["done"], 1) * 1000 for run in runs]
+        share = [run["cpu"].get(name, 0.0) / sum(run["cpu"].values()) * 100 for run in runs]
+        lines.append(f"    {name:<34}{spread(per_request):>20} ms{spread(share):>20} %")
+    total = [sum(run["cpu"].values()) / max(run["done"], 1) * 1000 for run in runs]
+    cores = [sum(run["cpu"].values()) / run["elapsed"] for run in runs]
+    lines.append(f"    {'all':<34}{spread(total):>20} ms, {spread(cores)} cores busy")
+    return lines
+
+
+def cpu_order(name: str) -> tuple[int, str]:
+    first = ("nodes", "PostgreSQL: node", "load generator")
+    return (next((i for i, f in enumerate(first) if name.startswith(f)), len(first)), name)
+
+
 # -- the load generator ---------------------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection to a node, on asyncio's streams.
+
+    Ours rather than httpx's: on this machine the generator shares the cores with the nodes,
+    and httpx spends about as much CPU on a request as a node's worker does. It sends what
+    :func:`prepared` built and reads the status and a ``Content-Length`` or chunked body,
+    which is all the nodes answer with; it opens the connection again after the node closed it
+    (a gunicorn sync worker closes every one).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, message: bytes) -> int:
+        """Send one request, and again on a new connection if the node had closed the kept one
+        (safe: a POST carries its idempotency key)."""
+        for reused in (self.writer is not None, False):
+            if self.reader is None or self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            reader = self.reader
+            self.writer.write(message)
+            if status_line := await reader.readline():
+                break
+            self.close()
+            if not reused:
+                raise ConnectionError("the node closed the connection without answering")
+        status = int(status_line.split(b" ", 2)[1])
+        length, chunked, close = 0, False, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                close = b"close" in value.lower()
+        if chunked:
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                await reader.readexactly(size + 2)
+            await reader.readline()
+        else:
+            await reader.readexactly(length)
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def prepared(call: dict[str, Any], host: str) -> tuple[bytes, bytes]:
+    """A request's head, but for the idempotency key and the final blank line, and its body."""
+    body = json.dumps(call["json"]).encode() if "json" in call else b""
+    headers = {"Host": host, **call["headers"], "Content-Length": str(len(body))}
+    if body:
+        headers["Content-Type"] = "application/json"
+    head = f"{call['method']} {call['path']} HTTP/1.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return head.encode(), body
 
 
 def generate(
@@ -127,49 +308,57 @@ async def _generate(
     latencies: list[float] = []
     statuses: collections.Counter[int] = collections.Counter()
     transport_errors = 0
-    limits = httpx.Limits(max_connections=clients * len(nodes))
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        deadline = time.perf_counter() + seconds
+    addresses = [httpx.URL(node) for node in nodes]
+    messages = [
+        [(call["method"] == "POST", *prepared(call, f"{a.host}:{a.port}")) for call in requests]
+        for a in addresses
+    ]
+    deadline = time.perf_counter() + seconds
 
-        async def caller(n: int) -> None:
-            nonlocal transport_errors
-            rng = random.Random(n)
-            while time.perf_counter() < deadline:
-                call = dict(rng.choice(requests))
-                headers = dict(call.pop("headers"))
-                if call["method"] == "POST":
-                    headers["Idempotency-Key"] = uuid.uuid4().hex
-                node = nodes[n % len(nodes)]
-                n += 1
-                started = time.perf_counter()
-                try:
-                    response = await client.request(
-                        call["method"], node + call["path"], json=call.get("json"), headers=headers
-                    )
-                except httpx.TransportError:
-                    transport_errors += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] += 1
+    async def caller(n: int) -> None:
+        nonlocal transport_errors
+        rng = random.Random(n)
+        connections = [Connection(str(a.host), a.port or 80) for a in addresses]
+        while time.perf_counter() < deadline:
+            which = n % len(nodes)
+            n += 1
+            keyed, head, body = rng.choice(messages[which])
+            key = b"Idempotency-Key: %s\r\n" % uuid.uuid4().hex.encode() if keyed else b""
+            started = time.perf_counter()
+            try:
+                status = await connections[which].request(head + key + b"\r\n" + body)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                connections[which].close()
+                transport_errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+        for connection in connections:
+            connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(n) for n in range(clients)))
-        elapsed = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(caller(n) for n in range(clients)))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "latencies": latencies,
         "statuses": dict(statuses),
         "transport_errors": transport_errors,
         "elapsed": elapsed,
+        "generator_cpu": cpu,
     }
 
 
-def drive(nodes: list[str], calls: list[dict[str, Any]], clients: int, seconds: float) -> Any:
+def drive(
+    nodes: list[str], calls: list[dict[str, Any]], clients: int, seconds: float, meter: CpuMeter
+) -> Any:
     """The generator in a process of its own, so its CPU is not the nodes'."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     process = ctx.Process(target=generate, args=(nodes, calls, clients, seconds, out))
+    before = meter.sample()
     process.start()
     result = out.get(timeout=seconds + 120)
+    result["cpu"] = meter.used(before, meter.sample(), result["generator_cpu"])
     process.join()
     return result
 
@@ -179,10 +368,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
-def summary(result: dict[str, Any]) -> dict[str, float]:
+def summary(result: dict[str, Any]) -> dict[str, Any]:
     statuses = result["statuses"]
     done = sum(statuses.values())
     return {
+        "done": done,
+        "elapsed": result["elapsed"],
+        "cpu": result["cpu"],
         "rps": done / result["elapsed"],
         "p50": percentile(result["latencies"], 0.50),
         "p95": percentile(result["latencies"], 0.95),
@@ -246,7 +438,9 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = base.arguments(seconds=10.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="sync workers per node")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn's: sync, gthread")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args()
     url, drop = base.scratch_database(args.url)
     receiver, receiver_url = webhooks.start_receiver()
@@ -280,30 +474,33 @@ def main() -> None:
         }
         ports = (18_401, 18_402)
         nodes = [f"http://127.0.0.1:{port}" for port in ports]
-        nodes_running = [start_node(url, port, args.workers) for port in ports]
-        for node in nodes:
-            wait_until_serving(node)
+        nodes_running = [start_node(url, port, args) for port in ports]
+        for address in nodes:
+            wait_until_serving(address)
         print(
-            f"PostgreSQL, {args.customers} customers, 2 nodes x {args.workers} gunicorn sync "
-            f"workers, {args.clients} concurrent clients, {args.seconds:.0f} s a run, "
+            f"PostgreSQL, {args.customers} customers, 2 nodes x {args.workers} gunicorn "
+            f"{args.worker_class} workers x {args.threads} threads, {args.clients} concurrent "
+            f"clients, {args.seconds:.0f} s a run, "
             f"median of {args.repeat} runs (lowest-highest)"
         )
 
         ctx = mp.get_context("fork")
         stop, jobs_out = ctx.Event(), ctx.Queue()
-        jobs = [
-            ctx.Process(target=job_loop, args=(url, command, stop, jobs_out))
-            for command in ("expire", "cashback-sync", "deliver-webhooks")
-        ]
+        jobs = {
+            command: ctx.Process(target=job_loop, args=(url, command, stop, jobs_out))
+            for command in JOBS
+        }
         before = rewards_count(url)
-        for job in jobs:
+        for job in jobs.values():
             job.start()
-        runs = [summary(drive(nodes, redeem, args.clients, args.seconds))]
-        for _ in range(args.repeat - 1):
-            runs.append(summary(drive(nodes, redeem, args.clients, args.seconds)))
+        meter = CpuMeter(url, nodes_running, jobs)
+        runs = [
+            summary(drive(nodes, redeem, args.clients, args.seconds, meter))
+            for _ in range(args.repeat)
+        ]
         stop.set()
         job_results = [jobs_out.get(timeout=60) for _ in jobs]
-        for job in jobs:
+        for job in jobs.values():
             job.join()
         created = sum(r["created"] for r in runs)
         rewards = rewards_count(url) - before
@@ -322,6 +519,8 @@ def main() -> None:
         )
         for command, count, failures in job_results:
             print(f"  beside it: flask loyalty {command} ran {count} times, {failures} failed")
+        print("  CPU per request by process group, and its share of the CPU used:")
+        print("\n".join(cpu_table(runs)))
         for node in nodes_running:
             node.terminate()
         for node in nodes_running:
@@ -340,15 +539,16 @@ def main() -> None:
             f"API / in-process: {api_rps / statistics.median(in_process):.2f}"
         )
 
-        nodes_running = [start_node(url, port, args.workers) for port in ports]
-        for node in nodes:
-            wait_until_serving(node)
+        nodes_running = [start_node(url, port, args) for port in ports]
+        for address in nodes:
+            wait_until_serving(address)
         counts = queries_per_request(
             url, {"POST redeemed-rewards": redeem[0], **{k: v[0] for k, v in pages.items()}}
         )
+        meter = CpuMeter(url, nodes_running)
         for name_, calls in pages.items():
             page_runs = [
-                summary(drive(nodes, calls, args.clients, args.seconds / 2))
+                summary(drive(nodes, calls, args.clients, args.seconds / 2, meter))
                 for _ in range(args.repeat)
             ]
             print(
