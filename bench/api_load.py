@@ -73,7 +73,10 @@ def current_customer() -> Any:
 def node_app() -> Flask:
     """One app server: the bench host with the client pages, the API and the admin."""
     name = os.environ.get("BENCH_APPLICATION_NAME", NODE)
-    app = base.make_app(os.environ["BENCH_DATABASE_URL"], with_admin=True, name=name)
+    pool_size = int(os.environ.get("BENCH_POOL_SIZE", 2))
+    app = base.make_app(
+        os.environ["BENCH_DATABASE_URL"], with_admin=True, name=name, pool_size=pool_size
+    )
     app.config.update(
         SECRET_KEY=SECRET,
         LOYALTY_API_CSRF_EXEMPT=True,
@@ -87,6 +90,7 @@ def node_app() -> Flask:
 
 def start_node(url: str, port: int, args: Any) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_APPLICATION_NAME": NODE}
+    env["BENCH_POOL_SIZE"] = str(args.threads)  # a connection for each thread, kept open
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]
     command += ["--worker-class", args.worker_class, "--threads", str(args.threads)]
     command += ["--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level", "warning"]
