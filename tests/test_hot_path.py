@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from flask_loyalty_rewards import RewardUnavailable
 from tests import host
+from tests.support.clients import csrf_token, log_in
 
 #: Statements of one redemption by keys (load, work, COMMIT), as the databases guide lists them.
 STATEMENTS = {
@@ -34,6 +36,9 @@ STATEMENTS = {
 LIMITED_STATEMENTS = {"postgresql": 4, "sqlite": 13, "mariadb": 12}
 #: What an idempotency key adds: its look-up, and (step by step) its insert.
 KEY_STATEMENTS = {"postgresql": 1, "sqlite": 2, "mariadb": 2}
+#: What the API's POST adds: the customer loader's query, and the COMMIT that ends its reads
+#: so the redemption owns its transaction (PostgreSQL: and the BEGIN before the query).
+API_STATEMENTS = {"postgresql": 3, "sqlite": 2, "mariadb": 2}
 
 
 @contextmanager
@@ -91,6 +96,23 @@ def test_an_idempotency_key_adds_the_documented_number_of_statements(
     with sent_statements() as statements:
         host.loyalty.redeem(*keys, idempotency_key="order-1")
     assert len(statements) == STATEMENTS[backend] + KEY_STATEMENTS[backend], statements
+
+
+def test_the_api_adds_the_documented_number_of_statements(
+    backend: str, app: Flask, keys: tuple[Any, Any]
+) -> None:
+    """The customer loader's reads are committed first, so the redemption owns its transaction
+    (no savepoint) and the campaign is loaded inside it."""
+    client = log_in(app.test_client(), keys[0])
+    headers = {"X-CSRFToken": csrf_token(client), "Idempotency-Key": "order-1"}
+    host.db.session.remove()
+    with sent_statements() as statements:
+        answer = client.post(
+            "/loyalty/api/redeemed-rewards", json={"campaign_id": keys[1]}, headers=headers
+        )
+    assert answer.status_code == 201, answer.get_json()
+    expected = API_STATEMENTS[backend] + STATEMENTS[backend] + KEY_STATEMENTS[backend]
+    assert len(statements) == expected, statements
 
 
 def test_a_redemption_that_must_do_more_after_its_statement_keeps_one_transaction(

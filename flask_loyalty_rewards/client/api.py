@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from wtforms import ValidationError as FormValidationError
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from ..state import LoyaltyState
 
 IDEMPOTENCY_KEY = re.compile(schemas.IDEMPOTENCY_KEY_PATTERN)
+#: Refusals that answer 404: no such campaign, or one the customer may not see.
+NO_SUCH_REWARD = HIDDEN_REASONS | {"not_found"}
 #: Endpoints that answer without a logged-in customer.
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
 #: Error codes of plain HTTP errors, by status.
@@ -52,6 +55,25 @@ class ApiError(LoyaltyError):
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.http_status = status
+
+
+def end_reads(session: Session) -> bool:
+    """Commit the request's transaction when nothing is pending in the session, keeping what it
+    loaded; whether the session is now free for a service call to own its transaction.
+
+    Before a redemption the request has only read, the customer loader above all. Committing
+    those reads lets the redemption be a transaction of its own: on PostgreSQL its statements
+    commit by themselves, with no savepoint to set and release around them.
+    """
+    if session.new or session.dirty or session.deleted:
+        return False
+    if session.in_transaction():
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    return True
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -222,16 +244,15 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
-        data = load(redeem_request, json_body())
-        ctx = state.current_context()
-        campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
-        if campaign is None:
-            raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
+        campaign_id = load(redeem_request, json_body())["campaign_id"]
+        ctx = state.current_context(may_own_transaction=end_reads(state.db.session()))
         try:
-            outcome = redemption.redeem_once(ctx, g.loyalty_customer, campaign, idempotency_key=key)
+            outcome = redemption.redeem_once(
+                ctx, g.loyalty_customer, campaign_id, idempotency_key=key
+            )
         except RewardUnavailable as exc:
-            if exc.reason in HIDDEN_REASONS:  # as if it did not exist: hidden ones stay hidden
-                raise LoyaltyNotFound("no such reward", campaign_id=campaign.id) from None
+            if exc.reason in NO_SUCH_REWARD:  # as if it did not exist: hidden ones stay hidden
+                raise LoyaltyNotFound("no such reward", campaign_id=campaign_id) from None
             raise
         row = outcome.value
         response = dump(redeemed_schema, row, 201)
