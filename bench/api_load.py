@@ -1,16 +1,21 @@
 """The JSON API under load: several app servers, one PostgreSQL, the jobs running beside them.
 
-Two gunicorn instances on two ports (``--workers`` sync workers each) are the stateless nodes; a
-separate load-generator process (an asyncio httpx client of ours: locust would add gevent and a
-web UI for what 60 lines do) drives ``POST /loyalty/api/redeemed-rewards`` across both nodes,
-each request for a random one of many customers with a fresh ``Idempotency-Key``. Meanwhile three
-more processes run ``flask loyalty expire``, ``cashback-sync`` and ``deliver-webhooks`` in loops
-(the CLI commands themselves, invoked in-process so a loop is not a Python start-up; the
-deliverer sends every redemption's event to a local receiver). It prints requests
-per second, p50/p95/p99 latency, the errors (5xx apart), whether every 201 left exactly one
-reward, what ``verify`` finds afterwards, and the in-process ``redeem()`` throughput of the same
-run. Then the rewards page and the admin grid under the same generator (GET), with the queries
-each request sends.
+Two gunicorn instances on two ports are the stateless nodes, each one gthread worker with four
+threads by default (``--workers``, ``--worker-class``, ``--threads``): a gthread worker keeps
+connections alive, where a sync worker closes every one, and on two cores two processes of four
+threads served more for less CPU than four sync workers. A separate load-generator process
+drives ``POST /loyalty/api/redeemed-rewards`` across both nodes, each request for a random one
+of many customers with a fresh ``Idempotency-Key``: an asyncio client of our own, HTTP/1.1 with
+keep-alive on asyncio's streams (httpx cost as much CPU per request as the node did; locust
+would add gevent and a web UI). Meanwhile three more processes run ``flask loyalty expire``,
+``cashback-sync`` and ``deliver-webhooks`` in loops (the CLI commands themselves, invoked
+in-process so a loop is not a Python start-up; the deliverer sends every redemption's event to
+a local receiver). It prints requests per second, p50/p95/p99 latency, the errors (5xx apart),
+whether every 201 left exactly one reward, the CPU each process group used per request (the
+nodes, the generator, each job, the receiver, the server's backends by client, the rest of the
+machine), what ``verify`` finds afterwards, and the in-process ``redeem()`` throughput and CPU
+per redemption of the same run. Then the rewards page and the admin grid under the same
+generator (GET), with the queries each request sends.
 
 The customer of a request comes from a signed token in a header, as an API for a mobile app
 would take it (so ``LOYALTY_API_CSRF_EXEMPT``, as the API guide says for token clients); its
@@ -18,11 +23,13 @@ loader looks the customer up, as a host's does.
 
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/api_load.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--seconds 10] [--clients 8] [--workers 2] [--customers 2000] [--repeat 3]
+        [--seconds 10] [--clients 8] [--workers 1] [--worker-class gthread] [--threads 4]
+        [--customers 2000] [--repeat 3]
 
 It creates a scratch database next to the one in --url and drops it afterwards. This is a
 benchmark that prints figures, not a test; on a 2-core machine the generator, the nodes, the
-jobs and PostgreSQL share the cores, so read the figures as what one small box serves.
+jobs and PostgreSQL share the cores, so read the figures as what one small box serves, and the
+CPU per request as what a neighbour's load distorts least.
 """
 
 from __future__ import annotations
@@ -442,9 +449,9 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = base.arguments(seconds=10.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn's: sync, gthread")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per node")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread, sync")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
     url, drop = base.scratch_database(args.url)
     receiver, receiver_url = webhooks.start_receiver()
@@ -534,13 +541,27 @@ def main() -> None:
         print("  verify afterwards:", problems or "clean")
 
         in_process = [
-            base.throughput(base.ours, url, campaign, customers, args.clients, args.seconds / 2)
+            base.measured(base.ours, url, campaign, customers, args.clients, args.seconds / 2)
             for _ in range(args.repeat)
         ]
         api_rps = statistics.median(r["rps"] for r in runs)
+        in_process_rps = statistics.median(r.per_second for r in in_process)
         print(
-            f"in-process redeem(), {args.clients} clients, same data: {spread(in_process)} /s; "
-            f"API / in-process: {api_rps / statistics.median(in_process):.2f}"
+            f"in-process redeem(), {args.clients} clients, same data: "
+            f"{spread([r.per_second for r in in_process])} /s; "
+            f"API / in-process: {api_rps / in_process_rps:.2f}"
+        )
+        # What a neighbour's load distorts least: CPU per redemption, everything counted.
+        api_cpu = statistics.median(sum(r["cpu"].values()) / r["done"] * 1000 for r in runs)
+        api_own = statistics.median(
+            (sum(r["cpu"].values()) - r["cpu"]["rest of the machine"]) / r["done"] * 1000
+            for r in runs
+        )
+        in_process_cpu = statistics.median(r.client_ms + r.server_ms for r in in_process)
+        print(
+            f"  CPU per redemption: API {api_own:.2f} ms of ours ({api_cpu:.2f} with the rest of "
+            f"the machine), in-process {in_process_cpu:.2f} ms (clients + backends); "
+            f"in-process / API: {in_process_cpu / api_own:.2f}"
         )
 
         nodes_running = [start_node(url, port, args) for port in ports]
