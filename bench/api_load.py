@@ -583,6 +583,7 @@ def main() -> None:
                 f"errors {sum(r['errors'] for r in page_runs)}, "
                 f"{counts[name_]} queries a request"
             )
+            print("\n".join(cpu_table(page_runs)))
         print(f"POST redeemed-rewards: {counts['POST redeemed-rewards']} queries a request")
     finally:
         for node in nodes_running:
