@@ -15,7 +15,7 @@ whether every 201 left exactly one reward, the CPU each process group used per r
 nodes, the generator, each job, the receiver, the server's backends by client, the rest of the
 machine), what ``verify`` finds afterwards, and the in-process ``redeem()`` throughput and CPU
 per redemption of the same run. Then the rewards page and the admin grid under the same
-generator (GET), with the queries each request sends.
+generator (GET), with the round trips each request makes.
 
 The customer of a request comes from a signed token in a header, as an API for a mobile app
 would take it (so ``LOYALTY_API_CSRF_EXEMPT``, as the API guide says for token clients); its
@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import redeem as base  # noqa: E402  (the same host, data and in-process path)
 from bench import webhooks  # noqa: E402  (the local receiver the deliverer sends to)
+from tests.support.sql import round_trips  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN_HEADER = "X-Customer-Token"
@@ -399,15 +400,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 # -- queries per request --------------------------------------------------------------------------
 
 
-def statements_into(statements: list[str]) -> Any:
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    return listener
-
-
 def queries_per_request(url: str, calls: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """Statements one request of each kind sends, counted in-process on a warm app."""
+    """Round trips one request of each kind makes (``BEGIN`` and ``COMMIT`` included), counted
+    in-process on a warm app."""
     os.environ["BENCH_DATABASE_URL"] = url
     app = node_app()
     client = app.test_client()
@@ -417,16 +412,11 @@ def queries_per_request(url: str, calls: dict[str, dict[str, Any]]) -> dict[str,
     for name, call in calls.items():
         headers = dict(call["headers"])
         client.open(call["path"], method=call["method"], json=call.get("json"), headers=headers)
-        statements: list[str] = []
-        listener = statements_into(statements)
-        sa.event.listen(engine, "before_cursor_execute", listener)
-        try:
-            if call["method"] == "POST":
-                headers["Idempotency-Key"] = uuid.uuid4().hex
+        if call["method"] == "POST":
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        with round_trips(engine) as sent:
             client.open(call["path"], method=call["method"], json=call.get("json"), headers=headers)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", listener)
-        counts[name] = len(statements)
+        counts[name] = len(sent)
     with app.app_context():
         base.db.engine.dispose()
     return counts
@@ -581,10 +571,10 @@ def main() -> None:
                 f"GET {name_}: {spread([r['rps'] for r in page_runs])} req/s, "
                 f"p99 {spread([r['p99'] for r in page_runs])} ms, "
                 f"errors {sum(r['errors'] for r in page_runs)}, "
-                f"{counts[name_]} queries a request"
+                f"{counts[name_]} round trips a request"
             )
             print("\n".join(cpu_table(page_runs)))
-        print(f"POST redeemed-rewards: {counts['POST redeemed-rewards']} queries a request")
+        print(f"POST redeemed-rewards: {counts['POST redeemed-rewards']} round trips a request")
     finally:
         for node in nodes_running:
             node.terminate()
