@@ -15,7 +15,6 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from wtforms import ValidationError as FormValidationError
@@ -55,25 +54,6 @@ class ApiError(LoyaltyError):
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.http_status = status
-
-
-def end_reads(session: Session) -> bool:
-    """Commit the request's transaction when nothing is pending in the session, keeping what it
-    loaded; whether the session is now free for a service call to own its transaction.
-
-    Before a redemption the request has only read, the customer loader above all. Committing
-    those reads lets the redemption be a transaction of its own: on PostgreSQL its statements
-    commit by themselves, with no savepoint to set and release around them.
-    """
-    if session.new or session.dirty or session.deleted:
-        return False
-    if session.in_transaction():
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
-    return True
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -245,7 +225,9 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
         campaign_id = load(redeem_request, json_body())["campaign_id"]
-        ctx = state.current_context(may_own_transaction=end_reads(state.db.session()))
+        # What the request did so far only read (the customer loader): the redemption may take
+        # the transaction as its own, with no savepoint to set and release around it.
+        ctx = state.current_context(may_own_transaction=True, after_reads=True)
         try:
             outcome = redemption.redeem_once(
                 ctx, g.loyalty_customer, campaign_id, idempotency_key=key
