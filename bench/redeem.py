@@ -74,12 +74,17 @@ COST = 10
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
-def make_app(url: str, *, with_admin: bool = False, name: str = "bench") -> Flask:
+def make_app(
+    url: str, *, with_admin: bool = False, name: str = "bench", pool_size: int = 2
+) -> Flask:
     """The host app; ``name`` is its connections' ``application_name`` (a path's server CPU)."""
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "connect_args": {"application_name": name}},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": pool_size,
+            "connect_args": {"application_name": name},
+        },
     )
     db.init_app(app)
     admin = Admin(app, name="Bench") if with_admin else None

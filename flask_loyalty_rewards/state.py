@@ -42,12 +42,16 @@ class LoyaltyState:
     admin: Any = None
     admin_views: list[Any] = field(default_factory=list)
 
-    def context(self, app: Flask, *, may_own_transaction: bool = False) -> Context:
+    def context(
+        self, app: Flask, *, may_own_transaction: bool = False, after_reads: bool = False
+    ) -> Context:
         """The services context.
 
         ``may_own_transaction`` when a service call starts with it right away: if the session
         then holds no transaction and nothing pending, the call owns the transaction (a refusal
-        rolls all of it back, no savepoint needed).
+        rolls all of it back, no savepoint needed). ``after_reads``: a transaction already open
+        holds only reads (the customer loader's, before an API call), so the call may own it
+        too, as long as nothing is pending.
         """
         # The request's Session itself: a service call makes many calls on it, and each one
         # through the scoped proxy would look the Session up again.
@@ -60,14 +64,16 @@ class LoyaltyState:
             profile_loader=self.hooks.customer_profile,
             coupon_issuer=self.hooks.coupon_issuer,
             owns_transaction=may_own_transaction
-            and not current.in_transaction()
+            and (after_reads or not current.in_transaction())
             and not (current.new or current.dirty or current.deleted),
         )
 
-    def current_context(self, *, may_own_transaction: bool = False) -> Context:
+    def current_context(
+        self, *, may_own_transaction: bool = False, after_reads: bool = False
+    ) -> Context:
         """The services context of the app in the current application context."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        return self.context(app, may_own_transaction=may_own_transaction)
+        return self.context(app, may_own_transaction=may_own_transaction, after_reads=after_reads)
 
     def current_customer(self) -> Any:
         """The request's customer: the host's ``customer_loader``, else Flask-Login's user."""

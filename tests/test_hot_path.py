@@ -8,15 +8,16 @@ before the first statement of a transaction, and the ``COMMIT`` (none when nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from flask import Flask
 
 from flask_loyalty_rewards import RewardUnavailable
 from tests import host
+from tests.support.clients import csrf_token, log_in
+from tests.support.sql import round_trips
 
 #: Statements of one redemption by keys (load, work, COMMIT), as the databases guide lists them.
 STATEMENTS = {
@@ -34,36 +35,10 @@ STATEMENTS = {
 LIMITED_STATEMENTS = {"postgresql": 4, "sqlite": 13, "mariadb": 12}
 #: What an idempotency key adds: its look-up, and (step by step) its insert.
 KEY_STATEMENTS = {"postgresql": 1, "sqlite": 2, "mariadb": 2}
-
-
-@contextmanager
-def sent_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = host.db.engine
-
-    def sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if psycopg_idle(conn) and not conn.connection.driver_connection.autocommit:
-            statements.append("BEGIN")
-        statements.append(statement)
-
-    def committed(conn: Any) -> None:
-        if not psycopg_idle(conn):
-            statements.append("COMMIT")
-
-    sa.event.listen(engine, "before_cursor_execute", sent)
-    sa.event.listen(engine, "commit", committed)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", sent)
-        sa.event.remove(engine, "commit", committed)
-
-
-def psycopg_idle(conn: sa.Connection) -> bool:
-    """Whether psycopg has no transaction open on the connection (other drivers: False)."""
-    if conn.dialect.driver != "psycopg":
-        return False
-    return bool(conn.connection.driver_connection.info.transaction_status.name == "IDLE")
+#: What the API's POST adds: the customer loader's query, whose transaction the redemption
+#: then owns (no savepoint); on PostgreSQL the BEGIN before it and the COMMIT after the
+#: statement too, as the redemption cannot autocommit in a transaction already open.
+API_STATEMENTS = {"postgresql": 3, "sqlite": 1, "mariadb": 1}
 
 
 @pytest.fixture
@@ -80,7 +55,7 @@ def keys(make_customer: Any, make_campaign: Any) -> tuple[Any, Any]:
 def test_a_redemption_sends_the_documented_number_of_statements(
     backend: str, keys: tuple[Any, Any]
 ) -> None:
-    with sent_statements() as statements:
+    with round_trips(host.db.engine) as statements:
         host.loyalty.redeem(*keys)
     assert len(statements) == STATEMENTS[backend], statements
 
@@ -88,9 +63,26 @@ def test_a_redemption_sends_the_documented_number_of_statements(
 def test_an_idempotency_key_adds_the_documented_number_of_statements(
     backend: str, keys: tuple[Any, Any]
 ) -> None:
-    with sent_statements() as statements:
+    with round_trips(host.db.engine) as statements:
         host.loyalty.redeem(*keys, idempotency_key="order-1")
     assert len(statements) == STATEMENTS[backend] + KEY_STATEMENTS[backend], statements
+
+
+def test_the_api_adds_the_documented_number_of_statements(
+    backend: str, app: Flask, keys: tuple[Any, Any]
+) -> None:
+    """The redemption owns the transaction of the customer loader's read (no savepoint) and
+    loads the campaign inside it."""
+    client = log_in(app.test_client(), keys[0])
+    headers = {"X-CSRFToken": csrf_token(client), "Idempotency-Key": "order-1"}
+    host.db.session.remove()
+    with round_trips(host.db.engine) as statements:
+        answer = client.post(
+            "/loyalty/api/redeemed-rewards", json={"campaign_id": keys[1]}, headers=headers
+        )
+    assert answer.status_code == 201, answer.get_json()
+    expected = API_STATEMENTS[backend] + STATEMENTS[backend] + KEY_STATEMENTS[backend]
+    assert len(statements) == expected, statements
 
 
 def test_a_redemption_that_must_do_more_after_its_statement_keeps_one_transaction(
@@ -101,7 +93,7 @@ def test_a_redemption_that_must_do_more_after_its_statement_keeps_one_transactio
     campaign.total_limit = 5
     host.db.session.commit()
     host.db.session.remove()
-    with sent_statements() as statements:
+    with round_trips(host.db.engine) as statements:
         host.loyalty.redeem(*keys)
     if backend == "postgresql":  # the load commits by itself; the rest is one transaction
         assert statements[1] == "BEGIN", statements

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ..state import LoyaltyState
 
 IDEMPOTENCY_KEY = re.compile(schemas.IDEMPOTENCY_KEY_PATTERN)
+#: Refusals that answer 404: no such campaign, or one the customer may not see.
+NO_SUCH_REWARD = HIDDEN_REASONS | {"not_found"}
 #: Endpoints that answer without a logged-in customer.
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
 #: Error codes of plain HTTP errors, by status.
@@ -222,16 +224,17 @@ def create_api_blueprint(state: LoyaltyState) -> Blueprint:
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
-        data = load(redeem_request, json_body())
-        ctx = state.current_context()
-        campaign = ctx.session.get(ctx.models.RewardCampaign, data["campaign_id"])
-        if campaign is None:
-            raise LoyaltyNotFound("no such reward", campaign_id=data["campaign_id"])
+        campaign_id = load(redeem_request, json_body())["campaign_id"]
+        # What the request did so far only read (the customer loader): the redemption may take
+        # the transaction as its own, with no savepoint to set and release around it.
+        ctx = state.current_context(may_own_transaction=True, after_reads=True)
         try:
-            outcome = redemption.redeem_once(ctx, g.loyalty_customer, campaign, idempotency_key=key)
+            outcome = redemption.redeem_once(
+                ctx, g.loyalty_customer, campaign_id, idempotency_key=key
+            )
         except RewardUnavailable as exc:
-            if exc.reason in HIDDEN_REASONS:  # as if it did not exist: hidden ones stay hidden
-                raise LoyaltyNotFound("no such reward", campaign_id=campaign.id) from None
+            if exc.reason in NO_SUCH_REWARD:  # as if it did not exist: hidden ones stay hidden
+                raise LoyaltyNotFound("no such reward", campaign_id=campaign_id) from None
             raise
         row = outcome.value
         response = dump(redeemed_schema, row, 201)

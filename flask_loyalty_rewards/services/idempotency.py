@@ -7,6 +7,7 @@ work rolls back, and it replays the winner's result.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..errors import IdempotencyConflict, LoyaltyError
+from ..models import LoyaltyModels
 from . import dialect
 from .context import Context
 from .transaction import unit_of_work
@@ -36,16 +38,30 @@ def fingerprint(**params: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: The columns a key is unique on: one customer's key for one kind of request.
+KEY_COLUMNS = ("customer_id", "scope", "key")
+
+
 def _key_of(customer_id: Any, scope: str, key: str) -> dict[str, Any]:
-    """The columns a key is unique on: one customer's key for one kind of request."""
-    return {"customer_id": customer_id, "scope": scope, "key": key}
+    return dict(zip(KEY_COLUMNS, (customer_id, scope, key), strict=True))
 
 
 def find_key(ctx: Context, customer_id: Any, scope: str, key: str, *, current: bool = False) -> Any:
-    stmt = sa.select(ctx.models.IdempotencyKey).filter_by(**_key_of(customer_id, scope, key))
+    stmt = _find_key(ctx.models, ctx.dialect, current)
+    return ctx.session.execute(stmt, _key_of(customer_id, scope, key)).scalar_one_or_none()
+
+
+@functools.cache
+def _find_key(models: LoyaltyModels, dialect_name: str, current: bool) -> sa.Select[Any]:
+    """Built once: every keyed request looks its key up first, and a prebuilt statement is not
+    built and compiled again."""
+    model = models.IdempotencyKey
+    stmt = sa.select(model).where(
+        *(getattr(model, column) == sa.bindparam(column) for column in KEY_COLUMNS)
+    )
     if current:
-        stmt = dialect.current_read(ctx.dialect, stmt)
-    return ctx.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+        stmt = dialect.current_read(dialect_name, stmt)
+    return stmt.execution_options(populate_existing=True)
 
 
 class KeyResult(TypedDict, total=False):

@@ -29,6 +29,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,9 +145,8 @@ def deliver(
     """Dispatch and send what is due until nothing is (or ``limit`` attempts were made)."""
     report = DeliveryReport()
     batch = int(ctx.config["LOYALTY_WEBHOOK_BATCH"])
-    own_client = client is None
-    http = client or httpx.Client(timeout=timeout(ctx))
-    try:
+    with ExitStack() as closing:
+        http = client
         while limit is None or report.attempts < limit:
             dispatched = dispatch(ctx, batch)
             report.dispatched += dispatched.count
@@ -158,12 +158,11 @@ def deliver(
                 if not dispatched.count:
                     time.sleep(BUSY_PAUSE)  # another deliverer holds them: it commits soon
                 continue
+            if http is None:  # only a run with something to send: a client costs milliseconds
+                http = closing.enter_context(httpx.Client(timeout=timeout(ctx)))
             answers = [(taken, send(http, taken)) for taken in claims.taken]
             report.attempts += len(answers)
             report.outcomes.update(finish(ctx, answers))
-    finally:
-        if own_client:
-            http.close()
     return report
 
 
@@ -361,7 +360,37 @@ def finish(ctx: Context, answers: list[tuple[Claim, Answer]]) -> list[str]:
     attempt = ctx.models.WebhookAttempt.__table__
     now = clock.now()
     max_age = dt.timedelta(seconds=float(ctx.config["LOYALTY_WEBHOOK_MAX_AGE_SECONDS"]))
+    delivered: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     statuses = []
+    for taken, answer in answers:
+        attempts = taken.attempts + 1
+        values: dict[str, Any] = {
+            "b_id": taken.delivery_id,
+            "b_token": taken.token,
+            "b_attempts": attempts,
+            "b_status_code": answer.status_code,
+            "b_error": answer.error,
+        }
+        if answer.ok:
+            status = DELIVERED
+            delivered.append(values)
+        else:
+            retry_at = now + backoff(ctx, attempts)
+            status = FAILED if retry_at - taken.event_at > max_age else PENDING
+            failed.append({**values, "b_status": status, "b_retry_at": retry_at})
+        statuses.append(status)
+    mine = (
+        delivery.c.id == sa.bindparam("b_id"),
+        delivery.c.claim_token == sa.bindparam("b_token"),
+    )
+    released: dict[str, Any] = {
+        "attempts": sa.bindparam("b_attempts"),
+        "last_status_code": sa.bindparam("b_status_code"),
+        "last_error": sa.bindparam("b_error"),
+        "claim_token": None,
+        "claimed_until": None,
+    }
     with unit_of_work(ctx):
         ctx.session.execute(
             sa.insert(attempt),
@@ -377,28 +406,17 @@ def finish(ctx: Context, answers: list[tuple[Claim, Answer]]) -> list[str]:
                 for taken, answer in answers
             ],
         )
-        for taken, answer in answers:
-            attempts = taken.attempts + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "last_status_code": answer.status_code,
-                "last_error": answer.error,
-                "claim_token": None,
-                "claimed_until": None,
-            }
-            if answer.ok:
-                status = DELIVERED
-                values.update(status=status, delivered_at=now)
-            else:
-                retry_at = now + backoff(ctx, attempts)
-                status = FAILED if retry_at - taken.event_at > max_age else PENDING
-                values.update(status=status, next_attempt_at=retry_at)
-            ctx.write(
+        # One statement for each outcome, sent for all its rows at once (executemany).
+        if delivered:
+            done = sa.update(delivery).where(*mine).values(status=DELIVERED, delivered_at=now)
+            ctx.session.execute(done.values(**released), delivered)
+        if failed:
+            again = (
                 sa.update(delivery)
-                .where(delivery.c.id == taken.delivery_id, delivery.c.claim_token == taken.token)
-                .values(**values)
+                .where(*mine)
+                .values(status=sa.bindparam("b_status"), next_attempt_at=sa.bindparam("b_retry_at"))
             )
-            statuses.append(status)
+            ctx.session.execute(again.values(**released), failed)
     return statuses
 
 

@@ -28,3 +28,35 @@ def statements(engine: sa.Engine, fail_at: int | None = None) -> Iterator[list[s
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
+
+
+@contextmanager
+def round_trips(engine: sa.Engine) -> Iterator[list[str]]:
+    """Record the statements sent through the driver and the transaction's own: the ``BEGIN``
+    psycopg sends before the first statement of a transaction, and the ``COMMIT`` (none when
+    nothing is open)."""
+    seen: list[str] = []
+
+    def sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if psycopg_idle(conn) and not conn.connection.driver_connection.autocommit:
+            seen.append("BEGIN")
+        seen.append(statement)
+
+    def committed(conn: Any) -> None:
+        if not psycopg_idle(conn):
+            seen.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", sent)
+    sa.event.listen(engine, "commit", committed)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", sent)
+        sa.event.remove(engine, "commit", committed)
+
+
+def psycopg_idle(conn: sa.Connection) -> bool:
+    """Whether psycopg has no transaction open on the connection (other drivers: False)."""
+    if conn.dialect.driver != "psycopg":
+        return False
+    return bool(conn.connection.driver_connection.info.transaction_status.name == "IDLE")
