@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from flask_loyalty_rewards import RewardUnavailable
@@ -130,7 +131,7 @@ def test_over_psycopg_the_statement_goes_out_numbered_and_a_hosts_own_cursors_ar
         pytest.skip("the one-statement redemption is PostgreSQL's")
     import psycopg
 
-    with sent_statements() as statements:
+    with round_trips(host.db.engine) as statements:
         host.loyalty.redeem(*keys)
     assert "$1" in statements[-1] and "%(" not in statements[-1], statements[-1][:200]
 
@@ -140,7 +141,7 @@ def test_over_psycopg_the_statement_goes_out_numbered_and_a_hosts_own_cursors_ar
     engine = host.db.engine
     sa.event.listen(engine, "checkout", client_side)
     try:
-        with sent_statements() as statements:
+        with round_trips(host.db.engine) as statements:
             reward = host.loyalty.redeem(*keys)
         factory = host.db.session.connection().connection.driver_connection.cursor_factory
         assert factory is psycopg.ClientCursor
