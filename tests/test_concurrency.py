@@ -433,3 +433,53 @@ def test_a_limit_set_while_customers_redeem_is_kept_exactly(app):
         assert db.session.get(models.RewardCampaign, campaign_id).redeemed_count == len(redeemed)
         assert loyalty.verify() == []
         db.session.remove()
+
+
+def test_simultaneous_requests_under_one_key_all_get_its_one_reward(app, database_url):
+    """A double submit raced four times over: one redemption per key and every caller gets it.
+
+    On PostgreSQL the losers' statement fails on the key while its connection commits each
+    statement by itself; that connection must not reach the pool so (another request's
+    transaction would commit statement by statement). A pool of one hands it on at once.
+    """
+    campaign_id, (customer_id,) = new_campaign_and_customers(app, 1)
+    options = {**host.engine_options(database_url), "pool_size": 1, "max_overflow": 8}
+    small_pool = host.create_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=options)
+    answers: list[tuple[int, int]] = []
+    errors: list[str] = []
+    for attempt in range(15):
+        barrier = threading.Barrier(4)
+
+        def redeem(attempt: int = attempt, barrier: threading.Barrier = barrier) -> None:
+            with small_pool.app_context():
+                barrier.wait()
+                try:
+                    key = f"double-{attempt}"
+                    reward = loyalty.redeem(customer_id, campaign_id, idempotency_key=key)
+                    answers.append((attempt, reward.id))
+                except Exception as exc:  # every failure is a bug the test must report
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=redeem) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    with small_pool.app_context():
+        pooled = [db.engine.raw_connection() for _ in range(4)]
+        autocommitting = [getattr(c.driver_connection, "autocommit", None) is True for c in pooled]
+        for c in pooled:
+            c.close()
+    dispose(small_pool)
+    assert not errors, errors
+    assert not any(autocommitting)
+    assert len(answers) == 60
+    assert all(len({r for a, r in answers if a == attempt}) == 1 for attempt in range(15))
+    with app.app_context():
+        rows = db.session.scalar(
+            sa.select(sa.func.count()).where(models.RedeemedReward.customer_id == customer_id)
+        )
+        assert rows == 15
+        assert loyalty.verify() == []

@@ -121,9 +121,12 @@ class Autocommit:
     """
 
     def __init__(self, connection: sa.Connection) -> None:
+        if not sa.event.contains(connection.engine, "checkin", _leave_autocommit):
+            sa.event.listen(connection.engine, "checkin", _leave_autocommit)
         self._connection = connection
         driver: Any = connection.connection.driver_connection
         driver.autocommit = True  # the session has no transaction yet: nothing pending
+        connection.connection.info[_AUTOCOMMITTING] = True
         self._driver: Any | None = driver
 
     @classmethod
@@ -134,12 +137,30 @@ class Autocommit:
 
     def end(self) -> None:
         driver, self._driver = self._driver, None
-        if driver is None:
+        if driver is None or self._connection.closed:
+            # Released already (a failure rolled the session back): the pool took autocommit
+            # off at check-in, and the driver may be another request's by now.
             return
         if not driver.closed and driver.info.transaction_status.name == "IDLE":
             driver.autocommit = False
+            self._connection.connection.info.pop(_AUTOCOMMITTING, None)
         else:  # never hand an autocommitting connection back to the pool
             self._connection.invalidate()
+
+
+#: Set in a pooled connection's info while :class:`Autocommit` has turned autocommit on.
+_AUTOCOMMITTING = "loyalty_rewards.autocommitting"
+
+
+def _leave_autocommit(driver: Any, record: Any) -> None:
+    """Pool check-in: a connection released while autocommitting goes back transactional.
+
+    A failure inside the redemption rolls the session back, which releases its connection
+    before :meth:`Autocommit.end` runs; the next request to take it from the pool would
+    otherwise commit each of its statements by itself.
+    """
+    if record.info.pop(_AUTOCOMMITTING, False) and driver is not None and not driver.closed:
+        driver.autocommit = False
 
 
 def _connection(ctx: Context) -> sa.Connection:
