@@ -33,8 +33,16 @@ from .context import Context
 
 
 class _Schema(Schema):
+    """Every key of an event's body is always there (``null`` where a field allows none).
+
+    So every field is made required here, once, and the OpenAPI document lists them all.
+    """
+
     class Meta:
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        field_obj.required = True
 
 
 #: Each type's data schema and current version, in the order the schemas are written below.
@@ -57,128 +65,126 @@ def _data_of(event_type: EventType, version: int = 1) -> Callable[[_DataSchema],
 class PointsEarnedData(_Schema):
     """Points added: an earning (``points_earned``) or an admin's positive correction."""
 
-    lot_id = fields.Integer(required=True, metadata={"description": "The lot holding them."})
-    points = fields.Integer(required=True)
-    expires_at = fields.AwareDateTime(required=True, allow_none=True)
-    available_from = fields.AwareDateTime(required=True, allow_none=True)
-    reason = fields.String(required=True, allow_none=True)
-    reference = fields.String(required=True, allow_none=True)
-    actor = fields.String(required=True, allow_none=True)
+    lot_id = fields.Integer(metadata={"description": "The lot holding them."})
+    points = fields.Integer()
+    expires_at = fields.AwareDateTime(allow_none=True)
+    available_from = fields.AwareDateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
 
 
 @_data_of(EventType.POINTS_ADJUSTED)
 class PointsAdjustedData(_Schema):
     """An admin's correction; ``points`` is signed (negative: taken, soonest-expiring first)."""
 
-    points = fields.Integer(required=True)
-    lot_id = fields.Integer(
-        required=True, allow_none=True, metadata={"description": "The new lot (points > 0)."}
-    )
-    expires_at = fields.AwareDateTime(required=True, allow_none=True)
-    reason = fields.String(required=True, allow_none=True)
-    actor = fields.String(required=True, allow_none=True)
+    points = fields.Integer()
+    lot_id = fields.Integer(allow_none=True, metadata={"description": "The new lot (points > 0)."})
+    expires_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
 
 
 @_data_of(EventType.POINTS_REVOKED)
 class PointsRevokedData(_Schema):
     """A refunded order's points taken back (what was left of them)."""
 
-    lot_id = fields.Integer(required=True)
-    points = fields.Integer(required=True, metadata={"description": "Taken back now."})
-    already_spent = fields.Integer(required=True)
-    already_expired = fields.Integer(required=True)
-    reason = fields.String(required=True)
-    reference = fields.String(required=True, allow_none=True)
-    actor = fields.String(required=True, allow_none=True)
+    lot_id = fields.Integer()
+    points = fields.Integer(metadata={"description": "Taken back now."})
+    already_spent = fields.Integer()
+    already_expired = fields.Integer()
+    reason = fields.String()
+    reference = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
 
 
 class ExpiredLotData(_Schema):
     """Points of one lot."""
 
-    lot_id = fields.Integer(required=True)
-    points = fields.Integer(required=True)
-    expires_at = fields.AwareDateTime(required=True, allow_none=True)
+    lot_id = fields.Integer()
+    points = fields.Integer()
+    expires_at = fields.AwareDateTime(allow_none=True)
 
 
 @_data_of(EventType.POINTS_EXPIRED)
 class PointsExpiredData(_Schema):
     """Points whose time ran out, per lot."""
 
-    points = fields.Integer(required=True)
-    lots = fields.List(fields.Nested(ExpiredLotData), required=True)
+    points = fields.Integer()
+    lots = fields.List(fields.Nested(ExpiredLotData))
 
 
 @_data_of(EventType.POINTS_EXPIRING_SOON)
 class PointsExpiringSoonData(_Schema):
     """A reminder: points that expire on one date, sent once per lot and reminder window."""
 
-    points = fields.Integer(required=True)
-    expires_at = fields.AwareDateTime(required=True)
+    points = fields.Integer()
+    expires_at = fields.AwareDateTime()
     days_before = fields.Integer(
-        required=True, metadata={"description": "The reminder window (--days) that sent it."}
+        metadata={"description": "The reminder window (--days) that sent it."}
     )
-    lots = fields.List(fields.Nested(ExpiredLotData), required=True)
+    lots = fields.List(fields.Nested(ExpiredLotData))
 
 
 class RewardData(_Schema):
     """What every event of a redeemed reward says about the reward."""
 
-    redeemed_reward_id = fields.Integer(required=True)
-    campaign_id = fields.Integer(required=True)
-    reward_name = fields.String(required=True)
-    reward_type = fields.Enum(RewardType, by_value=True, required=True)
-    coupon_code = fields.String(required=True, allow_none=True)
-    actor = fields.String(required=True, allow_none=True)
+    redeemed_reward_id = fields.Integer()
+    campaign_id = fields.Integer()
+    reward_name = fields.String()
+    reward_type = fields.Enum(RewardType, by_value=True)
+    coupon_code = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
 
 
 @_data_of(EventType.REWARD_REDEEMED)
 class RewardRedeemedData(RewardData):
     """A reward bought with points (the only way points are spent)."""
 
-    points_spent = fields.Integer(required=True)
-    active_points_after = fields.Integer(required=True)
-    coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
-    active_from = fields.AwareDateTime(required=True)
-    active_to = fields.AwareDateTime(required=True, allow_none=True)
-    redeemed_at = fields.AwareDateTime(required=True)
+    points_spent = fields.Integer()
+    active_points_after = fields.Integer()
+    coupon_status = fields.Enum(CouponStatus, by_value=True)
+    active_from = fields.AwareDateTime()
+    active_to = fields.AwareDateTime(allow_none=True)
+    redeemed_at = fields.AwareDateTime()
 
 
 @_data_of(EventType.REWARD_USED)
 class RewardUsedData(RewardData):
     """A reward marked used (at the checkout or by an admin); gifts go to Ordered."""
 
-    used_at = fields.AwareDateTime(required=True)
-    order_reference = fields.String(required=True, allow_none=True)
+    used_at = fields.AwareDateTime()
+    order_reference = fields.String(allow_none=True)
 
 
 @_data_of(EventType.REWARD_UNUSED)
 class RewardUnusedData(RewardData):
     """A use undone; ``coupon_status`` is the status it went back to."""
 
-    coupon_status = fields.Enum(CouponStatus, by_value=True, required=True)
+    coupon_status = fields.Enum(CouponStatus, by_value=True)
 
 
 @_data_of(EventType.DELIVERY_STATUS_CHANGED)
 class DeliveryStatusChangedData(RewardData):
     """A gift's delivery moved on (Ordered, Shipped, Delivered, Canceled)."""
 
-    from_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
-    to_status = fields.Enum(DeliveryStatus, by_value=True, required=True)
+    from_status = fields.Enum(DeliveryStatus, by_value=True)
+    to_status = fields.Enum(DeliveryStatus, by_value=True)
 
 
 @_data_of(EventType.REDEMPTION_CANCELLED)
 class RedemptionCancelledData(RewardData):
     """A redemption undone: its points went back to the lots they came from."""
 
-    points_returned = fields.Integer(required=True)
-    reason = fields.String(required=True)
+    points_returned = fields.Integer()
+    reason = fields.String()
 
 
 @_data_of(EventType.REWARD_EXPIRED)
 class RewardExpiredData(RewardData):
     """An unused coupon whose validity ended."""
 
-    active_to = fields.AwareDateTime(required=True, allow_none=True)
+    active_to = fields.AwareDateTime(allow_none=True)
 
 
 @_data_of(EventType.CASHBACK_STATUS_CHANGED)
@@ -186,7 +192,7 @@ class CashbackStatusChangedData(RewardData):
     """A cashback payout's status, as the admin grid shows it, changed."""
 
     cashback_status = fields.String(
-        required=True, metadata={"description": "As the grid shows it: `code: provider code: text`"}
+        metadata={"description": "As the grid shows it: `code: provider code: text`"}
     )
 
 
@@ -194,7 +200,7 @@ class CashbackStatusChangedData(RewardData):
 class TestData(_Schema):
     """Sent to one endpoint by an admin's "Send test event"; no change behind it."""
 
-    message = fields.String(required=True)
+    message = fields.String()
 
 
 _DUMPERS = {event_type: schema() for event_type, (schema, _) in SCHEMAS.items()}
@@ -203,16 +209,14 @@ _DUMPERS = {event_type: schema() for event_type, (schema, _) in SCHEMAS.items()}
 class EventSchema(_Schema):
     """The envelope of every event: the body a webhook POSTs."""
 
-    id = fields.String(required=True, metadata={"description": "Stable UUID; = webhook-id."})
-    type = fields.Enum(EventType, by_value=True, required=True)
-    version = fields.Integer(required=True, metadata={"description": "Of the type's data."})
-    timestamp = fields.AwareDateTime(required=True, metadata={"description": "When it happened."})
+    id = fields.String(metadata={"description": "Stable UUID; = webhook-id."})
+    type = fields.Enum(EventType, by_value=True)
+    version = fields.Integer(metadata={"description": "Of the type's data."})
+    timestamp = fields.AwareDateTime(metadata={"description": "When it happened."})
     customer_id = fields.String(
-        required=True, allow_none=True, metadata={"description": "The customer's key, as text."}
+        allow_none=True, metadata={"description": "The customer's key, as text."}
     )
-    data = fields.Dict(
-        required=True, metadata={"description": "The type's data (the <Type>Data schemas)."}
-    )
+    data = fields.Dict(metadata={"description": "The type's data (the <Type>Data schemas)."})
 
 
 _ENVELOPE = EventSchema()
