@@ -48,8 +48,12 @@ def path_id(value: int | None, what: str) -> int:
 
 
 def offers(
-    ctx: Context, now: dt.datetime
+    ctx: Context, now: dt.datetime, active_points: int | None = None
 ) -> tuple[list[RewardCampaignMixin], dict[int, redemption.Availability]]:
-    """The campaigns the signed-in customer sees now, and whether each can be redeemed by them."""
+    """The campaigns the signed-in customer sees now, and whether each can be redeemed by them
+    (``active_points``: theirs, when already read)."""
     campaigns = catalog.visible_campaigns(ctx, now)
-    return campaigns, redemption.availabilities(ctx, g.loyalty_customer, campaigns, now)
+    found = redemption.availabilities(
+        ctx, g.loyalty_customer, campaigns, now, active_points=active_points
+    )
+    return campaigns, found

@@ -81,13 +81,14 @@ def create_pages_blueprint(state: LoyaltyState) -> Blueprint:
     def rewards() -> str:
         ctx = state.current_context()
         now = clock.now()
-        campaigns, availability = offers(ctx, now)
+        summary = ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), now)
+        campaigns, availability = offers(ctx, now, summary.active)
         return render_template(
             "loyalty_rewards/rewards.html",
             campaigns=campaigns,
             texts=translations.campaign_texts(ctx, campaigns, locale_name()),
             availability=availability,
-            summary=ledger.summary(ctx, ctx.customer_id(g.loyalty_customer), now),
+            summary=summary,
         )
 
     def confirm_page(
