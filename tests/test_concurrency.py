@@ -30,6 +30,7 @@ from tests import host
 from tests.host import db, loyalty, models
 from tests.support.apps import dispose
 from tests.support.databases import scratch_database
+from tests.support.threads import at_once
 
 pytestmark = pytest.mark.concurrency
 
@@ -306,30 +307,15 @@ def test_simultaneous_free_grants_never_pass_the_per_customer_limit(app):
         db.session.commit()
         customer_id, campaign_id = customer.id, campaign.id
         db.session.remove()
-    barrier = threading.Barrier(8)
-    granted, refused, errors = [], [], []
-
-    def grant() -> None:
-        barrier.wait()
-        with app.app_context():
-            try:
-                loyalty.redeem(customer_id, campaign_id, charge_points=False, actor="admin")
-            except LoyaltyError as exc:
-                refused.append(exc)
-            except Exception as exc:  # every other failure is a bug the test must report
-                errors.append(f"{type(exc).__name__}: {exc}")
-            else:
-                granted.append(1)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=grant) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = at_once(
+        app,
+        8,
+        lambda _: loyalty.redeem(customer_id, campaign_id, charge_points=False, actor="admin"),
+    )
+    refused = [o for o in outcomes if isinstance(o, LoyaltyError)]
+    errors = [o for o in outcomes if isinstance(o, BaseException) and o not in refused]
     assert not errors, errors
-    assert (len(granted), len(refused)) == (1, 7)
+    assert (len(outcomes) - len(refused), len(refused)) == (1, 7)
     assert {getattr(exc, "reason", None) for exc in refused} == {"customer_limit"}
 
 
@@ -445,38 +431,26 @@ def test_simultaneous_requests_under_one_key_all_get_its_one_reward(app, databas
     campaign_id, (customer_id,) = new_campaign_and_customers(app, 1)
     options = {**host.engine_options(database_url), "pool_size": 1, "max_overflow": 8}
     small_pool = host.create_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=options)
-    answers: list[tuple[int, int]] = []
-    errors: list[str] = []
-    for attempt in range(15):
-        barrier = threading.Barrier(4)
-
-        def redeem(attempt: int = attempt, barrier: threading.Barrier = barrier) -> None:
-            with small_pool.app_context():
-                barrier.wait()
-                try:
-                    key = f"double-{attempt}"
-                    reward = loyalty.redeem(customer_id, campaign_id, idempotency_key=key)
-                    answers.append((attempt, reward.id))
-                except Exception as exc:  # every failure is a bug the test must report
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=redeem) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+    answers = [
+        at_once(
+            small_pool,
+            4,
+            lambda _, key=f"double-{attempt}": (
+                loyalty.redeem(customer_id, campaign_id, idempotency_key=key).id
+            ),
+        )
+        for attempt in range(15)
+    ]
     with small_pool.app_context():
         pooled = [db.engine.raw_connection() for _ in range(4)]
         autocommitting = [getattr(c.driver_connection, "autocommit", None) is True for c in pooled]
         for c in pooled:
             c.close()
     dispose(small_pool)
+    errors = [o for round_ in answers for o in round_ if isinstance(o, BaseException)]
     assert not errors, errors
     assert not any(autocommitting)
-    assert len(answers) == 60
-    assert all(len({r for a, r in answers if a == attempt}) == 1 for attempt in range(15))
+    assert all(len(set(round_)) == 1 for round_ in answers)
     with app.app_context():
         rows = db.session.scalar(
             sa.select(sa.func.count()).where(models.RedeemedReward.customer_id == customer_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from flask_loyalty_rewards.services.earning import EarningRules
 from tests import host
 from tests.host import db, loyalty, models
 from tests.support.clock import FakeClock
+from tests.support.threads import at_once
 
 UTC = dt.timezone.utc
 
@@ -225,25 +225,8 @@ def test_two_threads_booking_the_same_order_earn_once(app, backend):
         db.session.commit()
         customer_id = customer.id
         db.session.remove()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def book() -> None:
-        with app.app_context():
-            try:
-                barrier.wait(10)
-                loyalty.earn_for_order(customer_id, "A-1", Decimal("40"))
-            except BaseException as exc:  # pragma: no cover - shown by the assertion below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=book) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    outcomes = at_once(app, 2, lambda _: loyalty.earn_for_order(customer_id, "A-1", Decimal("40")))
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
     with app.app_context():
         assert loyalty.active_points(customer_id) == 40
         assert len(db.session.execute(sa.select(models.PointsLot)).all()) == 1
